@@ -1,0 +1,92 @@
+"""Raw Parquet -> warehouse `raw.<source>` + `quarantine.<source>`, with blocking load-level checks,
+then one `canonical/<kind>` view per source kind: what dbt reads."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines import ingest
+from pipelines.checks import load_checks
+from pipelines.resources import DataHome
+from pipelines.sources import KINDS, SourceSpec
+from pipelines.warehouse import CANONICAL_VIEWS, connect, ensure_meta_tables, refresh_canonical_view
+
+# Validation looks neighborhoods up in the boundaries and roster events in the calendars: load those first.
+LOOKUP_KINDS = {"crime": ["geography"], "survey": ["geography"], "events": ["geography"],
+                "population": ["geography"], "programs": ["geography"], "roster": ["events"]}
+
+
+def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefinition:
+    lookups = [s for s in specs if s.kind in LOOKUP_KINDS.get(spec.kind, [])]
+    checks = load_checks(spec)
+
+    @dg.asset(
+        key=["warehouse", spec.name],
+        deps=[dg.AssetKey(["raw", spec.name])] + [dg.AssetKey(["warehouse", s.name]) for s in lookups],
+        group_name="validate",
+        kinds={"duckdb"},
+        check_specs=[check.spec(spec) for check in checks],
+        description=f"Validated rows of {spec.name} in raw.{spec.name}; refused rows in quarantine.{spec.name}.",
+        tags={"source_kind": spec.kind},
+    )
+    def _warehouse(context: dg.AssetExecutionContext, data_home: DataHome) -> dg.MaterializeResult:
+        paths = data_home.paths
+        summaries = ingest.load(spec, specs, paths)
+        for s in summaries:
+            context.log.info(
+                f"{s.source}: {s.file}: {s.rows_received} received, {s.rows_loaded} loaded, "
+                f"{s.rows_quarantined} quarantined"
+            )
+        with connect(paths.warehouse, read_only=True) as con:
+            results = [check.evaluate(con, spec) for check in checks]
+        return dg.MaterializeResult(
+            metadata={
+                "new_loads": len(summaries),
+                "rows_received": sum(s.rows_received for s in summaries),
+                "rows_quarantined": sum(s.rows_quarantined for s in summaries),
+            },
+            check_results=results,
+        )
+
+    return _warehouse
+
+
+def canonical_asset(kind: str, specs: list[SourceSpec]) -> dg.AssetsDefinition:
+    members = [s.name for s in specs if s.kind == kind]
+
+    @dg.asset(
+        key=["canonical", CANONICAL_VIEWS[kind]],
+        deps=[dg.AssetKey(["warehouse", name]) for name in members],
+        group_name="validate",
+        kinds={"duckdb"},
+        description=f"All {kind} sources in canonical columns (a view over raw.*): the dbt source.",
+    )
+    def _canonical(data_home: DataHome) -> dg.MaterializeResult:
+        with connect(data_home.paths.warehouse) as con:
+            refresh_canonical_view(con, kind, members)
+        return dg.MaterializeResult(metadata={"sources": ", ".join(members) or "(none configured)"})
+
+    return _canonical
+
+
+def validate_assets(specs: list[SourceSpec]) -> list[dg.AssetsDefinition]:
+    return [warehouse_asset(spec, specs) for spec in specs] + [canonical_asset(kind, specs) for kind in KINDS]
+
+
+def meta_assets(specs: list[SourceSpec]) -> list[dg.AssetsDefinition]:
+    """meta.loads and meta.load_reasons: what every load received, loaded and quarantined (dbt's source for
+    data_quality). The warehouse assets write them; this step makes their lineage visible."""
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(["meta", table], deps=[dg.AssetKey(["warehouse", s.name]) for s in specs], group_name="validate")
+            for table in ("loads", "load_reasons")
+        ],
+    )
+    def load_log(data_home: DataHome):
+        with connect(data_home.paths.warehouse) as con:
+            ensure_meta_tables(con)
+        yield dg.MaterializeResult(asset_key=["meta", "loads"])
+        yield dg.MaterializeResult(asset_key=["meta", "load_reasons"])
+
+    return [load_log]

@@ -1,0 +1,96 @@
+"""Blocking load-level checks: when one fails, nothing downstream builds on the bad load.
+
+Each check looks at every current load of the source (not only this run's), so a bad load keeps blocking
+until its file is corrected or removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import dagster as dg
+import duckdb
+
+from pipelines.sources import CrimeSource, SourceSpec
+from pipelines.warehouse import quote
+
+
+@dataclass(frozen=True)
+class LoadCheck:
+    name: str
+    description: str
+    run: Callable[[duckdb.DuckDBPyConnection, SourceSpec], tuple[bool, str, dict]]
+
+    def spec(self, source: SourceSpec) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(
+            self.name, asset=dg.AssetKey(["warehouse", source.name]), blocking=True, description=self.description
+        )
+
+    def evaluate(self, con: duckdb.DuckDBPyConnection, source: SourceSpec) -> dg.AssetCheckResult:
+        passed, message, metadata = self.run(con, source)
+        return dg.AssetCheckResult(
+            check_name=self.name,
+            asset_key=dg.AssetKey(["warehouse", source.name]),
+            passed=passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=message,
+            metadata=metadata,
+        )
+
+
+def _quarantine_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tuple[bool, str, dict]:
+    worst = con.execute(
+        """
+        SELECT file, rows_received, rows_quarantined,
+               rows_quarantined / greatest(rows_received, 1) AS share,
+               (SELECT arg_max(reason, rows) FROM meta.load_reasons r
+                 WHERE r.source = l.source AND r.load_id = l.load_id) AS top_reason
+        FROM meta.loads l WHERE source = ? ORDER BY share DESC, file LIMIT 1
+        """,
+        [source.name],
+    ).fetchone()
+    if worst is None:
+        return True, f"{source.name}: no loads yet", {}
+    file, received, quarantined, share, reason = worst
+    limit = source.max_quarantine_share
+    metadata = {"worst_file": file, "worst_share": float(share), "threshold": limit}
+    if share > limit:
+        return False, (
+            f"{source.name}: {file}: {quarantined} of {received} rows quarantined ({share:.1%}, above the "
+            f"{limit:.1%} threshold); most common reason: {reason}. See quarantine.{source.name}."
+        ), metadata
+    return True, f"{source.name}: at most {share:.2%} of a load's rows quarantined (threshold {limit:.1%})", metadata
+
+
+def _unmapped_offense_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tuple[bool, str, dict]:
+    rows, unmapped, codes = con.execute(
+        f"""
+        SELECT count(*), count(*) FILTER (WHERE NOT offense_mapped),
+               string_agg(DISTINCT offense_code, ', ') FILTER (WHERE NOT offense_mapped)
+        FROM raw.{quote(source.name)}
+        """
+    ).fetchone()
+    share = unmapped / rows if rows else 0.0
+    limit = source.max_unmapped_share
+    metadata = {"unmapped_rows": unmapped, "unmapped_share": share, "threshold": limit}
+    if share > limit:
+        return False, (
+            f"{source.name}: {unmapped} of {rows} incidents ({share:.1%}) have offense codes missing from "
+            f"{source.offense_crosswalk} (threshold {limit:.1%}): {(codes or '')[:300]}"
+        ), metadata
+    return True, f"{source.name}: {share:.2%} of incidents have unmapped offense codes (threshold {limit:.1%})", metadata
+
+
+QUARANTINE_SHARE = LoadCheck(
+    "quarantine_share", "Blocks when any load quarantines more than the source's max_quarantine_share.", _quarantine_share
+)
+UNMAPPED_OFFENSE_SHARE = LoadCheck(
+    "unmapped_offense_share",
+    "Blocks when more than max_unmapped_share of incidents have codes missing from the offense crosswalk.",
+    _unmapped_offense_share,
+)
+
+
+def load_checks(source: SourceSpec) -> list[LoadCheck]:
+    return [QUARANTINE_SHARE] + ([UNMAPPED_OFFENSE_SHARE] if isinstance(source, CrimeSource) else [])

@@ -1,0 +1,142 @@
+"""`neighborhood-metrics`: demo, run, check-source (CONTRACT §2). Wraps Dagster; its own CLI and UI keep working.
+
+Exit code 0 only when every selected asset materialized and every blocking check passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from pipelines.settings import DEMO_SOURCES_DIR, REPO_ROOT, Paths
+
+DEMO_SALT = "demo-city-salt-not-a-secret"  # the demo's own data only; real deployments set NBHD_PII_SALT
+
+
+def _configure(home: str | None, sources: str | None) -> Paths:
+    if home:
+        os.environ["NBHD_HOME"] = str(Path(home).resolve())
+    if sources:
+        os.environ["NBHD_SOURCES_DIR"] = str(Path(sources).resolve())
+    paths = Paths.from_env()
+    paths.export()
+    # Dagster keeps run history in the data home unless told otherwise; the repo's dagster.yaml configures it.
+    dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths.home / "dagster")))
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    if not (dagster_home / "dagster.yaml").exists():
+        shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    return paths
+
+
+def run(selection: str | None) -> int:
+    """Materialize the selected assets (default: all) in one run; report failures by source and reason."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    assets = list(defs.assets or [])
+    result = dg.materialize(
+        assets,
+        instance=dg.DagsterInstance.get(),
+        resources=defs.resources,
+        selection=selection,
+        raise_on_error=False,
+        tags={"neighborhood_metrics/writer": "warehouse"},
+    )
+    problems = [
+        f"blocking check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed: "
+        f"{evaluation.description}"
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    ]
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = error.cause.message if error and error.cause else (error.message if error else "")
+            problems.append(f"step {event.step_key} failed: {message.strip()}")
+    if problems or not result.success:
+        print("\nneighborhood-metrics: the run did not complete:", file=sys.stderr)
+        for problem in problems or ["see the Dagster log above"]:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def describe_outputs(paths: Paths) -> str:
+    published = sorted(paths.publish_dir.glob("*.parquet"))
+    lines = [
+        "",
+        "Published tables (read these; the warehouse itself is the pipeline's working file):",
+        *(f"  {file.with_suffix('')}.parquet|.csv" for file in published),
+        f"  {paths.publish_dir / 'metrics.duckdb'}   (all tables, read-only snapshot)",
+        "",
+        f"Open them:  duckdb -readonly {paths.publish_dir / 'metrics.duckdb'} -c 'from crime_monthly limit 5'",
+        f"            python -c \"import pandas as pd; print(pd.read_parquet('{paths.publish_dir}/trust_quarterly.parquet'))\"",
+        f"Quarantined rows and load counts: {paths.warehouse} (schemas quarantine, meta) and data_quality.parquet",
+    ]
+    return "\n".join(lines)
+
+
+def demo(size: str, home: str | None) -> int:
+    from pipelines.demo.generate import generate_demo_city
+
+    os.environ["NBHD_SOURCES_DIR"] = str(DEMO_SOURCES_DIR)
+    os.environ.setdefault("NBHD_PII_SALT", DEMO_SALT)
+    paths = _configure(home, None)
+    size_arg: str | int = int(size) if size.isdigit() else size
+    print(f"Generating the demo city ({size}) into {paths.landing} ...", flush=True)
+    summary = generate_demo_city(paths.landing, size_arg)
+    print(f"  {summary['incidents']:,} incidents over {summary['months']} months, {len(summary['files'])} files")
+    status = run(None)
+    if status == 0:
+        print(describe_outputs(paths))
+    return status
+
+
+def check_source(file: str, sample: str | None) -> int:
+    from pipelines.parsers import parse_landing_file
+    from pipelines.sources import SourceError, load_source
+
+    try:
+        spec = load_source(Path(file))
+        print(f"{file}: OK ({spec.kind} source {spec.name!r}, files {spec.landing_glob!r})")
+        if sample:
+            table = parse_landing_file(spec, Path(sample), os.environ.get("NBHD_PII_SALT") or "check-source-only")
+            print(f"{sample}: OK, {len(table)} rows with columns {[c for c in table.columns if c != '_row']}")
+    except SourceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="neighborhood-metrics", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser("demo", help="generate the demo city, run everything, print the outputs")
+    demo_parser.add_argument("--size", default="small", help="small (default), medium, large, or a number of incidents")
+    demo_parser.add_argument("--home", help="data home (default $NBHD_HOME or ./data)")
+    run_parser = commands.add_parser("run", help="materialize assets against the configured sources")
+    run_parser.add_argument("--select", help="Dagster asset selection, e.g. 'key:raw/*' (default: everything)")
+    run_parser.add_argument("--home", help="data home (default $NBHD_HOME or ./data)")
+    run_parser.add_argument("--sources", help="folder of source YAML files (default $NBHD_SOURCES_DIR or sources/demo)")
+    check_parser = commands.add_parser("check-source", help="validate a source YAML (and a sample file) without loading")
+    check_parser.add_argument("file")
+    check_parser.add_argument("--sample")
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        return demo(args.size, args.home)
+    if args.command == "run":
+        paths = _configure(args.home, args.sources)
+        status = run(args.select)
+        if status == 0:
+            print(describe_outputs(paths))
+        return status
+    return check_source(args.file, args.sample)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

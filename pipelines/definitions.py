@@ -1,0 +1,24 @@
+"""The Dagster code location: one Definitions built from the deployment's source YAML files."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.settings import Paths
+from pipelines.sources import load_sources
+
+paths = Paths.from_env()
+paths.export()  # dbt (a subprocess) reads NBHD_WAREHOUSE
+
+from pipelines.assets.dbt import dbt_models  # noqa: E402  (after the environment is set for dbt's parse)
+from pipelines.assets.ingest import raw_asset  # noqa: E402
+from pipelines.assets.publish import publish_asset  # noqa: E402
+from pipelines.assets.validate import meta_assets, validate_assets  # noqa: E402
+from pipelines.resources import build_resources  # noqa: E402
+
+specs = load_sources(paths.sources_dir)
+
+defs = dg.Definitions(
+    assets=[raw_asset(spec) for spec in specs] + validate_assets(specs) + meta_assets(specs) + [dbt_models, publish_asset()],
+    resources=build_resources(paths),
+)

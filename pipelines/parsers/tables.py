@@ -1,0 +1,107 @@
+"""Reading landing files into tables of strings, with one clear error per unusable file.
+
+Everything is read as text: typing happens in validation, where a bad value becomes a quarantined row with a
+reason instead of a crash. `_row` is the record's position in the file (1 = the first header row).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.sources import SourceError
+
+
+class SchemaDriftError(SourceError):
+    """A required column is missing or renamed: the load must fail, naming the column and the file."""
+
+
+def normalize_header(name: object) -> str:
+    # Exports pad and wrap headers (Google Forms adds stray spaces); compare them collapsed.
+    return " ".join(str(name if name is not None else "").split())
+
+
+def read_grid(file: Path) -> pd.DataFrame:
+    """All cells of a CSV or XLSX file as strings, header rows included, positional columns."""
+    if file.stat().st_size == 0:
+        raise SourceError(f"{file}: the file is empty")
+    suffix = file.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            grid = pd.read_excel(file, header=None, dtype=str, engine="openpyxl")
+        except Exception as error:  # openpyxl raises many types for a damaged workbook
+            raise SourceError(f"{file}: not a readable XLSX workbook ({error})") from error
+        return grid.fillna("")
+    try:
+        grid = pd.read_csv(
+            file,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            sep=",",
+            skip_blank_lines=True,
+        )
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            f"{file}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}); "
+            "re-export the file as UTF-8 CSV"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise SourceError(f"{file}: the file has no rows") from None
+    except pd.errors.ParserError as error:
+        raise SourceError(f"{file}: not a readable CSV file ({error})") from None
+    return grid
+
+
+def read_table(file: Path, header_rows: int = 1) -> tuple[list[str], pd.DataFrame]:
+    """A file whose first row names the columns: (header names, data rows with `_row`)."""
+    grid = read_grid(file)
+    if len(grid) < header_rows:
+        raise SourceError(f"{file}: expected {header_rows} header row(s), found {len(grid)} row(s)")
+    return [normalize_header(cell) for cell in grid.iloc[0]], rows_below(grid, header_rows)
+
+
+def rows_below(grid: pd.DataFrame, header_rows: int) -> pd.DataFrame:
+    """The data rows under the header rows, numbered as records of the file."""
+    data = grid.iloc[header_rows:].reset_index(drop=True)
+    data.columns = range(grid.shape[1])
+    data["_row"] = data.index + header_rows + 1
+    return data
+
+
+def pick_columns(
+    file: Path, header: list[str], data: pd.DataFrame, mapping: dict[str, str | None]
+) -> pd.DataFrame:
+    """Keep only the mapped columns, renamed to canonical names; anything unmapped (PII included) is gone."""
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header):
+        positions.setdefault(name, index)  # a repeated header name means its first column
+    wanted = {canonical: source for canonical, source in mapping.items() if source}
+    missing = [source for source in wanted.values() if normalize_header(source) not in positions]
+    if missing:
+        hint = " (only one column was found: is the delimiter a comma?)" if len(header) == 1 else ""
+        raise SchemaDriftError(
+            f"{file}: missing required column(s) {', '.join(repr(m) for m in missing)}; "
+            f"found {header[:30]}{hint}"
+        )
+    picked = pd.DataFrame(
+        {canonical: data[positions[normalize_header(source)]] for canonical, source in wanted.items()}
+    )
+    for canonical, source in mapping.items():
+        if not source:
+            picked[canonical] = ""
+    picked["_row"] = data["_row"].to_numpy()
+    return picked.astype({column: "string" for column in picked.columns if column != "_row"})
+
+
+def read_json_records(file: Path) -> list[dict]:
+    try:
+        document = json.loads(file.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise SourceError(f"{file}: not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise SourceError(f"{file}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+    return document

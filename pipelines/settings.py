@@ -1,0 +1,52 @@
+"""Where everything lives (CONTRACT §1): one data home, overridable piece by piece from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_SOURCES_DIR = REPO_ROOT / "sources" / "demo"
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Paths:
+    home: Path
+    sources_dir: Path
+    warehouse: Path
+    publish_dir: Path
+
+    @property
+    def landing(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def raw(self) -> Path:
+        return self.home / "raw"
+
+    @classmethod
+    def from_env(cls) -> Paths:
+        home = Path(os.environ.get("NBHD_HOME", "data")).resolve()
+        return cls(
+            home=home,
+            sources_dir=Path(os.environ.get("NBHD_SOURCES_DIR", DEMO_SOURCES_DIR)).resolve(),
+            warehouse=Path(os.environ.get("NBHD_WAREHOUSE", home / "warehouse.duckdb")).resolve(),
+            publish_dir=Path(os.environ.get("NBHD_PUBLISH_DIR", home / "published")).resolve(),
+        )
+
+    def export(self) -> None:
+        """Make the resolved paths visible to child processes (dbt reads NBHD_WAREHOUSE)."""
+        os.environ["NBHD_HOME"] = str(self.home)
+        os.environ["NBHD_SOURCES_DIR"] = str(self.sources_dir)
+        os.environ["NBHD_WAREHOUSE"] = str(self.warehouse)
+        os.environ["NBHD_PUBLISH_DIR"] = str(self.publish_dir)
+
+
+def inside(base: Path, candidate: Path) -> Path:
+    """Resolve `candidate` (symlinks included) and refuse anything that escapes `base`."""
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(base.resolve()):
+        raise ValueError(f"{candidate} resolves to {resolved}, outside {base}")
+    return resolved

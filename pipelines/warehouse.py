@@ -1,0 +1,254 @@
+"""The warehouse: one DuckDB file, one writer, a connection per operation.
+
+Schemas: raw.<source> (loaded rows, typed), quarantine.<source> (refused rows with their reason and original
+values), meta.loads / meta.load_reasons (what every load received, loaded and refused), canonical.<kind>
+(one view per source kind over its raw tables: what dbt reads), and the dbt layers on top.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+# The canonical columns every source of a kind is loaded into (CONTRACT §3), in order.
+CANONICAL_COLUMNS: dict[str, dict[str, str]] = {
+    "crime": {
+        "incident_id": "VARCHAR",
+        "occurred_at": "TIMESTAMP",
+        "updated_at": "TIMESTAMP",
+        "offense_code": "VARCHAR",
+        "offense_description": "VARCHAR",
+        "ucr_category": "VARCHAR",
+        "offense_mapped": "BOOLEAN",
+        "latitude": "DOUBLE",
+        "longitude": "DOUBLE",
+        "neighborhood_id": "VARCHAR",
+        "arrest": "BOOLEAN",
+        "domestic": "BOOLEAN",
+    },
+    "geography": {
+        "neighborhood_id": "VARCHAR",
+        "name": "VARCHAR",
+        "area_sq_km": "DOUBLE",
+        "geometry_geojson": "VARCHAR",
+    },
+    "population": {
+        "neighborhood_id": "VARCHAR",
+        "dimension": "VARCHAR",
+        "category": "VARCHAR",
+        "population": "BIGINT",
+    },
+    "survey": {
+        "response_id": "VARCHAR",
+        "submitted_at": "TIMESTAMP",
+        "neighborhood_id": "VARCHAR",
+        "age_group": "VARCHAR",
+        "gender": "VARCHAR",
+        "construct": "VARCHAR",
+        "item": "VARCHAR",
+        "score": "DOUBLE",
+    },
+    "events": {
+        "event_id": "VARCHAR",
+        "title": "VARCHAR",
+        "event_type": "VARCHAR",
+        "starts_at": "TIMESTAMP",
+        "neighborhood_id": "VARCHAR",
+        "program_id": "VARCHAR",
+    },
+    "roster": {
+        "event_id": "VARCHAR",
+        "person_id": "VARCHAR",
+        "age_group": "VARCHAR",
+        "present": "BOOLEAN",
+    },
+    "programs": {
+        "program_id": "VARCHAR",
+        "name": "VARCHAR",
+        "neighborhood_id": "VARCHAR",
+        "start_date": "DATE",
+        "end_date": "DATE",
+    },
+}
+# The view dbt reads for each kind (dbt source `canonical`), and the filter that view applies.
+CANONICAL_VIEWS = {
+    "crime": "crime_incidents",
+    "geography": "neighborhoods",
+    "population": "population",
+    "survey": "survey_answers",
+    "events": "events",
+    "roster": "attendances",
+    "programs": "programs",
+}
+VIEW_FILTERS = {"roster": "present"}
+LOAD_COLUMNS = {"source": "VARCHAR", "load_id": "VARCHAR", "loaded_at": "TIMESTAMP", "_file": "VARCHAR", "_row": "BIGINT"}
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def quote(identifier: str) -> str:
+    """Identifiers from config are validated, then quoted; values always go in as parameters."""
+    if not IDENTIFIER.match(identifier):
+        raise ValueError(f"not a safe SQL identifier: {identifier!r}")
+    return f'"{identifier}"'
+
+
+def spatial_extension_file() -> Path:
+    import duckdb_extension_spatial
+
+    return next(Path(duckdb_extension_spatial.__file__).parent.rglob("spatial.duckdb_extension"))
+
+
+def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB cannot download extensions here: install once from the pinned wheel, then load offline."""
+    try:
+        con.execute("LOAD spatial")
+    except duckdb.Error:
+        con.execute(f"INSTALL '{spatial_extension_file()}'")
+        con.execute("LOAD spatial")
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The one way to open the warehouse: per operation, closed before dbt (another writer) runs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS meta.loads (source VARCHAR, load_id VARCHAR, file VARCHAR, loaded_at TIMESTAMP, "
+        "rows_received BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, PRIMARY KEY (source, load_id))"
+    )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS meta.load_reasons (source VARCHAR, load_id VARCHAR, reason VARCHAR, rows BIGINT)"
+    )
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, source: str, kind: str) -> None:
+    ensure_meta_tables(con)
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS quarantine")
+    columns = {**LOAD_COLUMNS, **CANONICAL_COLUMNS[kind]}
+    ddl = ", ".join(f"{name} {kind_type}" for name, kind_type in columns.items())
+    con.execute(f"CREATE TABLE IF NOT EXISTS raw.{quote(source)} ({ddl})")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS quarantine.{quote(source)} "
+        "(source VARCHAR, load_id VARCHAR, loaded_at TIMESTAMP, _file VARCHAR, _row BIGINT, reason VARCHAR, record VARCHAR)"
+    )
+
+
+def loaded_ids(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
+    if not con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' AND table_name = 'loads'"
+    ).fetchone()[0]:
+        return set()
+    return {row[0] for row in con.execute("SELECT load_id FROM meta.loads WHERE source = ?", [source]).fetchall()}
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    source: str
+    load_id: str
+    file: str
+    rows_received: int
+    rows_loaded: int
+    rows_quarantined: int
+
+
+def write_load(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    spec,
+    load_id: str,
+    file: str,
+    loaded_at: pd.Timestamp,
+    raw: pd.DataFrame,
+    loaded: pd.DataFrame,
+    quarantined: pd.DataFrame,
+) -> LoadSummary:
+    """Write one load atomically. A load replaces any earlier load of the same landing file, so re-running
+    it, or re-dropping a corrected file under the same name, never doubles a row.
+
+    Counts are of source records (`_row`): a survey response is one record even though it is loaded as one
+    row per item."""
+    source, kind = spec.name, spec.kind
+    summary = LoadSummary(source, load_id, file, len(raw), loaded["_row"].nunique(), len(quarantined))
+    if summary.rows_received != summary.rows_loaded + summary.rows_quarantined:
+        raise AssertionError(f"{source}/{load_id}: rows received, loaded and quarantined do not add up: {summary}")
+    ensure_tables(con, source, kind)
+    rows = loaded.assign(source=source, load_id=load_id, loaded_at=loaded_at, _file=file)
+    rejected = pd.DataFrame(
+        {
+            "source": source,
+            "load_id": load_id,
+            "loaded_at": loaded_at,
+            "_file": file,
+            "_row": quarantined["_row"].astype("int64"),
+            "reason": quarantined["_reason"].astype(str),
+            "record": [
+                json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in record.items()})
+                for record in quarantined.drop(columns=["_row", "_reason"]).to_dict("records")
+            ],
+        }
+    )
+    reasons = rejected.groupby("reason").size().rename("rows").reset_index()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        earlier = [r[0] for r in con.execute("SELECT load_id FROM meta.loads WHERE source = ? AND file = ?", [source, file]).fetchall()]
+        for table in (f"raw.{quote(source)}", f"quarantine.{quote(source)}"):
+            con.execute(f"DELETE FROM {table} WHERE _file = ?", [file])
+        for load in {*earlier, load_id}:
+            con.execute("DELETE FROM meta.loads WHERE source = ? AND load_id = ?", [source, load])
+            con.execute("DELETE FROM meta.load_reasons WHERE source = ? AND load_id = ?", [source, load])
+        con.register("incoming_rows", rows)
+        select = ", ".join(f"CAST({name} AS {type_}) AS {name}" for name, type_ in {**LOAD_COLUMNS, **CANONICAL_COLUMNS[kind]}.items())
+        con.execute(f"INSERT INTO raw.{quote(source)} BY NAME SELECT {select} FROM incoming_rows")
+        con.register("incoming_rejects", rejected)
+        con.execute(f"INSERT INTO quarantine.{quote(source)} BY NAME SELECT * FROM incoming_rejects")
+        con.execute(
+            "INSERT INTO meta.loads VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [source, load_id, file, loaded_at.to_pydatetime(), summary.rows_received, summary.rows_loaded,
+             summary.rows_quarantined],
+        )
+        for reason, count in reasons.itertuples(index=False):
+            con.execute("INSERT INTO meta.load_reasons VALUES (?, ?, ?, ?)", [source, load_id, reason, int(count)])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for view in ("incoming_rows", "incoming_rejects"):
+            con.unregister(view)
+    return summary
+
+
+def refresh_canonical_view(con: duckdb.DuckDBPyConnection, kind: str, sources: list[str]) -> None:
+    """canonical.<view> = every loaded source of the kind, in canonical columns (typed and empty if none)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS canonical")
+    columns = {"source": "VARCHAR", "load_id": "VARCHAR", "loaded_at": "TIMESTAMP", **CANONICAL_COLUMNS[kind]}
+    existing = {
+        row[0]
+        for row in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'").fetchall()
+    }
+    selects = [
+        f"SELECT {', '.join(columns)} FROM raw.{quote(source)}"
+        + (f" WHERE {VIEW_FILTERS[kind]}" if kind in VIEW_FILTERS else "")
+        for source in sources
+        if source in existing
+    ]
+    if not selects:
+        selects = [
+            "SELECT " + ", ".join(f"CAST(NULL AS {type_}) AS {name}" for name, type_ in columns.items()) + " WHERE false"
+        ]
+    con.execute(f"CREATE OR REPLACE VIEW canonical.{quote(CANONICAL_VIEWS[kind])} AS " + " UNION ALL ".join(selects))
