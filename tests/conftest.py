@@ -1,0 +1,35 @@
+"""Shared test helpers. Runs go through the real CLI in a subprocess, so each has its own environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DATA = REPO.parent / "shared" / "data" / "real"
+TEST_SALT = "test-salt-0123456789"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("NBHD_", "DAGSTER_"))
+    } | {"NBHD_PII_SALT": TEST_SALT} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    # CI must fail, not skip, when the real public exports are missing.
+    assert REAL_DATA.is_dir(), f"{REAL_DATA} is missing: the tests read the real public exports from there"
+    return REAL_DATA
