@@ -39,16 +39,24 @@ class LoadCheck:
         )
 
 
+# Quarantined by design, not because the data is bad: they are counted in data_quality but never block.
+EXPECTED_EXCLUSIONS = ("incomplete_response", "duplicate_response_superseded")
+
+
 def _quarantine_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tuple[bool, str, dict]:
     worst = con.execute(
         """
-        SELECT file, rows_received, rows_quarantined,
-               rows_quarantined / greatest(rows_received, 1) AS share,
-               (SELECT arg_max(reason, rows) FROM meta.load_reasons r
-                 WHERE r.source = l.source AND r.load_id = l.load_id) AS top_reason
-        FROM meta.loads l WHERE source = ? ORDER BY share DESC, file LIMIT 1
+        WITH bad AS (
+            SELECT load_id, sum(rows) AS rows, arg_max(reason, rows) AS top_reason
+            FROM meta.load_reasons WHERE source = $source AND reason NOT IN (SELECT unnest($expected))
+            GROUP BY load_id
+        )
+        SELECT l.file, l.rows_received, coalesce(bad.rows, 0),
+               coalesce(bad.rows, 0) / greatest(l.rows_received, 1) AS share, bad.top_reason
+        FROM meta.loads l LEFT JOIN bad USING (load_id)
+        WHERE l.source = $source ORDER BY share DESC, l.file LIMIT 1
         """,
-        [source.name],
+        {"source": source.name, "expected": list(EXPECTED_EXCLUSIONS)},
     ).fetchone()
     if worst is None:
         return True, f"{source.name}: no loads yet", {}
@@ -57,7 +65,7 @@ def _quarantine_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tup
     metadata = {"worst_file": file, "worst_share": float(share), "threshold": limit}
     if share > limit:
         return False, (
-            f"{source.name}: {file}: {quarantined} of {received} rows quarantined ({share:.1%}, above the "
+            f"{source.name}: {file}: {quarantined} of {received} rows refused ({share:.1%}, above the "
             f"{limit:.1%} threshold); most common reason: {reason}. See quarantine.{source.name}."
         ), metadata
     return True, f"{source.name}: at most {share:.2%} of a load's rows quarantined (threshold {limit:.1%})", metadata

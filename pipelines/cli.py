@@ -53,10 +53,10 @@ def run(selection: str | None) -> int:
         if not evaluation.passed
     ]
     for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            message = error.cause.message if error and error.cause else (error.message if error else "")
-            problems.append(f"step {event.step_key} failed: {message.strip()}")
+        error = event.step_failure_data.error if event.is_step_failure else None
+        if error and "DagsterAssetCheckFailedError" not in error.cls_name:  # checks are reported above
+            cause = error.cause or error
+            problems.append(f"step {event.step_key} failed: {cause.message.strip()}")
     if problems or not result.success:
         print("\nneighborhood-metrics: the run did not complete:", file=sys.stderr)
         for problem in problems or ["see the Dagster log above"]:

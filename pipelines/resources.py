@@ -6,7 +6,6 @@ The salt is an EnvVar: read at run time, never shown in the UI, never logged or 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -37,10 +36,5 @@ def build_resources(paths: Paths) -> dict[str, object]:
             publish_dir=str(paths.publish_dir),
             pii_salt=salt,
         ),
-        # dbt from this interpreter's environment, whatever PATH says.
-        "dbt": DbtCliResource(
-            project_dir=str(DBT_PROJECT_DIR),
-            profiles_dir=str(DBT_PROJECT_DIR),
-            dbt_executable=str(Path(sys.executable).parent / "dbt"),
-        ),
+        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR)),
     }

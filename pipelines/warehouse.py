@@ -99,6 +99,11 @@ def quote(identifier: str) -> str:
     return f'"{identifier}"'
 
 
+def literal(path: Path) -> str:
+    """A file path as a SQL string literal, for the statements (ATTACH, COPY) that take no parameters."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def spatial_extension_file() -> Path:
     import duckdb_extension_spatial
 
@@ -110,7 +115,7 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.execute("LOAD spatial")
     except duckdb.Error:
-        con.execute(f"INSTALL '{spatial_extension_file()}'")
+        con.execute(f"INSTALL {literal(spatial_extension_file())}")
         con.execute("LOAD spatial")
 
 

@@ -1,9 +1,11 @@
 """The dbt project (staging -> intermediate -> marts) as Dagster assets; dbt tests become asset checks."""
 
-from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -11,6 +13,9 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from pipelines.resources import DataHome
 from pipelines.settings import DBT_PROJECT_DIR
+
+# dbt is a console script of this interpreter's environment; find it even when the venv is not activated.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()

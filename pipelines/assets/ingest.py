@@ -1,6 +1,5 @@
 """Landing -> raw Parquet, one asset per source: `raw/<source>`."""
 
-from __future__ import annotations
 
 import dagster as dg
 

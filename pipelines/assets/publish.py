@@ -5,7 +5,6 @@ sees either the previous complete file or the new one, never a half-written tabl
 metrics.duckdb open keep their snapshot; the next open sees the new one.
 """
 
-from __future__ import annotations
 
 import os
 import shutil
@@ -17,7 +16,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from pipelines.assets.dbt import dbt_models, published_models
 from pipelines.resources import DataHome
-from pipelines.warehouse import connect, quote
+from pipelines.warehouse import connect, literal, quote
 
 SNAPSHOT = "metrics.duckdb"
 
@@ -29,13 +28,13 @@ def publish(warehouse: Path, publish_dir: Path, tables: list[str]) -> dict[str, 
     counts = {}
     try:
         with connect(warehouse) as con:
-            con.execute("ATTACH ? AS snapshot", [str(staging / SNAPSHOT)])
+            con.execute(f"ATTACH {literal(staging / SNAPSHOT)} AS snapshot")
             for table in tables:
                 # Rows in key order, so that the same warehouse publishes byte-identical CSV files.
                 ordered = f"SELECT * FROM published.{quote(table)} ORDER BY ALL"
                 con.execute(f"CREATE TABLE snapshot.main.{quote(table)} AS {ordered}")
-                con.execute(f"COPY ({ordered}) TO '{staging / table}.parquet' (FORMAT parquet)")
-                con.execute(f"COPY ({ordered}) TO '{staging / table}.csv' (FORMAT csv, HEADER)")
+                con.execute(f"COPY ({ordered}) TO {literal(staging / f'{table}.parquet')} (FORMAT parquet)")
+                con.execute(f"COPY ({ordered}) TO {literal(staging / f'{table}.csv')} (FORMAT csv, HEADER)")
                 counts[table] = con.execute(f"SELECT count(*) FROM published.{quote(table)}").fetchone()[0]
             con.execute("DETACH snapshot")
         for file in sorted(staging.iterdir(), key=lambda f: f.name == SNAPSHOT):  # the snapshot last

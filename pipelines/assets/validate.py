@@ -1,7 +1,6 @@
 """Raw Parquet -> warehouse `raw.<source>` + `quarantine.<source>`, with blocking load-level checks,
 then one `canonical/<kind>` view per source kind: what dbt reads."""
 
-from __future__ import annotations
 
 import dagster as dg
 

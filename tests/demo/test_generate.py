@@ -10,13 +10,58 @@ import pytest
 
 from pipelines.demo.generate import SIZES, generate_demo_city
 
-CRIME_COLUMNS = (
-    "ID,Case Number,Date,Block,IUCR,Primary Type,Description,Location Description,Arrest,Domestic,Beat,"
-    "District,Ward,Community Area,FBI Code,X Coordinate,Y Coordinate,Year,Updated On,Latitude,Longitude,"
-    "Location"
-).split(",")
-STANDARD_FBI = {"01A", "01B", "02", "03", "04A", "04B", "05", "06", "07", "08A", "08B", "09", "10", "11", "12",
-                "13", "14", "15", "16", "17", "18", "19", "20", "22", "24", "26"}
+CRIME_COLUMNS = [
+    "ID",
+    "Case Number",
+    "Date",
+    "Block",
+    "IUCR",
+    "Primary Type",
+    "Description",
+    "Location Description",
+    "Arrest",
+    "Domestic",
+    "Beat",
+    "District",
+    "Ward",
+    "Community Area",
+    "FBI Code",
+    "X Coordinate",
+    "Y Coordinate",
+    "Year",
+    "Updated On",
+    "Latitude",
+    "Longitude",
+    "Location",
+]
+STANDARD_FBI = {
+    "01A",
+    "01B",
+    "02",
+    "03",
+    "04A",
+    "04B",
+    "05",
+    "06",
+    "07",
+    "08A",
+    "08B",
+    "09",
+    "10",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "16",
+    "17",
+    "18",
+    "19",
+    "20",
+    "22",
+    "24",
+    "26",
+}
 
 
 @pytest.fixture(scope="module")
@@ -26,20 +71,25 @@ def small(tmp_path_factory):
 
 
 def _hashes(landing: Path) -> dict[str, str]:
-    return {p.relative_to(landing).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(landing.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(landing).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(landing.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _crimes(landing: Path) -> pd.DataFrame:
-    frames = [pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-              for p in sorted((landing / "demo_crimes").glob("crimes_*.csv"))]
+    frames = [
+        pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        for p in sorted((landing / "demo_crimes").glob("crimes_*.csv"))
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
 def test_same_seed_is_byte_identical_and_int_size_is_exact(tmp_path):
     a = generate_demo_city(tmp_path / "a", 5_000, seed=3)
     b = generate_demo_city(tmp_path / "b", 5_000, seed=3)
-    c = generate_demo_city(tmp_path / "c", 5_000, seed=4)
+    generate_demo_city(tmp_path / "c", 5_000, seed=4)
     assert a == b
     ha, hb, hc = _hashes(tmp_path / "a"), _hashes(tmp_path / "b"), _hashes(tmp_path / "c")
     assert ha == hb
@@ -73,15 +123,18 @@ def test_crime_files_match_portal_export(small):
     assert (updated[good] > dates[good]).all() and updated.max() <= pd.Timestamp("2026-01-31 23:59:59")
     assert df["IUCR"].str.len().eq(4).all() and df["Beat"].str.fullmatch(r"\d{4}").all()
     assert df["District"].str.fullmatch(r"\d{3}").all()
-    assert set(df["Arrest"]) == {"true", "false"} and set(df["Community Area"].astype(int)) == set(range(1, 25))
+    assert set(df["Arrest"]) == {"true", "false"} and set(df["Community Area"].astype(int)) == set(
+        range(1, 25)
+    )
     located = df["Latitude"] != ""
-    assert (df.loc[located, "Location"] == "(" + df.loc[located, "Latitude"] + ", "
-            + df.loc[located, "Longitude"] + ")").all()
+    assert (
+        df.loc[located, "Location"]
+        == "(" + df.loc[located, "Latitude"] + ", " + df.loc[located, "Longitude"] + ")"
+    ).all()
 
 
 def test_crime_bad_rows_are_about_one_percent(small):
     df = _crimes(small[0])
-    n = len(df)
     bad_date = pd.to_datetime(df["Date"], format="%m/%d/%Y %I:%M:%S %p", errors="coerce").isna()
     duplicate = df.duplicated(keep="first")
     lat = pd.to_numeric(df["Latitude"], errors="coerce")
@@ -98,7 +151,7 @@ def test_crime_bad_rows_are_about_one_percent(small):
 
 def point_in_polygon(x: float, y: float, ring: list) -> bool:
     inside = False
-    for (x1, y1), (x2, y2) in zip(ring[:-1], ring[1:]):
+    for (x1, y1), (x2, y2) in zip(ring[:-1], ring[1:], strict=True):
         if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
             inside = not inside
     return inside
@@ -118,15 +171,18 @@ def test_neighborhoods_tile_without_overlap(small):
         rings = [poly[0] for poly in polys]
         for ring in rings:
             assert ring[0] == ring[-1]
-            area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring[:-1], ring[1:]))
+            area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring[:-1], ring[1:], strict=True))
             assert area2 > 0  # counter-clockwise
         rings_by_nbhd.append(rings)
     rng = np.random.default_rng(0)
     xs, ys = rng.uniform(-87.81, -87.50, 3000), rng.uniform(41.69, 41.96, 3000)
-    hits = [sum(any(point_in_polygon(x, y, r) for r in rings) for rings in rings_by_nbhd) for x, y in zip(xs, ys)]
+    hits = [
+        sum(any(point_in_polygon(x, y, r) for r in rings) for rings in rings_by_nbhd)
+        for x, y in zip(xs, ys, strict=True)
+    ]
     assert max(hits) == 1
     in_grid = (xs > -87.80) & (xs < -87.55) & (ys > 41.70) & (ys < 41.95)
-    assert all(h == 1 for h, g in zip(hits, in_grid) if g)  # no gaps either
+    assert all(h == 1 for h, g in zip(hits, in_grid, strict=True) if g)  # no gaps either
 
 
 def test_qualtrics_export_layout_and_bad_rows(small):
@@ -138,8 +194,12 @@ def test_qualtrics_export_layout_and_bad_rows(small):
     assert rows[0][:3] == ["StartDate", "EndDate", "Status"] and rows[0][-1] == "Q_COMMENT"
     assert rows[1][0] == "Start Date" and rows[1][20] == "I trust the police in my neighborhood"
     assert all(json.loads(v)["ImportId"] for v in rows[2])
-    frames = [pd.read_csv(p, skiprows=[1, 2], dtype=str, keep_default_na=False, encoding="utf-8-sig")
-              .assign(wave=p.stem) for p in files]
+    frames = [
+        pd.read_csv(p, skiprows=[1, 2], dtype=str, keep_default_na=False, encoding="utf-8-sig").assign(
+            wave=p.stem
+        )
+        for p in files
+    ]
     df = pd.concat(frames, ignore_index=True)
     likert = df[["T1", "T2", "T3", "T4", "S1", "S2", "S3"]]
     out_of_range = ~likert.isin(["", "1", "2", "3", "4", "5", "6"]).all(axis=1)
@@ -149,9 +209,11 @@ def test_qualtrics_export_layout_and_bad_rows(small):
         assert mask.sum() > 0
     assert 0.003 <= (out_of_range | bad_date | dup_id).mean() <= 0.03
     assert set(df["Finished"]) == {"0", "1"}
-    names = {n.lower() for n in pd.read_csv(small[0] / "demo_events" / "calendar.csv")["Neighborhood"]}
-    per_cell = df.assign(n=df["Q_NBHD"].str.strip().str.lower()).query("n in @names")
-    counts = per_cell.groupby(["n", "wave"]).size()
+    geo = json.loads((small[0] / "demo_neighborhoods" / "neighborhoods.geojson").read_text())
+    names = {f["properties"]["nbhd_name"].lower() for f in geo["features"]}
+    answered = df.assign(n=df["Q_NBHD"].str.strip().str.lower())
+    counts = answered[answered["n"].isin(names)].groupby(["n", "wave"]).size()
+    assert answered["n"].isin(names).mean() > 0.99
     assert counts.between(10, 40).mean() > 0.7 and (counts < 10).sum() > 0
 
 
@@ -161,8 +223,17 @@ def test_surveymonkey_export_layout(small):
     raw = files[0].read_bytes()
     assert raw.count(b"\r\n") > 10 and b"\n" not in raw.replace(b"\r\n", b"")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
-    assert rows[0][:9] == ["Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address",
-                           "Email Address", "First Name", "Last Name", "Custom Data 1"]
+    assert rows[0][:9] == [
+        "Respondent ID",
+        "Collector ID",
+        "Start Date",
+        "End Date",
+        "IP Address",
+        "Email Address",
+        "First Name",
+        "Last Name",
+        "Custom Data 1",
+    ]
     assert rows[1] == [""] * 9 + ["Response"] * 10 + ["Open-Ended Response"]
     assert any(r[12] == "Strongly agree" for r in rows[2:])
     assert any("Totally agree" in r for r in rows[2:]) or len(rows) < 300
@@ -175,10 +246,18 @@ def test_events_and_rosters(small):
     assert cal["Title"].str.endswith("Beat Meeting").sum() >= 24 * 48 * 0.99
     bad_start = pd.to_datetime(cal["Start"], format="%Y-%m-%d %H:%M", errors="coerce").isna()
     assert 0 < bad_start.sum() < len(cal) * 0.03
-    signin = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False)
-                        for p in sorted((landing / "demo_rosters_signin").glob("signin_*.csv"))])
-    eventbrite = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False)
-                            for p in sorted((landing / "demo_rosters_eventbrite").glob("attendees_*.csv"))])
+    signin = pd.concat(
+        [
+            pd.read_csv(p, dtype=str, keep_default_na=False)
+            for p in sorted((landing / "demo_rosters_signin").glob("signin_*.csv"))
+        ]
+    )
+    eventbrite = pd.concat(
+        [
+            pd.read_csv(p, dtype=str, keep_default_na=False)
+            for p in sorted((landing / "demo_rosters_eventbrite").glob("attendees_*.csv"))
+        ]
+    )
     assert set(eventbrite["Attendee Status"]) == {"Checked In", "Attending", "Not Attending"}
     nobody = (signin["Name"] == "") & (signin["Email"] == "") & (signin["Phone"] == "")
     unknown = ~signin["Event ID"].isin(cal["Event ID"])
@@ -186,9 +265,14 @@ def test_events_and_rosters(small):
     assert (~eventbrite["Event ID"].isin(cal["Event ID"])).sum() > 0
     assert eventbrite["Email"].str.contains("+", regex=False).any()
     # Two different people with the same name (different emails) exist in the rosters.
-    named = eventbrite.assign(key=eventbrite["First Name"].str.lower() + " " + eventbrite["Last Name"].str.lower(),
-                              mail=eventbrite["Email"].str.strip().str.lower().str.replace(r"\+[^@]*", "", regex=True)
-                              .str.replace(".", "", regex=False))
+    named = eventbrite.assign(
+        key=eventbrite["First Name"].str.lower() + " " + eventbrite["Last Name"].str.lower(),
+        mail=eventbrite["Email"]
+        .str.strip()
+        .str.lower()
+        .str.replace(r"\+[^@]*", "", regex=True)
+        .str.replace(".", "", regex=False),
+    )
     assert (named.groupby("key")["mail"].nunique() > 1).any()
 
 

@@ -19,7 +19,8 @@ MIN_CELL = 10
 def city_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("small_city")
     city = build(home / "landing")
-    result = run_cli("run", "--home", str(home), env={"NBHD_MIN_CELL": str(MIN_CELL)})
+    # A hand-sized city has a few bad rows in very few rows: allow a larger refused share.
+    result = run_cli("run", "--home", str(home), env={"NBHD_MIN_CELL": str(MIN_CELL), "NBHD_MAX_QUARANTINE_SHARE": "0.5"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return home, city
 
@@ -73,7 +74,7 @@ def test_crime_monthly_matches_pandas(city_run):
     actual = as_keyed(published(home, "crime_monthly"), "month")
     assert list(actual.index) == list(expected.index), "every neighborhood x month, and nothing else"
     pd.testing.assert_frame_equal(
-        actual[expected.columns], expected, check_dtype=False, check_exact=False, rtol=1e-9
+        actual[expected.columns], expected, check_dtype=False, check_index_type=False, check_exact=False, rtol=1e-9
     )
 
 
@@ -118,7 +119,7 @@ def test_engagement_monthly_matches_pandas(city_run):
 
     actual = as_keyed(published(home, "engagement_monthly"), "month")
     assert list(actual.index) == list(expected.index)
-    pd.testing.assert_frame_equal(actual[expected.columns], expected, check_dtype=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(actual[expected.columns], expected, check_dtype=False, check_index_type=False, rtol=1e-9)
     assert expected["attendances"].sum() == 12  # the fixture's truth, as a sanity check of the test itself
 
 
@@ -160,7 +161,8 @@ def test_trust_quarterly_matches_scipy(city_run):
     assert (actual["suppressed"] == expected["suppressed"]).all()
     assert actual.loc[actual["respondents"] < MIN_CELL].drop(columns=["respondents", "suppressed"]).isna().all().all()
     pd.testing.assert_frame_equal(
-        actual[expected.columns].astype(float), expected.astype(float), check_exact=False, rtol=1e-9, atol=1e-9
+        actual[expected.columns].astype(float), expected.astype(float), check_index_type=False, check_exact=False,
+        rtol=1e-9, atol=1e-9,
     )
     assert expected["trust_index"].notna().sum() == 2  # N01 Q1 and N03 Q2 are above the cell size
 

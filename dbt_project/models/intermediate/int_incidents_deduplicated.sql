@@ -1,0 +1,92 @@
+-- One row per (source, incident_id).
+-- 1. Revisions: the latest version wins, i.e. the rows with the greatest updated_at
+--    (a NULL updated_at loses to any non-NULL one), ties broken by the greatest loaded_at,
+--    then load_id. rank() keeps every row of that version, since one version may hold
+--    several offense rows.
+-- 2. San Francisco-style offense rows: the incident counts once, with its most severe
+--    category (violent > property > other); the other columns come from that offense row.
+with
+
+incidents as (
+
+    select * from {{ ref('stg_crime__incidents') }}
+
+),
+
+versions_ranked as (
+
+    select
+        *,
+        -- a code missing from the crosswalk is 'other' (CONTRACT §3.1)
+        coalesce(ucr_category, 'other') as category,
+        rank() over (
+            partition by source, incident_id
+            order by updated_at desc nulls last, loaded_at desc, load_id desc
+        ) as version_rank
+    from incidents
+
+),
+
+latest_version as (
+
+    select
+        *,
+        case category
+            when 'violent' then 3
+            when 'property' then 2
+            else 1
+        end as category_severity
+    from versions_ranked
+    where version_rank = 1
+
+),
+
+offenses_ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by source, incident_id
+            order by category_severity desc, offense_code asc nulls last
+        ) as offense_rank,
+        count(*) over (partition by source, incident_id) as offense_rows
+    from latest_version
+
+),
+
+final as (
+
+    select
+        ----------  ids
+        source,
+        incident_id,
+        load_id,
+        neighborhood_id,
+
+        ----------  offense (the most severe of the incident)
+        offense_code,
+        offense_description,
+        category as ucr_category,
+        is_offense_mapped,
+        offense_rows,
+
+        ----------  location
+        latitude,
+        longitude,
+
+        ----------  flags
+        is_arrest,
+        is_domestic,
+
+        ----------  timestamps
+        occurred_at,
+        {{ month_start('occurred_at') }} as occurred_month,
+        updated_at,
+        loaded_at
+
+    from offenses_ranked
+    where offense_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Fictional demo city generator (see generate.py)."""

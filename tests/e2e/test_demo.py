@@ -1,0 +1,110 @@
+"""`neighborhood-metrics demo` end to end in a temporary data home, twice."""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+import pandas as pd
+import pytest
+
+from tests.conftest import run_cli
+from tests.pii_scan import find_personal_data
+
+DEMO_SIZE = "6000"
+# CONTRACT §4: every published table's columns and types.
+CONTRACT = {
+    "neighborhoods": {"neighborhood_id": "VARCHAR", "name": "VARCHAR", "population": "INTEGER",
+                      "area_sq_km": "DOUBLE", "geometry_geojson": "VARCHAR"},
+    "crime_monthly": {"neighborhood_id": "VARCHAR", "month": "DATE", "incidents": "INTEGER",
+                      "violent_incidents": "INTEGER", "property_incidents": "INTEGER", "population": "INTEGER",
+                      "incidents_per_1k": "DOUBLE", "violent_per_1k": "DOUBLE", "property_per_1k": "DOUBLE",
+                      "violent_per_1k_12m": "DOUBLE"},
+    "engagement_monthly": {"neighborhood_id": "VARCHAR", "month": "DATE", "events_held": "INTEGER",
+                           "attendances": "INTEGER", "unique_participants": "INTEGER",
+                           "new_participants": "INTEGER", "returning_participants": "INTEGER",
+                           "youth_participants": "INTEGER", "participants_per_1k": "DOUBLE"},
+    "trust_quarterly": {"neighborhood_id": "VARCHAR", "quarter": "DATE", "respondents": "INTEGER",
+                        **{f"{c}_index{s}": "DOUBLE" for c in ("trust", "safety") for s in ("", "_ci_low", "_ci_high")},
+                        "pct_trust": "DOUBLE", "pct_trust_ci_low": "DOUBLE", "pct_trust_ci_high": "DOUBLE",
+                        "trust_index_weighted": "DOUBLE", "safety_index_weighted": "DOUBLE",
+                        "effective_n": "DOUBLE", "design_effect": "DOUBLE", "suppressed": "BOOLEAN"},
+    "data_quality": {"source": "VARCHAR", "load_id": "VARCHAR", "rows_received": "BIGINT",
+                     "rows_loaded": "BIGINT", "rows_quarantined": "BIGINT"},
+    "data_quality_reasons": {"source": "VARCHAR", "load_id": "VARCHAR", "reason": "VARCHAR", "rows": "BIGINT"},
+}
+
+
+def checksums(folder) -> dict[str, str]:
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(folder.glob("*.csv"))}
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("demo")
+    result = run_cli("demo", "--size", DEMO_SIZE, "--home", str(home))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    assert str(home / "published" / "metrics.duckdb") in result.stdout, "prints where the outputs are"
+    return home
+
+
+def test_published_tables_follow_the_contract(demo_home):
+    with duckdb.connect(str(demo_home / "published" / "metrics.duckdb"), read_only=True) as con:
+        for table, columns in CONTRACT.items():
+            actual = dict(con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position", [table]).fetchall())
+            assert {name: actual.get(name) for name in columns} == columns, table
+    for table in CONTRACT:
+        assert (demo_home / "published" / f"{table}.parquet").is_file()
+        assert (demo_home / "published" / f"{table}.csv").is_file()
+
+
+@pytest.mark.parametrize(("table", "period"), [("crime_monthly", "month"), ("engagement_monthly", "month"),
+                                               ("trust_quarterly", "quarter")])
+def test_every_neighborhood_and_period_has_one_row(demo_home, table, period):
+    frame = pd.read_parquet(demo_home / "published" / f"{table}.parquet")
+    neighborhoods = pd.read_parquet(demo_home / "published" / "neighborhoods.parquet")["neighborhood_id"]
+    periods = pd.to_datetime(frame[period])
+    step = "MS" if period == "month" else "QS"
+    expected = pd.MultiIndex.from_product(
+        [sorted(neighborhoods), pd.date_range(periods.min(), periods.max(), freq=step)]
+    )
+    actual = pd.MultiIndex.from_arrays([frame["neighborhood_id"], periods]).sort_values()
+    assert len(neighborhoods) >= 20
+    assert list(actual) == list(expected)
+    assert periods.dt.to_period("M").nunique() >= (36 if period == "month" else 12)
+
+
+def test_loads_add_up_and_bad_rows_are_quarantined(demo_home):
+    quality = pd.read_parquet(demo_home / "published" / "data_quality.parquet")
+    assert (quality["rows_received"] == quality["rows_loaded"] + quality["rows_quarantined"]).all()
+    reasons = pd.read_parquet(demo_home / "published" / "data_quality_reasons.parquet")
+    seen = set(reasons["reason"])
+    assert {"unparseable_occurred_at", "unlocatable", "duplicate_incident", "invalid_answer",
+            "unknown_neighborhood", "duplicate_response_superseded"} <= seen
+    crimes = quality[quality["source"] == "demo_crimes"]
+    assert 0.003 < crimes["rows_quarantined"].sum() / crimes["rows_received"].sum() < 0.03
+
+
+def test_no_personal_data_from_the_demo_inputs(demo_home):
+    landing = demo_home / "landing"
+    names, phones = set(), set()
+    for file in (landing / "demo_rosters_signin").glob("*.csv"):
+        table = pd.read_csv(file, dtype=str, keep_default_na=False)
+        names |= set(table["Name"]) - {""}
+        phones |= set(table["Phone"]) - {""}
+    for file in (landing / "demo_rosters_eventbrite").glob("*.csv"):
+        table = pd.read_csv(file, dtype=str, keep_default_na=False)
+        names |= set(table["First Name"] + " " + table["Last Name"])
+        phones |= set(table["Phone"]) - {""}
+    assert len(names) > 100 and len(phones) > 100
+    assert find_personal_data(demo_home, names, phones) == []
+
+
+def test_running_the_demo_twice_publishes_identical_tables(demo_home):
+    before = checksums(demo_home / "published")
+    result = run_cli("demo", "--size", DEMO_SIZE, "--home", str(demo_home))
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert checksums(demo_home / "published") == before
+    assert len(before) == len(CONTRACT)
