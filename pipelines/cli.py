@@ -44,14 +44,18 @@ def run(selection: str | None) -> int:
         resources=defs.resources,
         selection=selection,
         raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         tags={"neighborhood_metrics/writer": "warehouse"},
     )
-    problems = [
-        f"blocking check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed: "
-        f"{evaluation.description}"
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
-    ]
+    problems = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        where = f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+        if evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            problems.append(f"{where} failed: {evaluation.description or 'see the log above'}")
+        else:
+            print(f"warning: {where} did not pass (severity warn)", file=sys.stderr)
     for event in result.all_events:
         error = event.step_failure_data.error if event.is_step_failure else None
         if error and "DagsterAssetCheckFailedError" not in error.cls_name:  # checks are reported above
@@ -73,7 +77,7 @@ def describe_outputs(paths: Paths) -> str:
         *(f"  {file.with_suffix('')}.parquet|.csv" for file in published),
         f"  {paths.publish_dir / 'metrics.duckdb'}   (all tables, read-only snapshot)",
         "",
-        f"Open them:  duckdb -readonly {paths.publish_dir / 'metrics.duckdb'} -c 'from crime_monthly limit 5'",
+        f"Open them:  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{paths.publish_dir / 'metrics.duckdb'}', read_only=True).sql('from crime_monthly limit 5'))\"",
         f"            python -c \"import pandas as pd; print(pd.read_parquet('{paths.publish_dir}/trust_quarterly.parquet'))\"",
         f"Quarantined rows and load counts: {paths.warehouse} (schemas quarantine, meta) and data_quality.parquet",
     ]

@@ -18,7 +18,7 @@ from pipelines.parsers import parse_landing_file
 from pipelines.settings import Paths
 from pipelines.sources import SourceError, SourceSpec
 from pipelines.validate import Context, validate
-from pipelines.warehouse import LoadSummary, connect, ensure_tables, loaded_ids, quote, write_load
+from pipelines.warehouse import LoadSummary, connect, ensure_tables, loaded_ids, write_load
 
 FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landing file a raw load came from
 
@@ -58,8 +58,8 @@ def load(spec: SourceSpec, specs: list[SourceSpec], paths: Paths) -> list[LoadSu
             ensure_tables(con, each.name, each.kind)
         context = Context(
             con,
-            neighborhood_tables=[f"raw.{quote(s.name)}" for s in lookups if s.kind == "geography"],
-            event_tables=[f"raw.{quote(s.name)}" for s in lookups if s.kind == "events"],
+            neighborhood_sources=[s.name for s in lookups if s.kind == "geography"],
+            event_sources=[s.name for s in lookups if s.kind == "events"],
         )
         done = loaded_ids(con, spec.name)
         for raw_file in sorted((paths.raw / spec.name).glob("*.parquet")):

@@ -24,7 +24,7 @@ from pipelines.sources import (
     SurveySource,
     read_crosswalk,
 )
-from pipelines.warehouse import CANONICAL_COLUMNS, load_spatial
+from pipelines.warehouse import CANONICAL_COLUMNS, load_spatial, quote
 
 UCR_CATEGORIES = ("violent", "property", "other")
 TRUE_VALUES, FALSE_VALUES = {"true", "t", "y", "yes", "1"}, {"false", "f", "n", "no", "0"}
@@ -35,23 +35,32 @@ class Context:
     """What validation looks up in the warehouse: known neighborhoods, their shapes, known events."""
 
     con: duckdb.DuckDBPyConnection
-    neighborhood_tables: list[str] = field(default_factory=list)
-    event_tables: list[str] = field(default_factory=list)
+    neighborhood_sources: list[str] = field(default_factory=list)
+    event_sources: list[str] = field(default_factory=list)
     now: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now().floor("s"))
 
     def neighborhood_lookup(self) -> dict[str, str]:
         """Normalized id or name -> neighborhood_id."""
         lookup: dict[str, str] = {}
-        for table in self.neighborhood_tables:
-            for nbhd_id, name in self.con.execute(f"SELECT neighborhood_id, name FROM {table}").fetchall():
+        for source in self.neighborhood_sources:
+            for nbhd_id, name in self.con.execute(f"SELECT neighborhood_id, name FROM raw.{quote(source)}").fetchall():
                 lookup[normalize_label(nbhd_id)] = nbhd_id
                 lookup.setdefault(normalize_label(name), nbhd_id)
         return lookup
 
     def known_events(self) -> set[str]:
-        return {
-            row[0] for table in self.event_tables for row in self.con.execute(f"SELECT event_id FROM {table}").fetchall()
-        }
+        """Event ids in any calendar, quarantined ones included: an attendance record of an event whose calendar
+        row was refused is itself fine, and counts as soon as that row is corrected."""
+        known = set()
+        for source in self.event_sources:
+            known |= {row[0] for row in self.con.execute(f"SELECT event_id FROM raw.{quote(source)}").fetchall()}
+            known |= {
+                row[0]
+                for row in self.con.execute(
+                    f"SELECT json_extract_string(record, '$.event_id') FROM quarantine.{quote(source)}"
+                ).fetchall()
+            }
+        return known - {None}
 
 
 def normalize_label(value: object) -> str:
@@ -146,12 +155,12 @@ def _crime(spec: CrimeSource, raw: pd.DataFrame, context: Context) -> tuple[pd.D
 def locate(context: Context, incidents: pd.DataFrame) -> pd.Series:
     """Point in polygon against every loaded neighborhood boundary (DuckDB spatial); NULL where none."""
     points = incidents[["latitude", "longitude"]].reset_index(names="_position")
-    if not context.neighborhood_tables or points.empty:
+    if not context.neighborhood_sources or points.empty:
         return pd.Series(pd.NA, index=incidents.index, dtype="string")
     con = context.con
     load_spatial(con)
     boundaries = " UNION ALL ".join(
-        f"SELECT neighborhood_id, geometry_geojson FROM {table}" for table in context.neighborhood_tables
+        f"SELECT neighborhood_id, geometry_geojson FROM raw.{quote(source)}" for source in context.neighborhood_sources
     )
     con.register("incident_points", points)
     try:
