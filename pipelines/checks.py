@@ -6,8 +6,8 @@ until its file is corrected or removed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import dagster as dg
 import duckdb
@@ -24,7 +24,10 @@ class LoadCheck:
 
     def spec(self, source: SourceSpec) -> dg.AssetCheckSpec:
         return dg.AssetCheckSpec(
-            self.name, asset=dg.AssetKey(["warehouse", source.name]), blocking=True, description=self.description
+            self.name,
+            asset=dg.AssetKey(["warehouse", source.name]),
+            blocking=True,
+            description=self.description,
         )
 
     def evaluate(self, con: duckdb.DuckDBPyConnection, source: SourceSpec) -> dg.AssetCheckResult:
@@ -64,11 +67,19 @@ def _quarantine_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tup
     limit = source.max_quarantine_share
     metadata = {"worst_file": file, "worst_share": float(share), "threshold": limit}
     if share > limit:
-        return False, (
-            f"{source.name}: {file}: {quarantined} of {received} rows refused ({share:.1%}, above the "
-            f"{limit:.1%} threshold); most common reason: {reason}. See quarantine.{source.name}."
-        ), metadata
-    return True, f"{source.name}: at most {share:.2%} of a load's rows quarantined (threshold {limit:.1%})", metadata
+        return (
+            False,
+            (
+                f"{source.name}: {file}: {quarantined} of {received} rows refused ({share:.1%}, above the "
+                f"{limit:.1%} threshold); most common reason: {reason}. See quarantine.{source.name}."
+            ),
+            metadata,
+        )
+    return (
+        True,
+        f"{source.name}: at most {share:.2%} of a load's rows quarantined (threshold {limit:.1%})",
+        metadata,
+    )
 
 
 def _unmapped_offense_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tuple[bool, str, dict]:
@@ -83,15 +94,25 @@ def _unmapped_offense_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) 
     limit = source.max_unmapped_share
     metadata = {"unmapped_rows": unmapped, "unmapped_share": share, "threshold": limit}
     if share > limit:
-        return False, (
-            f"{source.name}: {unmapped} of {rows} incidents ({share:.1%}) have offense codes missing from "
-            f"{source.offense_crosswalk} (threshold {limit:.1%}): {(codes or '')[:300]}"
-        ), metadata
-    return True, f"{source.name}: {share:.2%} of incidents have unmapped offense codes (threshold {limit:.1%})", metadata
+        return (
+            False,
+            (
+                f"{source.name}: {unmapped} of {rows} incidents ({share:.1%}) have offense codes missing from "
+                f"{source.offense_crosswalk} (threshold {limit:.1%}): {(codes or '')[:300]}"
+            ),
+            metadata,
+        )
+    return (
+        True,
+        f"{source.name}: {share:.2%} of incidents have unmapped offense codes (threshold {limit:.1%})",
+        metadata,
+    )
 
 
 QUARANTINE_SHARE = LoadCheck(
-    "quarantine_share", "Blocks when any load quarantines more than the source's max_quarantine_share.", _quarantine_share
+    "quarantine_share",
+    "Blocks when any load quarantines more than the source's max_quarantine_share.",
+    _quarantine_share,
 )
 UNMAPPED_OFFENSE_SHARE = LoadCheck(
     "unmapped_offense_share",

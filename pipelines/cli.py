@@ -93,7 +93,9 @@ def demo(size: str, home: str | None) -> int:
     size_arg: str | int = int(size) if size.isdigit() else size
     print(f"Generating the demo city ({size}) into {paths.landing} ...", flush=True)
     summary = generate_demo_city(paths.landing, size_arg)
-    print(f"  {summary['incidents']:,} incidents over {summary['months']} months, {len(summary['files'])} files")
+    print(
+        f"  {summary['incidents']:,} incidents over {summary['months']} months, {len(summary['files'])} files"
+    )
     status = run(None)
     if status == 0:
         print(describe_outputs(paths))
@@ -108,7 +110,9 @@ def check_source(file: str, sample: str | None) -> int:
         spec = load_source(Path(file))
         print(f"{file}: OK ({spec.kind} source {spec.name!r}, files {spec.landing_glob!r})")
         if sample:
-            table = parse_landing_file(spec, Path(sample), os.environ.get("NBHD_PII_SALT") or "check-source-only")
+            table = parse_landing_file(
+                spec, Path(sample), os.environ.get("NBHD_PII_SALT") or "check-source-only"
+            )
             print(f"{sample}: OK, {len(table)} rows with columns {[c for c in table.columns if c != '_row']}")
     except SourceError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -119,14 +123,24 @@ def check_source(file: str, sample: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neighborhood-metrics", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser("demo", help="generate the demo city, run everything, print the outputs")
-    demo_parser.add_argument("--size", default="small", help="small (default), medium, large, or a number of incidents")
+    demo_parser = commands.add_parser(
+        "demo", help="generate the demo city, run everything, print the outputs"
+    )
+    demo_parser.add_argument(
+        "--size", default="small", help="small (default), medium, large, or a number of incidents"
+    )
     demo_parser.add_argument("--home", help="data home (default $NBHD_HOME or ./data)")
     run_parser = commands.add_parser("run", help="materialize assets against the configured sources")
-    run_parser.add_argument("--select", help="Dagster asset selection, e.g. 'key:raw/*' (default: everything)")
+    run_parser.add_argument(
+        "--select", help="Dagster asset selection, e.g. 'key:raw/*' (default: everything)"
+    )
     run_parser.add_argument("--home", help="data home (default $NBHD_HOME or ./data)")
-    run_parser.add_argument("--sources", help="folder of source YAML files (default $NBHD_SOURCES_DIR or sources/demo)")
-    check_parser = commands.add_parser("check-source", help="validate a source YAML (and a sample file) without loading")
+    run_parser.add_argument(
+        "--sources", help="folder of source YAML files (default $NBHD_SOURCES_DIR or sources/demo)"
+    )
+    check_parser = commands.add_parser(
+        "check-source", help="validate a source YAML (and a sample file) without loading"
+    )
     check_parser.add_argument("file")
     check_parser.add_argument("--sample")
     args = parser.parse_args(argv)

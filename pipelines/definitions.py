@@ -19,6 +19,9 @@ from pipelines.resources import build_resources  # noqa: E402
 specs = load_sources(paths.sources_dir)
 
 defs = dg.Definitions(
-    assets=[raw_asset(spec) for spec in specs] + validate_assets(specs) + meta_assets(specs) + [dbt_models, publish_asset()],
+    assets=[raw_asset(spec) for spec in specs]
+    + validate_assets(specs)
+    + meta_assets(specs)
+    + [dbt_models, publish_asset()],
     resources=build_resources(paths),
 )

@@ -71,8 +71,14 @@ def load(spec: SourceSpec, specs: list[SourceSpec], paths: Paths) -> list[LoadSu
             loaded, quarantined = validate(spec, raw, context)
             summaries.append(
                 write_load(
-                    con, spec=spec, load_id=load_id, file=file, loaded_at=context.now, raw=raw,
-                    loaded=loaded, quarantined=quarantined,
+                    con,
+                    spec=spec,
+                    load_id=load_id,
+                    file=file,
+                    loaded_at=context.now,
+                    raw=raw,
+                    loaded=loaded,
+                    quarantined=quarantined,
                 )
             )
     return summaries

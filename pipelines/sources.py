@@ -228,12 +228,15 @@ def load_source(path: Path) -> SourceSpec:
     except SourceError as error:
         raise SourceError(f"{path}: {error}") from error
     if document.get("kind") not in KINDS:
-        raise SourceError(f"{path}: field 'kind': must be one of {', '.join(KINDS)}, got {document.get('kind')!r}")
+        raise SourceError(
+            f"{path}: field 'kind': must be one of {', '.join(KINDS)}, got {document.get('kind')!r}"
+        )
     try:
         spec = _adapter.validate_python({**document, "definition_dir": path.parent})
     except ValidationError as error:
         problems = "; ".join(
-            f"field '{'.'.join(str(part) for part in issue['loc'][1:])}': {issue['msg']}" for issue in error.errors()
+            f"field '{'.'.join(str(part) for part in issue['loc'][1:])}': {issue['msg']}"
+            for issue in error.errors()
         )
         raise SourceError(f"{path}: {problems}") from None
     for crosswalk in ("offense_crosswalk", "area_crosswalk", "neighborhood_crosswalk"):

@@ -43,7 +43,9 @@ class Context:
         """Normalized id or name -> neighborhood_id."""
         lookup: dict[str, str] = {}
         for source in self.neighborhood_sources:
-            for nbhd_id, name in self.con.execute(f"SELECT neighborhood_id, name FROM raw.{quote(source)}").fetchall():
+            for nbhd_id, name in self.con.execute(
+                f"SELECT neighborhood_id, name FROM raw.{quote(source)}"
+            ).fetchall():
                 lookup[normalize_label(nbhd_id)] = nbhd_id
                 lookup.setdefault(normalize_label(name), nbhd_id)
         return lookup
@@ -53,7 +55,9 @@ class Context:
         row was refused is itself fine, and counts as soon as that row is corrected."""
         known = set()
         for source in self.event_sources:
-            known |= {row[0] for row in self.con.execute(f"SELECT event_id FROM raw.{quote(source)}").fetchall()}
+            known |= {
+                row[0] for row in self.con.execute(f"SELECT event_id FROM raw.{quote(source)}").fetchall()
+            }
             known |= {
                 row[0]
                 for row in self.con.execute(
@@ -160,7 +164,8 @@ def locate(context: Context, incidents: pd.DataFrame) -> pd.Series:
     con = context.con
     load_spatial(con)
     boundaries = " UNION ALL ".join(
-        f"SELECT neighborhood_id, geometry_geojson FROM raw.{quote(source)}" for source in context.neighborhood_sources
+        f"SELECT neighborhood_id, geometry_geojson FROM raw.{quote(source)}"
+        for source in context.neighborhood_sources
     )
     con.register("incident_points", points)
     try:
@@ -179,25 +184,35 @@ def locate(context: Context, incidents: pd.DataFrame) -> pd.Series:
     finally:
         con.unregister("incident_points")
     return (
-        located.set_index("_position")["neighborhood_id"].reindex(range(len(incidents))).astype("string").set_axis(incidents.index)
+        located.set_index("_position")["neighborhood_id"]
+        .reindex(range(len(incidents)))
+        .astype("string")
+        .set_axis(incidents.index)
     )
 
 
-def _geography(spec: GeographySource, raw: pd.DataFrame, context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _geography(
+    spec: GeographySource, raw: pd.DataFrame, context: Context
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     reasons = Reasons(raw.index)
     typed = raw.copy()
     con = context.con
     load_spatial(con)
     con.register("incoming_shapes", raw[["geometry_geojson"]].reset_index(names="_position"))
     try:
-        shapes = con.execute(
-            """
+        shapes = (
+            con.execute(
+                """
             SELECT _position,
                    TRY(ST_IsValid(ST_GeomFromGeoJSON(geometry_geojson))) AS valid,
                    TRY(ST_Area_Spheroid(ST_FlipCoordinates(ST_GeomFromGeoJSON(geometry_geojson)))) / 1e6 AS area
             FROM incoming_shapes
             """
-        ).df().set_index("_position").reindex(range(len(raw)))
+            )
+            .df()
+            .set_index("_position")
+            .reindex(range(len(raw)))
+        )
     finally:
         con.unregister("incoming_shapes")
     typed["area_sq_km"] = shapes["area"].to_numpy()
@@ -207,7 +222,9 @@ def _geography(spec: GeographySource, raw: pd.DataFrame, context: Context) -> tu
     return reasons.split(raw, typed, "geography")
 
 
-def _population(spec: PopulationSource, raw: pd.DataFrame, context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _population(
+    spec: PopulationSource, raw: pd.DataFrame, context: Context
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     reasons = Reasons(raw.index)
     typed = raw.copy()
     known = context.neighborhood_lookup()

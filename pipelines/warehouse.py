@@ -88,7 +88,13 @@ CANONICAL_VIEWS = {
     "programs": "programs",
 }
 VIEW_FILTERS = {"roster": "present"}
-LOAD_COLUMNS = {"source": "VARCHAR", "load_id": "VARCHAR", "loaded_at": "TIMESTAMP", "_file": "VARCHAR", "_row": "BIGINT"}
+LOAD_COLUMNS = {
+    "source": "VARCHAR",
+    "load_id": "VARCHAR",
+    "loaded_at": "TIMESTAMP",
+    "_file": "VARCHAR",
+    "_row": "BIGINT",
+}
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -158,7 +164,9 @@ def loaded_ids(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' AND table_name = 'loads'"
     ).fetchone()[0]:
         return set()
-    return {row[0] for row in con.execute("SELECT load_id FROM meta.loads WHERE source = ?", [source]).fetchall()}
+    return {
+        row[0] for row in con.execute("SELECT load_id FROM meta.loads WHERE source = ?", [source]).fetchall()
+    }
 
 
 @dataclass(frozen=True)
@@ -190,7 +198,9 @@ def write_load(
     source, kind = spec.name, spec.kind
     summary = LoadSummary(source, load_id, file, len(raw), loaded["_row"].nunique(), len(quarantined))
     if summary.rows_received != summary.rows_loaded + summary.rows_quarantined:
-        raise AssertionError(f"{source}/{load_id}: rows received, loaded and quarantined do not add up: {summary}")
+        raise AssertionError(
+            f"{source}/{load_id}: rows received, loaded and quarantined do not add up: {summary}"
+        )
     ensure_tables(con, source, kind)
     rows = loaded.assign(source=source, load_id=load_id, loaded_at=loaded_at, _file=file)
     rejected = pd.DataFrame(
@@ -210,24 +220,41 @@ def write_load(
     reasons = rejected.groupby("reason").size().rename("rows").reset_index()
     con.execute("BEGIN TRANSACTION")
     try:
-        earlier = [r[0] for r in con.execute("SELECT load_id FROM meta.loads WHERE source = ? AND file = ?", [source, file]).fetchall()]
+        earlier = [
+            r[0]
+            for r in con.execute(
+                "SELECT load_id FROM meta.loads WHERE source = ? AND file = ?", [source, file]
+            ).fetchall()
+        ]
         for table in (f"raw.{quote(source)}", f"quarantine.{quote(source)}"):
             con.execute(f"DELETE FROM {table} WHERE _file = ?", [file])
         for load in {*earlier, load_id}:
             con.execute("DELETE FROM meta.loads WHERE source = ? AND load_id = ?", [source, load])
             con.execute("DELETE FROM meta.load_reasons WHERE source = ? AND load_id = ?", [source, load])
         con.register("incoming_rows", rows)
-        select = ", ".join(f"CAST({name} AS {type_}) AS {name}" for name, type_ in {**LOAD_COLUMNS, **CANONICAL_COLUMNS[kind]}.items())
+        select = ", ".join(
+            f"CAST({name} AS {type_}) AS {name}"
+            for name, type_ in {**LOAD_COLUMNS, **CANONICAL_COLUMNS[kind]}.items()
+        )
         con.execute(f"INSERT INTO raw.{quote(source)} BY NAME SELECT {select} FROM incoming_rows")
         con.register("incoming_rejects", rejected)
         con.execute(f"INSERT INTO quarantine.{quote(source)} BY NAME SELECT * FROM incoming_rejects")
         con.execute(
             "INSERT INTO meta.loads VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [source, load_id, file, loaded_at.to_pydatetime(), summary.rows_received, summary.rows_loaded,
-             summary.rows_quarantined],
+            [
+                source,
+                load_id,
+                file,
+                loaded_at.to_pydatetime(),
+                summary.rows_received,
+                summary.rows_loaded,
+                summary.rows_quarantined,
+            ],
         )
         for reason, count in reasons.itertuples(index=False):
-            con.execute("INSERT INTO meta.load_reasons VALUES (?, ?, ?, ?)", [source, load_id, reason, int(count)])
+            con.execute(
+                "INSERT INTO meta.load_reasons VALUES (?, ?, ?, ?)", [source, load_id, reason, int(count)]
+            )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -244,7 +271,9 @@ def refresh_canonical_view(con: duckdb.DuckDBPyConnection, kind: str, sources: l
     columns = {"source": "VARCHAR", "load_id": "VARCHAR", "loaded_at": "TIMESTAMP", **CANONICAL_COLUMNS[kind]}
     existing = {
         row[0]
-        for row in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'").fetchall()
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'"
+        ).fetchall()
     }
     selects = [
         f"SELECT {', '.join(columns)} FROM raw.{quote(source)}"
@@ -254,6 +283,10 @@ def refresh_canonical_view(con: duckdb.DuckDBPyConnection, kind: str, sources: l
     ]
     if not selects:
         selects = [
-            "SELECT " + ", ".join(f"CAST(NULL AS {type_}) AS {name}" for name, type_ in columns.items()) + " WHERE false"
+            "SELECT "
+            + ", ".join(f"CAST(NULL AS {type_}) AS {name}" for name, type_ in columns.items())
+            + " WHERE false"
         ]
-    con.execute(f"CREATE OR REPLACE VIEW canonical.{quote(CANONICAL_VIEWS[kind])} AS " + " UNION ALL ".join(selects))
+    con.execute(
+        f"CREATE OR REPLACE VIEW canonical.{quote(CANONICAL_VIEWS[kind])} AS " + " UNION ALL ".join(selects)
+    )

@@ -15,9 +15,11 @@ TEST_SALT = "test-salt-0123456789"
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("NBHD_", "DAGSTER_"))
-    } | {"NBHD_PII_SALT": TEST_SALT} | (env or {})
+    environment = (
+        {key: value for key, value in os.environ.items() if not key.startswith(("NBHD_", "DAGSTER_"))}
+        | {"NBHD_PII_SALT": TEST_SALT}
+        | (env or {})
+    )
     return subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *args],
         cwd=REPO,

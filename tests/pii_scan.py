@@ -48,5 +48,9 @@ def find_personal_data(home: Path, names: set[str], phones: set[str]) -> list[st
             f"{path}: phone {m}" for m in DIGITS.findall(text) if re.sub(r"\D", "", m)[-10:] in phone_digits
         ]
         words = WORD.findall(text.lower())
-        found += [f"{path}: name {a} {b}" for a, b in zip(words, words[1:]) if f"{a} {b}" in lowered_names]
+        found += [
+            f"{path}: name {a} {b}"
+            for a, b in zip(words, words[1:], strict=False)
+            if f"{a} {b}" in lowered_names
+        ]
     return found

@@ -35,12 +35,19 @@ def describe_graph(tmp_path: Path) -> str:
 
 def test_definitions_load_and_match_the_snapshot(tmp_path):
     graph = describe_graph(tmp_path)
-    for stage in ("asset raw/demo_crimes", "asset warehouse/demo_crimes", "asset canonical/crime_incidents",
-                  "asset published/crime_monthly", "asset published_files",
-                  "check warehouse/demo_crimes:quarantine_share (blocking)",
-                  "check warehouse/demo_crimes:unmapped_offense_share (blocking)"):
+    for stage in (
+        "asset raw/demo_crimes",
+        "asset warehouse/demo_crimes",
+        "asset canonical/crime_incidents",
+        "asset published/crime_monthly",
+        "asset published_files",
+        "check warehouse/demo_crimes:quarantine_share (blocking)",
+        "check warehouse/demo_crimes:unmapped_offense_share (blocking)",
+    ):
         assert stage in graph
     assert "check published/crime_monthly:" in graph, "dbt tests are asset checks"
     if os.environ.get("UPDATE_SNAPSHOTS"):
         SNAPSHOT.write_text(graph)
-    assert graph == SNAPSHOT.read_text(), "the asset graph changed: review, then rerun with UPDATE_SNAPSHOTS=1"
+    assert graph == SNAPSHOT.read_text(), (
+        "the asset graph changed: review, then rerun with UPDATE_SNAPSHOTS=1"
+    )

@@ -1,6 +1,5 @@
 """The dbt project (staging -> intermediate -> marts) as Dagster assets; dbt tests become asset checks."""
 
-
 import json
 import os
 import sys

@@ -1,6 +1,5 @@
 """Landing -> raw Parquet, one asset per source: `raw/<source>`."""
 
-
 import dagster as dg
 
 from pipelines import ingest

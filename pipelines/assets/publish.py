@@ -5,7 +5,6 @@ sees either the previous complete file or the new one, never a half-written tabl
 metrics.duckdb open keep their snapshot; the next open sees the new one.
 """
 
-
 import os
 import shutil
 import uuid

@@ -1,7 +1,6 @@
 """Raw Parquet -> warehouse `raw.<source>` + `quarantine.<source>`, with blocking load-level checks,
 then one `canonical/<kind>` view per source kind: what dbt reads."""
 
-
 import dagster as dg
 
 from pipelines import ingest
@@ -11,8 +10,14 @@ from pipelines.sources import KINDS, SourceSpec
 from pipelines.warehouse import CANONICAL_VIEWS, connect, ensure_meta_tables, refresh_canonical_view
 
 # Validation looks neighborhoods up in the boundaries and roster events in the calendars: load those first.
-LOOKUP_KINDS = {"crime": ["geography"], "survey": ["geography"], "events": ["geography"],
-                "population": ["geography"], "programs": ["geography"], "roster": ["events"]}
+LOOKUP_KINDS = {
+    "crime": ["geography"],
+    "survey": ["geography"],
+    "events": ["geography"],
+    "population": ["geography"],
+    "programs": ["geography"],
+    "roster": ["events"],
+}
 
 
 def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefinition:
@@ -78,7 +83,11 @@ def meta_assets(specs: list[SourceSpec]) -> list[dg.AssetsDefinition]:
 
     @dg.multi_asset(
         specs=[
-            dg.AssetSpec(["meta", table], deps=[dg.AssetKey(["warehouse", s.name]) for s in specs], group_name="validate")
+            dg.AssetSpec(
+                ["meta", table],
+                deps=[dg.AssetKey(["warehouse", s.name]) for s in specs],
+                group_name="validate",
+            )
             for table in ("loads", "load_reasons")
         ],
     )

@@ -83,7 +83,9 @@ def _parse_population(file: Path) -> pd.DataFrame:
     if "dimension" in header:  # demographic margins used for survey weighting
         names = ("neighborhood_id", "dimension", "category", "population")
         return pick_columns(file, header, data, {name: name for name in names})
-    table = pick_columns(file, header, data, {"neighborhood_id": "neighborhood_id", "population": "population"})
+    table = pick_columns(
+        file, header, data, {"neighborhood_id": "neighborhood_id", "population": "population"}
+    )
     table["dimension"] = table["category"] = "total"
     return table.astype({"dimension": "string", "category": "string"})
 
@@ -105,10 +107,14 @@ def _survey_header(spec: SurveySource, file: Path, grid: pd.DataFrame) -> tuple[
         for top, sub in zip(first, grid.iloc[1], strict=True):
             question = top if str(top).strip() else question
             sub = str(sub).strip()
-            names.append(question if sub in ("", "Response", "Open-Ended Response") else f"{question} - {sub}")
+            names.append(
+                question if sub in ("", "Response", "Open-Ended Response") else f"{question} - {sub}"
+            )
         return names, 2
     if "Timestamp" not in [cell.strip() for cell in first]:
-        raise SourceError(f"{file}: a Google Forms export starts with a 'Timestamp' column; found {first[:5]}")
+        raise SourceError(
+            f"{file}: a Google Forms export starts with a 'Timestamp' column; found {first[:5]}"
+        )
     return first, 1
 
 

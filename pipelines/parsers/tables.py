@@ -103,5 +103,7 @@ def read_json_records(file: Path) -> list[dict]:
     except UnicodeDecodeError:
         raise SourceError(f"{file}: not UTF-8 text") from None
     except json.JSONDecodeError as error:
-        raise SourceError(f"{file}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+        raise SourceError(
+            f"{file}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
     return document

@@ -14,24 +14,63 @@ from tests.pii_scan import find_personal_data
 DEMO_SIZE = "6000"
 # CONTRACT §4: every published table's columns and types.
 CONTRACT = {
-    "neighborhoods": {"neighborhood_id": "VARCHAR", "name": "VARCHAR", "population": "INTEGER",
-                      "area_sq_km": "DOUBLE", "geometry_geojson": "VARCHAR"},
-    "crime_monthly": {"neighborhood_id": "VARCHAR", "month": "DATE", "incidents": "INTEGER",
-                      "violent_incidents": "INTEGER", "property_incidents": "INTEGER", "population": "INTEGER",
-                      "incidents_per_1k": "DOUBLE", "violent_per_1k": "DOUBLE", "property_per_1k": "DOUBLE",
-                      "violent_per_1k_12m": "DOUBLE"},
-    "engagement_monthly": {"neighborhood_id": "VARCHAR", "month": "DATE", "events_held": "INTEGER",
-                           "attendances": "INTEGER", "unique_participants": "INTEGER",
-                           "new_participants": "INTEGER", "returning_participants": "INTEGER",
-                           "youth_participants": "INTEGER", "participants_per_1k": "DOUBLE"},
-    "trust_quarterly": {"neighborhood_id": "VARCHAR", "quarter": "DATE", "respondents": "INTEGER",
-                        **{f"{c}_index{s}": "DOUBLE" for c in ("trust", "safety") for s in ("", "_ci_low", "_ci_high")},
-                        "pct_trust": "DOUBLE", "pct_trust_ci_low": "DOUBLE", "pct_trust_ci_high": "DOUBLE",
-                        "trust_index_weighted": "DOUBLE", "safety_index_weighted": "DOUBLE",
-                        "effective_n": "DOUBLE", "design_effect": "DOUBLE", "suppressed": "BOOLEAN"},
-    "data_quality": {"source": "VARCHAR", "load_id": "VARCHAR", "rows_received": "BIGINT",
-                     "rows_loaded": "BIGINT", "rows_quarantined": "BIGINT"},
-    "data_quality_reasons": {"source": "VARCHAR", "load_id": "VARCHAR", "reason": "VARCHAR", "rows": "BIGINT"},
+    "neighborhoods": {
+        "neighborhood_id": "VARCHAR",
+        "name": "VARCHAR",
+        "population": "INTEGER",
+        "area_sq_km": "DOUBLE",
+        "geometry_geojson": "VARCHAR",
+    },
+    "crime_monthly": {
+        "neighborhood_id": "VARCHAR",
+        "month": "DATE",
+        "incidents": "INTEGER",
+        "violent_incidents": "INTEGER",
+        "property_incidents": "INTEGER",
+        "population": "INTEGER",
+        "incidents_per_1k": "DOUBLE",
+        "violent_per_1k": "DOUBLE",
+        "property_per_1k": "DOUBLE",
+        "violent_per_1k_12m": "DOUBLE",
+    },
+    "engagement_monthly": {
+        "neighborhood_id": "VARCHAR",
+        "month": "DATE",
+        "events_held": "INTEGER",
+        "attendances": "INTEGER",
+        "unique_participants": "INTEGER",
+        "new_participants": "INTEGER",
+        "returning_participants": "INTEGER",
+        "youth_participants": "INTEGER",
+        "participants_per_1k": "DOUBLE",
+    },
+    "trust_quarterly": {
+        "neighborhood_id": "VARCHAR",
+        "quarter": "DATE",
+        "respondents": "INTEGER",
+        **{f"{c}_index{s}": "DOUBLE" for c in ("trust", "safety") for s in ("", "_ci_low", "_ci_high")},
+        "pct_trust": "DOUBLE",
+        "pct_trust_ci_low": "DOUBLE",
+        "pct_trust_ci_high": "DOUBLE",
+        "trust_index_weighted": "DOUBLE",
+        "safety_index_weighted": "DOUBLE",
+        "effective_n": "DOUBLE",
+        "design_effect": "DOUBLE",
+        "suppressed": "BOOLEAN",
+    },
+    "data_quality": {
+        "source": "VARCHAR",
+        "load_id": "VARCHAR",
+        "rows_received": "BIGINT",
+        "rows_loaded": "BIGINT",
+        "rows_quarantined": "BIGINT",
+    },
+    "data_quality_reasons": {
+        "source": "VARCHAR",
+        "load_id": "VARCHAR",
+        "reason": "VARCHAR",
+        "rows": "BIGINT",
+    },
 }
 
 
@@ -51,17 +90,23 @@ def demo_home(tmp_path_factory):
 def test_published_tables_follow_the_contract(demo_home):
     with duckdb.connect(str(demo_home / "published" / "metrics.duckdb"), read_only=True) as con:
         for table, columns in CONTRACT.items():
-            actual = dict(con.execute(
-                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-                "ORDER BY ordinal_position", [table]).fetchall())
+            actual = dict(
+                con.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                    "ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+            )
             assert {name: actual.get(name) for name in columns} == columns, table
     for table in CONTRACT:
         assert (demo_home / "published" / f"{table}.parquet").is_file()
         assert (demo_home / "published" / f"{table}.csv").is_file()
 
 
-@pytest.mark.parametrize(("table", "period"), [("crime_monthly", "month"), ("engagement_monthly", "month"),
-                                               ("trust_quarterly", "quarter")])
+@pytest.mark.parametrize(
+    ("table", "period"),
+    [("crime_monthly", "month"), ("engagement_monthly", "month"), ("trust_quarterly", "quarter")],
+)
 def test_every_neighborhood_and_period_has_one_row(demo_home, table, period):
     frame = pd.read_parquet(demo_home / "published" / f"{table}.parquet")
     neighborhoods = pd.read_parquet(demo_home / "published" / "neighborhoods.parquet")["neighborhood_id"]
@@ -81,8 +126,14 @@ def test_loads_add_up_and_bad_rows_are_quarantined(demo_home):
     assert (quality["rows_received"] == quality["rows_loaded"] + quality["rows_quarantined"]).all()
     reasons = pd.read_parquet(demo_home / "published" / "data_quality_reasons.parquet")
     seen = set(reasons["reason"])
-    assert {"unparseable_occurred_at", "unlocatable", "duplicate_incident", "invalid_answer",
-            "unknown_neighborhood", "duplicate_response_superseded"} <= seen
+    assert {
+        "unparseable_occurred_at",
+        "unlocatable",
+        "duplicate_incident",
+        "invalid_answer",
+        "unknown_neighborhood",
+        "duplicate_response_superseded",
+    } <= seen
     crimes = quality[quality["source"] == "demo_crimes"]
     assert 0.003 < crimes["rows_quarantined"].sum() / crimes["rows_received"].sum() < 0.03
 

@@ -20,7 +20,9 @@ def city_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("small_city")
     city = build(home / "landing")
     # A hand-sized city has a few bad rows in very few rows: allow a larger refused share.
-    result = run_cli("run", "--home", str(home), env={"NBHD_MIN_CELL": str(MIN_CELL), "NBHD_MAX_QUARANTINE_SHARE": "0.5"})
+    result = run_cli(
+        "run", "--home", str(home), env={"NBHD_MIN_CELL": str(MIN_CELL), "NBHD_MAX_QUARANTINE_SHARE": "0.5"}
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return home, city
 
@@ -35,8 +37,11 @@ def month_start(values: pd.Series) -> pd.Series:
 
 def spine(city) -> pd.DatetimeIndex:
     months = pd.concat(
-        [month_start(city.incidents["occurred_at"]), month_start(city.events["starts_at"]),
-         month_start(city.responses["submitted_at"])]
+        [
+            month_start(city.incidents["occurred_at"]),
+            month_start(city.events["starts_at"]),
+            month_start(city.responses["submitted_at"]),
+        ]
     )
     return pd.date_range(months.min(), months.max(), freq="MS")
 
@@ -61,12 +66,17 @@ def test_crime_monthly_matches_pandas(city_run):
     incidents["violent"] = incidents["fbi_code"].isin(VIOLENT)
     incidents["property"] = incidents["fbi_code"].isin(PROPERTY)
     counts = incidents.groupby(["neighborhood_id", "month"]).agg(
-        incidents=("incident_id", "size"), violent_incidents=("violent", "sum"), property_incidents=("property", "sum")
+        incidents=("incident_id", "size"),
+        violent_incidents=("violent", "sum"),
+        property_incidents=("property", "sum"),
     )
     expected = counts.reindex(grid(spine(city), "month"), fill_value=0)
     expected = expected.join(population(), on="neighborhood_id")
-    for measure, rate in [("incidents", "incidents_per_1k"), ("violent_incidents", "violent_per_1k"),
-                          ("property_incidents", "property_per_1k")]:
+    for measure, rate in [
+        ("incidents", "incidents_per_1k"),
+        ("violent_incidents", "violent_per_1k"),
+        ("property_incidents", "property_per_1k"),
+    ]:
         expected[rate] = expected[measure] / expected["population"] * 1000
     rolling = expected.groupby(level=0)["violent_incidents"].transform(lambda s: s.rolling(12).sum())
     expected["violent_per_1k_12m"] = rolling / expected["population"] * 1000
@@ -74,7 +84,12 @@ def test_crime_monthly_matches_pandas(city_run):
     actual = as_keyed(published(home, "crime_monthly"), "month")
     assert list(actual.index) == list(expected.index), "every neighborhood x month, and nothing else"
     pd.testing.assert_frame_equal(
-        actual[expected.columns], expected, check_dtype=False, check_index_type=False, check_exact=False, rtol=1e-9
+        actual[expected.columns],
+        expected,
+        check_dtype=False,
+        check_index_type=False,
+        check_exact=False,
+        rtol=1e-9,
     )
 
 
@@ -101,11 +116,16 @@ def test_engagement_monthly_matches_pandas(city_run):
     attended["youth"] = np.where(attended["age_group"].isin(["under 18", "18-24"]), attended["person"], None)
     keys = ["neighborhood_id", "month"]
     expected = (
-        events.groupby(keys).size().rename("events_held").to_frame()
+        events.groupby(keys)
+        .size()
+        .rename("events_held")
+        .to_frame()
         .join(
             attended.groupby(keys).agg(
-                attendances=("person", "size"), unique_participants=("person", "nunique"),
-                new_participants=("new", "nunique"), youth_participants=("youth", "nunique"),
+                attendances=("person", "size"),
+                unique_participants=("person", "nunique"),
+                new_participants=("new", "nunique"),
+                youth_participants=("youth", "nunique"),
             ),
             how="outer",
         )
@@ -119,7 +139,9 @@ def test_engagement_monthly_matches_pandas(city_run):
 
     actual = as_keyed(published(home, "engagement_monthly"), "month")
     assert list(actual.index) == list(expected.index)
-    pd.testing.assert_frame_equal(actual[expected.columns], expected, check_dtype=False, check_index_type=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        actual[expected.columns], expected, check_dtype=False, check_index_type=False, rtol=1e-9
+    )
     assert expected["attendances"].sum() == 12  # the fixture's truth, as a sanity check of the test itself
 
 
@@ -130,27 +152,41 @@ def construct_scores(responses: pd.DataFrame, items: list[str]) -> pd.Series:
 
 def test_trust_quarterly_matches_scipy(city_run):
     home, city = city_run
-    responses = city.responses.assign(quarter=pd.to_datetime(city.responses["submitted_at"]).dt.to_period("Q")
-                                      .dt.to_timestamp())
+    responses = city.responses.assign(
+        quarter=pd.to_datetime(city.responses["submitted_at"]).dt.to_period("Q").dt.to_timestamp()
+    )
     responses["trust"] = construct_scores(responses, ["T1", "T2", "T3", "T4"])
     responses["safety"] = construct_scores(responses, ["S1", "S2", "S3"])
     quarters = pd.date_range(spine(city).min(), spine(city).max(), freq="QS")
     rows = []
-    for (nbhd, quarter) in grid(quarters, "quarter"):
+    for nbhd, quarter in grid(quarters, "quarter"):
         group = responses[(responses["neighborhood_id"] == nbhd) & (responses["quarter"] == quarter)]
-        row = {"neighborhood_id": nbhd, "quarter": quarter, "respondents": len(group),
-               "suppressed": len(group) < MIN_CELL}
+        row = {
+            "neighborhood_id": nbhd,
+            "quarter": quarter,
+            "respondents": len(group),
+            "suppressed": len(group) < MIN_CELL,
+        }
         for construct in ("trust", "safety"):
             scores = (group[construct].dropna() - 1) / 4 * 100
-            low, high = stats.t.interval(0.95, len(scores) - 1, loc=scores.mean(), scale=stats.sem(scores)) \
-                if len(scores) > 1 else (np.nan, np.nan)
-            row |= {f"{construct}_index": scores.mean(), f"{construct}_index_ci_low": low,
-                    f"{construct}_index_ci_high": high}
+            low, high = (
+                stats.t.interval(0.95, len(scores) - 1, loc=scores.mean(), scale=stats.sem(scores))
+                if len(scores) > 1
+                else (np.nan, np.nan)
+            )
+            row |= {
+                f"{construct}_index": scores.mean(),
+                f"{construct}_index_ci_low": low,
+                f"{construct}_index_ci_high": high,
+            }
         trusting = group["trust"].dropna()
         if len(trusting):
             ci = stats.binomtest(int((trusting >= 4).sum()), len(trusting)).proportion_ci(method="wilson")
-            row |= {"pct_trust": (trusting >= 4).mean() * 100, "pct_trust_ci_low": ci.low * 100,
-                    "pct_trust_ci_high": ci.high * 100}
+            row |= {
+                "pct_trust": (trusting >= 4).mean() * 100,
+                "pct_trust_ci_low": ci.low * 100,
+                "pct_trust_ci_high": ci.high * 100,
+            }
         rows.append(row)
     expected = pd.DataFrame(rows).set_index(["neighborhood_id", "quarter"])
     metrics = [c for c in expected.columns if c not in ("respondents", "suppressed")]
@@ -159,10 +195,20 @@ def test_trust_quarterly_matches_scipy(city_run):
     actual = as_keyed(published(home, "trust_quarterly"), "quarter")
     assert list(actual.index) == list(expected.index)
     assert (actual["suppressed"] == expected["suppressed"]).all()
-    assert actual.loc[actual["respondents"] < MIN_CELL].drop(columns=["respondents", "suppressed"]).isna().all().all()
+    assert (
+        actual.loc[actual["respondents"] < MIN_CELL]
+        .drop(columns=["respondents", "suppressed"])
+        .isna()
+        .all()
+        .all()
+    )
     pd.testing.assert_frame_equal(
-        actual[expected.columns].astype(float), expected.astype(float), check_index_type=False, check_exact=False,
-        rtol=1e-9, atol=1e-9,
+        actual[expected.columns].astype(float),
+        expected.astype(float),
+        check_index_type=False,
+        check_exact=False,
+        rtol=1e-9,
+        atol=1e-9,
     )
     assert expected["trust_index"].notna().sum() == 2  # N01 Q1 and N03 Q2 are above the cell size
 
@@ -178,18 +224,27 @@ def test_rows_received_equal_loaded_plus_quarantined(city_run):
     crime = reasons[reasons["source"] == "demo_crimes"].groupby("reason")["rows"].sum().to_dict()
     assert crime == {"unparseable_occurred_at": 1, "unlocatable": 2, "duplicate_incident": 1}
     survey = reasons[reasons["source"] == "demo_survey_qualtrics"].groupby("reason")["rows"].sum().to_dict()
-    assert survey == {"incomplete_response": 1, "unknown_neighborhood": 1, "invalid_answer": 1,
-                      "duplicate_response_superseded": 1}
+    assert survey == {
+        "incomplete_response": 1,
+        "unknown_neighborhood": 1,
+        "invalid_answer": 1,
+        "duplicate_response_superseded": 1,
+    }
 
 
 def test_no_personal_data_outside_landing(city_run):
     home, _ = city_run
-    names, phones = {"Ada Lovelace", "Grace Hopper", "Tom Jones", "Rita Moreno"}, {"(312) 555-0199", "312-555-0142"}
+    names, phones = (
+        {"Ada Lovelace", "Grace Hopper", "Tom Jones", "Rita Moreno"},
+        {"(312) 555-0199", "312-555-0142"},
+    )
     assert find_personal_data(home, names, phones) == []
     # The scan itself can fail: a roster copied outside landing/ is caught.
     landing_copy = home / "scan_check"
     landing_copy.mkdir(exist_ok=True)
-    (landing_copy / "roster.csv").write_bytes((home / "landing/demo_rosters_signin/signin_2024.csv").read_bytes())
+    (landing_copy / "roster.csv").write_bytes(
+        (home / "landing/demo_rosters_signin/signin_2024.csv").read_bytes()
+    )
     try:
         assert len(find_personal_data(home, names, phones)) >= 5
     finally:
