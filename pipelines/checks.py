@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import dagster as dg
 import duckdb
 
-from pipelines.sources import CrimeSource, SourceSpec
+from pipelines.kinds.crime import CrimeSource
+from pipelines.sources import SourceSpec
 from pipelines.warehouse import quote
 
 

@@ -103,14 +103,14 @@ def demo(size: str, home: str | None) -> int:
 
 
 def check_source(file: str, sample: str | None) -> int:
-    from pipelines.parsers import parse_landing_file
+    from pipelines.kinds import kind_module
     from pipelines.sources import SourceError, load_source
 
     try:
         spec = load_source(Path(file))
         print(f"{file}: OK ({spec.kind} source {spec.name!r}, files {spec.landing_glob!r})")
         if sample:
-            table = parse_landing_file(
+            table = kind_module(spec.kind).parse(
                 spec, Path(sample), os.environ.get("NBHD_PII_SALT") or "check-source-only"
             )
             print(f"{sample}: OK, {len(table)} rows with columns {[c for c in table.columns if c != '_row']}")

@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.connectors.files import landing_files
-from pipelines.parsers import parse_landing_file
+from pipelines.kinds import kind_module
+from pipelines.kinds.base import Context
 from pipelines.settings import Paths
 from pipelines.sources import SourceError, SourceSpec
-from pipelines.validate import Context, validate
 from pipelines.warehouse import LoadSummary, connect, ensure_tables, loaded_ids, write_load
 
 FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landing file a raw load came from
@@ -34,7 +34,7 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None) -> list[Path]:
         if destination.exists():
             continue
         try:
-            table = parse_landing_file(spec, landing.path, salt)
+            table = kind_module(spec.kind).parse(spec, landing.path, salt)
         except SourceError as error:
             errors.append(str(error))
             continue
@@ -68,7 +68,7 @@ def load(spec: SourceSpec, specs: list[SourceSpec], paths: Paths) -> list[LoadSu
                 continue
             file = pq.read_schema(raw_file).metadata[FILE_KEY].decode()
             raw = pd.read_parquet(raw_file)
-            loaded, quarantined = validate(spec, raw, context)
+            loaded, quarantined = kind_module(spec.kind).validate(spec, raw, context)
             summaries.append(
                 write_load(
                     con,

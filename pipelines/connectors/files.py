@@ -10,8 +10,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.kinds.base import SourceError
 from pipelines.settings import inside
-from pipelines.sources import SourceError
 
 LANDING_SUFFIXES = {".csv", ".json", ".geojson", ".xlsx", ".xlsm", ".parquet"}
 

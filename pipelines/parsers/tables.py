@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.sources import SourceError
+from pipelines.kinds.base import SourceError
 
 
 class SchemaDriftError(SourceError):

@@ -1,0 +1,165 @@
+"""What every source kind shares: the spec base class, the error type, and the row-validation toolkit.
+
+Each kind (crime, geography, population, survey, events, roster, programs) is one module beside this one with
+its spec (the YAML's fields), `parse` (landing file -> text columns, personal data removed) and `validate`
+(text columns -> loaded rows + quarantined rows with a reason). Nothing is dropped: `received = loaded +
+quarantined` for every load, and the first failing rule names the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pipelines.warehouse import CANONICAL_COLUMNS, quote
+
+SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+TRUE_VALUES, FALSE_VALUES = {"true", "t", "y", "yes", "1"}, {"false", "f", "n", "no", "0"}
+
+
+class SourceError(ValueError):
+    """A source definition or a file it points at is unusable; the message says where and why."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceBase(_Spec):
+    name: str
+    connector: Literal["file"] = "file"
+    # Glob relative to the data home; defaults to landing/<name>/*
+    path: str | None = None
+    # Load-level gate: above this share of quarantined rows the load's blocking check fails.
+    max_quarantine_share: float = Field(0.05, ge=0, le=1)
+    # Filled in by the loader: the YAML's own folder, where crosswalks live.
+    definition_dir: Path = Field(Path("."), exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_identifier(cls, value: str) -> str:
+        if not SOURCE_NAME.match(value):
+            raise ValueError("must be lower-case letters, digits and underscores, starting with a letter")
+        return value
+
+    @property
+    def landing_glob(self) -> str:
+        return self.path or f"landing/{self.name}/*"
+
+    def beside(self, relative: str) -> Path:
+        """A file named in the YAML (a crosswalk), resolved next to the YAML and not outside its folder."""
+        candidate = (self.definition_dir / relative).resolve()
+        if not candidate.is_relative_to(self.definition_dir.resolve()):
+            raise SourceError(f"{self.name}: {relative!r} points outside {self.definition_dir}")
+        return candidate
+
+
+def read_crosswalk(path: Path, key: str, value: str) -> dict[str, str]:
+    """A two-column crosswalk CSV as a dict; errors name the file and the row."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not {key, value} <= set(reader.fieldnames):
+            raise SourceError(f"{path}: expected columns {key!r} and {value!r}, found {reader.fieldnames}")
+        mapping = {}
+        for line, row in enumerate(reader, start=2):
+            if not row[key] or not row[value]:
+                raise SourceError(f"{path}: row {line}: {key!r} and {value!r} must both be filled")
+            mapping[row[key].strip()] = row[value].strip()
+    return mapping
+
+
+@dataclass
+class Context:
+    """What validation looks up in the warehouse: known neighborhoods, their shapes, known events."""
+
+    con: duckdb.DuckDBPyConnection
+    neighborhood_sources: list[str] = field(default_factory=list)
+    event_sources: list[str] = field(default_factory=list)
+    now: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now().floor("s"))
+
+    def neighborhood_lookup(self) -> dict[str, str]:
+        """Normalized id or name -> neighborhood_id."""
+        lookup: dict[str, str] = {}
+        for source in self.neighborhood_sources:
+            for nbhd_id, name in self.con.execute(
+                f"SELECT neighborhood_id, name FROM raw.{quote(source)}"
+            ).fetchall():
+                lookup[normalize_label(nbhd_id)] = nbhd_id
+                lookup.setdefault(normalize_label(name), nbhd_id)
+        return lookup
+
+    def known_events(self) -> set[str]:
+        """Event ids in any calendar, quarantined ones included: an attendance record of an event whose calendar
+        row was refused is itself fine, and counts as soon as that row is corrected."""
+        known = set()
+        for source in self.event_sources:
+            known |= {
+                row[0] for row in self.con.execute(f"SELECT event_id FROM raw.{quote(source)}").fetchall()
+            }
+            known |= {
+                row[0]
+                for row in self.con.execute(
+                    f"SELECT json_extract_string(record, '$.event_id') FROM quarantine.{quote(source)}"
+                ).fetchall()
+            }
+        return known - {None}
+
+
+def normalize_label(value: object) -> str:
+    return " ".join(str(value if value is not None and not pd.isna(value) else "").lower().split())
+
+
+class Reasons:
+    """Collects the first failing rule per row."""
+
+    def __init__(self, index: pd.Index):
+        self.series = pd.Series(pd.NA, index=index, dtype="string")
+
+    def flag(self, mask: pd.Series, reason: str) -> None:
+        self.series[mask.fillna(False).astype(bool) & self.series.isna()] = reason
+
+    @property
+    def kept(self) -> pd.Series:
+        return self.series.isna()
+
+    def quarantined(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """The refused rows with their original text values and the reason."""
+        return raw.loc[~self.kept].assign(_reason=self.series[~self.kept]).reset_index(drop=True)
+
+    def split(self, raw: pd.DataFrame, typed: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        loaded = typed.loc[self.kept, [*CANONICAL_COLUMNS[kind], "_row"]].reset_index(drop=True)
+        return loaded, self.quarantined(raw)
+
+
+def blank(series: pd.Series) -> pd.Series:
+    return series.isna() | (series.astype("string").str.strip() == "")
+
+
+def parse_times(series: pd.Series, fmt: str) -> pd.Series:
+    return pd.to_datetime(series.astype("string").str.strip(), format=fmt, errors="coerce")
+
+
+def parse_bool(series: pd.Series) -> pd.Series:
+    lowered = series.astype("string").str.strip().str.lower()
+    return pd.Series(
+        np.where(lowered.isin(TRUE_VALUES), True, np.where(lowered.isin(FALSE_VALUES), False, None)),
+        index=series.index,
+        dtype="boolean",
+    )
+
+
+def neighborhood_matcher(spec, context: Context):
+    known = context.neighborhood_lookup()
+    if spec.neighborhood_crosswalk:
+        crosswalk = read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
+        known |= {normalize_label(answer): nbhd for answer, nbhd in crosswalk.items()}
+    return lambda value: known.get(normalize_label(value))

@@ -1,0 +1,46 @@
+"""Population per neighborhood and demographic margins for survey weighting (CONTRACT §3.2)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+
+from pipelines.kinds.base import Context, Reasons, SourceBase, normalize_label
+from pipelines.parsers.tables import pick_columns, read_table
+
+
+class PopulationSource(SourceBase):
+    """Files with `neighborhood_id,population`, and optional margins `neighborhood_id,dimension,category,population`."""
+
+    kind: Literal["population"]
+
+
+def parse(spec: PopulationSource, file, salt: str | None = None) -> pd.DataFrame:
+    header, data = read_table(file)
+    if "dimension" in header:  # demographic margins used for survey weighting
+        names = ("neighborhood_id", "dimension", "category", "population")
+        return pick_columns(file, header, data, {name: name for name in names})
+    table = pick_columns(
+        file, header, data, {"neighborhood_id": "neighborhood_id", "population": "population"}
+    )
+    table["dimension"] = table["category"] = "total"
+    return table.astype({"dimension": "string", "category": "string"})
+
+
+def validate(
+    spec: PopulationSource, raw: pd.DataFrame, context: Context
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    reasons = Reasons(raw.index)
+    typed = raw.copy()
+    known = context.neighborhood_lookup()
+    typed["neighborhood_id"] = raw["neighborhood_id"].map(lambda v: known.get(normalize_label(v)))
+    typed["population"] = pd.to_numeric(raw["population"].str.strip(), errors="coerce")
+    typed["dimension"] = raw["dimension"].str.strip().str.lower()
+    typed["category"] = raw["category"].str.strip()
+    reasons.flag(typed["neighborhood_id"].isna(), "unknown_neighborhood")
+    reasons.flag(~typed["dimension"].isin(["total", "age_group", "gender"]), "unknown_dimension")
+    population = typed["population"]
+    reasons.flag(population.isna() | (population < 0) | (population % 1 != 0), "invalid_population")
+    reasons.flag(typed.duplicated(["neighborhood_id", "dimension", "category"]), "duplicate_population_row")
+    return reasons.split(raw, typed, "population")

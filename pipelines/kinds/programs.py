@@ -1,0 +1,36 @@
+"""Programs being evaluated (CONTRACT §3.5): program_id, name, neighborhood_id, start_date[, end_date]."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+
+from pipelines.kinds.base import Context, Reasons, SourceBase, blank, normalize_label, parse_times
+from pipelines.parsers.tables import pick_columns, read_table
+
+
+class ProgramsSource(SourceBase):
+    kind: Literal["programs"]
+
+
+def parse(spec: ProgramsSource, file, salt: str | None = None) -> pd.DataFrame:
+    header, data = read_table(file)
+    names = ("program_id", "name", "neighborhood_id", "start_date", "end_date")
+    return pick_columns(file, header, data, {name: name for name in names})
+
+
+def validate(spec: ProgramsSource, raw: pd.DataFrame, context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    reasons = Reasons(raw.index)
+    typed = raw.copy()
+    known = context.neighborhood_lookup()
+    typed["program_id"] = raw["program_id"].str.strip()
+    typed["neighborhood_id"] = raw["neighborhood_id"].map(lambda v: known.get(normalize_label(v)))
+    typed["start_date"] = parse_times(raw["start_date"], "%Y-%m-%d").dt.date
+    typed["end_date"] = parse_times(raw["end_date"], "%Y-%m-%d").dt.date
+    reasons.flag(blank(raw["program_id"]), "missing_program_id")
+    reasons.flag(typed["neighborhood_id"].isna(), "unknown_neighborhood")
+    reasons.flag(typed["start_date"].isna(), "unparseable_start_date")
+    reasons.flag(typed["end_date"].isna() & ~blank(raw["end_date"]), "unparseable_end_date")
+    reasons.flag(typed["program_id"].duplicated(), "duplicate_program_id")
+    return reasons.split(raw, typed, "programs")
