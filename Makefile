@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SETUP  := $(VENV)/.installed
 REAL_DATA := ../shared/data/real
+# The report's browser test drives Debian's chromium package (Playwright never downloads a browser here).
+CHROMIUM  := /usr/bin/chromium
 
 .PHONY: run test lint ui clean
 
@@ -18,7 +20,12 @@ $(SETUP): pyproject.toml requirements.lock
 run: $(SETUP)
 	$(BIN)/neighborhood-metrics demo
 
-test: $(SETUP)
+# Installed only when missing; needs root (as on CI) or sudo.
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo -E) apt-get install -y -qq chromium
+
+test: $(SETUP) $(CHROMIUM)
 	@test -d $(REAL_DATA) || { echo "error: $(REAL_DATA) is missing: the tests read the real public exports from there"; exit 1; }
 	$(BIN)/pytest
 
@@ -27,8 +34,11 @@ lint: $(SETUP)
 	$(BIN)/ruff format --check pipelines tests benchmarks
 	$(BIN)/sqlfluff lint dbt_project/models --dialect duckdb
 
+# The Dagster UI and daemon (schedules, sensors, run queue) on the code location, at http://127.0.0.1:3000.
 ui: $(SETUP)
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster} $(BIN)/dagster dev -m pipelines.definitions
+	export DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster}; mkdir -p $$DAGSTER_HOME; \
+	test -f $$DAGSTER_HOME/dagster.yaml || cp dagster.yaml $$DAGSTER_HOME/; \
+	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
 clean:
 	rm -rf $(VENV) data dbt_project/target dbt_project/logs

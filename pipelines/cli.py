@@ -103,17 +103,45 @@ def demo(size: str, home: str | None) -> int:
 
 
 def check_source(file: str, sample: str | None) -> int:
+    """Validate a source YAML (and a sample file against it) without loading anything or calling the portal.
+    Exit 0 when usable, 1 when the sample would fail the load's checks, 2 when the YAML or sample is unusable."""
     from pipelines.kinds import kind_module
     from pipelines.sources import SourceError, load_source
 
     try:
         spec = load_source(Path(file))
-        print(f"{file}: OK ({spec.kind} source {spec.name!r}, files {spec.landing_glob!r})")
-        if sample:
-            table = kind_module(spec.kind).parse(
-                spec, Path(sample), os.environ.get("NBHD_PII_SALT") or "check-source-only"
+        if spec.connector == "file":
+            print(f"{file}: OK ({spec.kind} source {spec.name!r}, files {spec.landing_glob!r})")
+        else:
+            connector = spec.connector
+            cursor = (
+                f"incremental on {connector.cursor_field} with a {connector.lookback_days:g}-day look-back"
+                if connector.cursor_field
+                else "the whole dataset every run"
             )
+            token = getattr(connector, "app_token_env", None)
+            print(
+                f"{file}: OK ({spec.kind} source {spec.name!r}, {connector.type} {connector.url}, "
+                f"pages of {connector.page_size} ordered by {connector.order_by}, {cursor}"
+                + (
+                    f", app token from ${token}{'' if os.environ.get(token) else ' (not set: anonymous, rate-limited)'}"
+                    if token
+                    else ""
+                )
+                + ")"
+            )
+        if sample:
+            module = kind_module(spec.kind)
+            table = module.parse(spec, Path(sample), os.environ.get("NBHD_PII_SALT") or "check-source-only")
             print(f"{sample}: OK, {len(table)} rows with columns {[c for c in table.columns if c != '_row']}")
+            if hasattr(module, "check_sample"):
+                problems, notes = module.check_sample(spec, table)
+                for note in notes:
+                    print(f"  {note}")
+                for problem in problems:
+                    print(f"error: {sample}: {problem}", file=sys.stderr)
+                if problems:
+                    return 1
     except SourceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

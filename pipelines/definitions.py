@@ -12,16 +12,28 @@ paths.export()  # dbt (a subprocess) reads NBHD_WAREHOUSE
 
 from pipelines.assets.dbt import dbt_models  # noqa: E402  (after the environment is set for dbt's parse)
 from pipelines.assets.ingest import raw_asset  # noqa: E402
-from pipelines.assets.publish import publish_asset  # noqa: E402
+from pipelines.assets.publish import docs_asset, publish_asset, report_asset  # noqa: E402
 from pipelines.assets.validate import meta_assets, validate_assets  # noqa: E402
+from pipelines.assets.weights import survey_respondent_weights  # noqa: E402
+from pipelines.freshness import freshness_checks  # noqa: E402
 from pipelines.resources import build_resources  # noqa: E402
+from pipelines.schedules import build_schedules  # noqa: E402
+from pipelines.sensors import landing_sensor  # noqa: E402
 
 specs = load_sources(paths.sources_dir)
 
-defs = dg.Definitions(
-    assets=[raw_asset(spec) for spec in specs]
+assets = (
+    [raw_asset(spec) for spec in specs]
     + validate_assets(specs)
     + meta_assets(specs)
-    + [dbt_models, publish_asset()],
+    + [survey_respondent_weights]
+    + [dbt_models, publish_asset(), docs_asset(), report_asset()]
+)
+
+defs = dg.Definitions(
+    assets=assets,
+    asset_checks=freshness_checks(specs),
+    schedules=build_schedules(specs),
+    sensors=[landing_sensor(specs, assets)],
     resources=build_resources(paths),
 )

@@ -2,10 +2,16 @@
 
 raw/<source>/<load_id>.parquet is immutable and already free of personal data; the warehouse can be rebuilt
 from raw/ alone. Both steps skip what they have already done, so re-running changes nothing.
+
+Network sources (socrata, arcgis) land one raw file per run: pages stream into it as they arrive, so memory
+stays flat. Their cursor lives in state/<source>.json under the data home and moves only after the raw file
+is in place; a run that fails on page N keeps pages 1..N-1 and records where to resume, so the next run
+continues at page N with the same lower bound: no gap, no duplicate.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -13,7 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.connectors import arcgis, socrata
 from pipelines.connectors.files import landing_files
+from pipelines.connectors.http import ConnectorError
 from pipelines.kinds import kind_module
 from pipelines.kinds.base import Context
 from pipelines.settings import Paths
@@ -23,9 +31,12 @@ from pipelines.warehouse import LoadSummary, connect, ensure_tables, loaded_ids,
 FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landing file a raw load came from
 
 
-def land(spec: SourceSpec, paths: Paths, salt: str | None) -> list[Path]:
+def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None = None) -> list[Path]:
     """Parse new landing files into raw Parquet. One bad file does not stop the others; all errors are raised
-    together at the end, each naming its file."""
+    together at the end, each naming its file. A network source fetches its new pages instead."""
+    if spec.connector != "file":
+        written = land_pages(spec, paths, app_token)
+        return [written] if written else []
     target = paths.raw / spec.name
     target.mkdir(parents=True, exist_ok=True)
     written, errors = [], []
@@ -82,3 +93,91 @@ def load(spec: SourceSpec, specs: list[SourceSpec], paths: Paths) -> list[LoadSu
                 )
             )
     return summaries
+
+
+NETWORK_CONNECTORS = {"socrata": socrata, "arcgis": arcgis}
+
+
+def state_file(paths: Paths, source: str) -> Path:
+    return paths.home / "state" / f"{source}.json"
+
+
+def read_state(paths: Paths, source: str) -> dict:
+    """{"cursor": ISO timestamp or None, "resume": where an interrupted run stopped, or None}."""
+    file = state_file(paths, source)
+    if not file.exists():
+        return {"cursor": None, "resume": None}
+    return json.loads(file.read_text())
+
+
+def write_state(paths: Paths, source: str, state: dict) -> None:
+    file = state_file(paths, source)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    temporary = file.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(state, indent=2))
+    os.replace(temporary, file)  # atomic: the old cursor or the new one, never half of each
+
+
+def later(first: str | None, second: str | None) -> str | None:
+    candidates = [pd.Timestamp(value) for value in (first, second) if value]
+    return max(candidates).isoformat() if candidates else None
+
+
+def land_pages(spec: SourceSpec, paths: Paths, app_token: str | None) -> Path | None:
+    """Fetch what changed since the cursor (minus the look-back) into one raw file; None when nothing did."""
+    config = spec.connector
+    connector = NETWORK_CONNECTORS[config.type]
+    parse_records = getattr(kind_module(spec.kind), "parse_records", None)
+    if parse_records is None:
+        raise SourceError(f"{spec.name}: {spec.kind} sources can only be file drops, not {config.type}")
+    state = read_state(paths, spec.name)
+    if state.get("resume"):
+        resume = state["resume"]
+        lower, offset, high_water = resume["since"], resume["offset"], resume["high_water"]
+    else:
+        lower, offset, high_water = connector.since(config, state["cursor"]), 0, state["cursor"]
+    target = paths.raw / spec.name
+    target.mkdir(parents=True, exist_ok=True)
+    load_id = f"{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%S%f}-{offset}"
+    destination = target / f"{load_id}.parquet"
+    temporary = destination.with_suffix(".parquet.tmp")
+    # What data_quality shows as the load's file; unique per load, so no load replaces another.
+    label = f"{config.url}?since={lower or ''}&offset={offset}#{load_id}"
+    writer, rows, failure = None, 0, None
+    http = connector.session(config, app_token)
+    try:
+        for page in connector.pages(config, http, since=lower, offset=offset):
+            table = parse_records(spec, page.records, f"{config.url} (offset {page.offset})", page.offset + 1)
+            if len(table):
+                arrow = pa.Table.from_pandas(table, preserve_index=False)
+                if writer is None:
+                    schema = arrow.schema.with_metadata({FILE_KEY: label})
+                    writer = pq.ParquetWriter(temporary, schema)
+                writer.write_table(arrow.cast(schema))
+            rows += len(table)
+            offset = page.offset + len(page.records)
+            high_water = later(high_water, page.max_cursor)
+    except (ConnectorError, SourceError) as error:
+        failure = error
+    except Exception as error:  # anything else still leaves a consistent resume point behind
+        failure = error
+    finally:
+        http.close()
+        if writer is not None:
+            writer.close()
+            os.replace(temporary, destination)  # the pages fetched so far, complete
+    if failure is not None:
+        write_state(
+            paths,
+            spec.name,
+            {
+                "cursor": state["cursor"],
+                "resume": {"since": lower, "offset": offset, "high_water": high_water},
+            },
+        )
+        kept = (
+            f"{rows} rows fetched before it are kept in raw/{spec.name}/{destination.name}; " if rows else ""
+        )
+        raise SourceError(f"{spec.name}: {failure}\n  {kept}the next run resumes at offset {offset}.")
+    write_state(paths, spec.name, {"cursor": high_water, "resume": None})
+    return destination if writer is not None else None

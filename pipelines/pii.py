@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 
 import phonenumbers
 
@@ -53,7 +54,11 @@ def normalize_phone(raw: str | None, region: str = "US") -> str | None:
 
 
 def normalize_name(raw: str | None) -> str | None:
-    name = " ".join(re.sub(r"[^\w\s'-]", " ", (raw or "").lower()).split())
+    # "José  O'Brien" and "jose o'brien" are one name: case, spacing and accents fold; punctuation other than
+    # apostrophes and hyphens becomes a space.
+    decomposed = unicodedata.normalize("NFKD", (raw or "").replace("\u2019", "'"))
+    folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+    name = " ".join(re.sub(r"[^\w\s'-]", " ", folded.lower()).split())
     return name or None
 
 

@@ -62,6 +62,9 @@ CANONICAL_COLUMNS: dict[str, dict[str, str]] = {
         "starts_at": "TIMESTAMP",
         "neighborhood_id": "VARCHAR",
         "program_id": "VARCHAR",
+        # The beat (or other area) the event named and its police district, where the calendar has them.
+        "area_code": "VARCHAR",
+        "district": "VARCHAR",
     },
     "roster": {
         "event_id": "VARCHAR",
@@ -153,6 +156,9 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: str, kind: str) -> Non
     columns = {**LOAD_COLUMNS, **CANONICAL_COLUMNS[kind]}
     ddl = ", ".join(f"{name} {kind_type}" for name, kind_type in columns.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS raw.{quote(source)} ({ddl})")
+    # A warehouse made before a canonical column was added gains it (NULL in earlier loads).
+    for name, column_type in columns.items():
+        con.execute(f"ALTER TABLE raw.{quote(source)} ADD COLUMN IF NOT EXISTS {name} {column_type}")
     con.execute(
         f"CREATE TABLE IF NOT EXISTS quarantine.{quote(source)} "
         "(source VARCHAR, load_id VARCHAR, loaded_at TIMESTAMP, _file VARCHAR, _row BIGINT, reason VARCHAR, record VARCHAR)"

@@ -21,6 +21,10 @@ for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
 for check in sorted(graph.asset_check_keys, key=lambda c: (c.asset_key.to_user_string(), c.name)):
     spec = graph.get_check_spec(check)
     print(f"check {check.asset_key.to_user_string()}:{check.name}{' (blocking)' if spec.blocking else ''}")
+for schedule in sorted(defs.schedules, key=lambda s: s.name):
+    print(f"schedule {schedule.name} '{schedule.cron_schedule}' -> {schedule.job_name}")
+for sensor in sorted(defs.sensors, key=lambda s: s.name):
+    print(f"sensor {sensor.name} -> {', '.join(sorted(t.job_name for t in sensor.targets))}")
 """
 
 
@@ -43,6 +47,10 @@ def test_definitions_load_and_match_the_snapshot(tmp_path):
         "asset published_files",
         "check warehouse/demo_crimes:quarantine_share (blocking)",
         "check warehouse/demo_crimes:unmapped_offense_share (blocking)",
+        "check warehouse/demo_crimes:freshness",
+        "schedule daily_crime_schedule '0 6 * * *' -> daily_crime",
+        "schedule weekly_full_build_schedule '0 3 * * 0' -> weekly_full_build",
+        "sensor landing_files_sensor -> load_landing_files",
     ):
         assert stage in graph
     assert "check published/crime_monthly:" in graph, "dbt tests are asset checks"

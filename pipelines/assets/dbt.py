@@ -17,8 +17,21 @@ from pipelines.settings import DBT_PROJECT_DIR
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def manifest_is_stale() -> bool:
+    """A fresh clone has no manifest; an edited model, macro, seed or YAML makes it outdated."""
+    if not dbt_project.manifest_path.exists():
+        return True
+    built = dbt_project.manifest_path.stat().st_mtime
+    sources = (
+        p for folder in ("models", "macros", "seeds", "tests") for p in (DBT_PROJECT_DIR / folder).rglob("*")
+    )
+    return any(p.stat().st_mtime > built for p in [*sources, DBT_PROJECT_DIR / "dbt_project.yml"])
+
+
 dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():  # a fresh clone: parse once (a few seconds)
+if manifest_is_stale():  # parse (a few seconds) rather than run against yesterday's models
     dbt_project.preparer.prepare(dbt_project)
 
 PUBLISHED_SCHEMA = "published"

@@ -5,15 +5,18 @@ sees either the previous complete file or the new one, never a half-written tabl
 metrics.duckdb open keep their snapshot; the next open sees the new one.
 """
 
+import json
 import os
 import shutil
 import uuid
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import get_asset_key_for_model
+from dagster_dbt import DbtCliResource, get_asset_key_for_model
 
 from pipelines.assets.dbt import dbt_models, published_models
+from pipelines.report import publish_folder, publish_report
+from pipelines.report.dictionary import UNDESCRIBED, data_dictionary, write_dictionary
 from pipelines.resources import DataHome
 from pipelines.warehouse import connect, literal, quote
 
@@ -62,3 +65,63 @@ def publish_asset() -> dg.AssetsDefinition:
         )
 
     return published_files
+
+
+def docs_asset() -> dg.AssetsDefinition:
+    """published/docs/: the dbt docs site (one self-contained index.html) and the data dictionary."""
+    tables = published_models()
+
+    # After published_files: dbt's catalog query opens the warehouse, which publishing holds while it copies.
+    @dg.asset(
+        key=["published_docs"],
+        deps=[dg.AssetKey(["published_files"])],
+        group_name="published",
+        kinds={"dbt", "html"},
+        description=(
+            "published/docs/index.html (dbt docs, works offline) and data_dictionary.md|.csv: every "
+            "published column with its type, unit and definition."
+        ),
+    )
+    def published_docs(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome
+    ) -> dg.MaterializeResult:
+        data_home.paths.export()  # dbt's profile reads NBHD_WAREHOUSE
+        invocation = dbt.cli(["docs", "generate", "--static"]).wait()
+        built = invocation.target_path
+        manifest = json.loads((built / "manifest.json").read_text())
+        catalog = json.loads((built / "catalog.json").read_text())
+        entries = data_dictionary(manifest, catalog, tables)
+
+        def build(folder: Path) -> list[Path]:
+            shutil.copy(built / "static_index.html", folder / "index.html")
+            return [folder / "index.html", *write_dictionary(entries, folder)]
+
+        publish_folder(data_home.paths.publish_dir, "docs", build)
+        undescribed = [f"{e.table}.{e.column}" for e in entries if e.description == UNDESCRIBED]
+        if undescribed:
+            context.log.warning(f"published columns without a description: {', '.join(undescribed)}")
+        return dg.MaterializeResult(
+            metadata={"columns": len(entries), "undescribed_columns": len(undescribed)}
+        )
+
+    return published_docs
+
+
+def report_asset() -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["published_report"],
+        deps=[dg.AssetKey(["published_files"]), dg.AssetKey(["published_docs"])],
+        group_name="published",
+        kinds={"html"},
+        description=(
+            "published/report/index.html: city overview (maps, trends), one page per neighborhood, program "
+            "evaluation and the dictionary. Static HTML + inline SVG: opens offline from the file system."
+        ),
+    )
+    def published_report(context: dg.AssetExecutionContext, data_home: DataHome) -> dg.MaterializeResult:
+        written = publish_report(data_home.paths.publish_dir)
+        index = data_home.paths.publish_dir / "report" / "index.html"
+        context.log.info(f"report: {index} ({len(written)} pages)")
+        return dg.MaterializeResult(metadata={"index": str(index), "pages": len(written)})
+
+    return published_report

@@ -12,13 +12,15 @@ import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipelines.connectors.arcgis import ArcgisConnector
+from pipelines.connectors.socrata import SocrataConnector
 from pipelines.warehouse import CANONICAL_COLUMNS, quote
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -36,7 +38,10 @@ class _Spec(BaseModel):
 
 class SourceBase(_Spec):
     name: str
-    connector: Literal["file"] = "file"
+    # "file" (drops in the landing folder) or a network connector's settings, told apart by `type`.
+    connector: (
+        Literal["file"] | Annotated[SocrataConnector | ArcgisConnector, Field(discriminator="type")]
+    ) = "file"
     # Glob relative to the data home; defaults to landing/<name>/*
     path: str | None = None
     # Load-level gate: above this share of quarantined rows the load's blocking check fails.

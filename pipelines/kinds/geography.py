@@ -23,8 +23,13 @@ def parse(spec: GeographySource, file, salt: str | None = None) -> pd.DataFrame:
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(features, list):
         raise SourceError(f"{file}: not a GeoJSON FeatureCollection (no 'features' list)")
+    return parse_records(spec, features, str(file))
+
+
+def parse_records(spec: GeographySource, features: list, where: str, first_row: int = 1) -> pd.DataFrame:
+    """GeoJSON features (a file's, or a page of a portal's `.geojson` endpoint) -> id, name, geometry as text."""
     rows = []
-    for index, feature in enumerate(features, start=1):
+    for index, feature in enumerate(features, start=first_row):
         properties = (feature or {}).get("properties") or {}
         geometry = (feature or {}).get("geometry")
         rows.append(

@@ -1,19 +1,25 @@
-"""Attendance rosters (CONTRACT §3.4): Eventbrite reports and sign-in sheets; a person is a keyed hash."""
+"""Attendance rosters (CONTRACT §3.4): Eventbrite attendee reports, sign-in sheets (CSV/XLSX) and Google Forms
+registrations. A person is a keyed hash (pipelines.pii.person_key); an event is named by its id, or by its name and
+date, matched to the calendars' titles and start dates."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from pipelines.kinds.base import Context, Reasons, SourceBase, _Spec, blank, normalize_label
+from pipelines.kinds.base import Context, Reasons, SourceBase, _Spec, blank, normalize_label, parse_times
 from pipelines.parsers.tables import pick_columns, read_table
-from pipelines.pii import person_key, pseudonymize
+from pipelines.pii import person_key, pseudonymize, require_salt
+from pipelines.warehouse import quote
 
 
 class RosterColumns(_Spec):
-    event_id: str
+    # The event: its calendar id, or (sheets and forms that have none) its name and date.
+    event_id: str | None = None
+    event_name: str | None = None
+    event_date: str | None = None
     email: str | None = None
     phone: str | None = None
     name: str | None = None
@@ -23,6 +29,12 @@ class RosterColumns(_Spec):
     age_group: str | None = None
     status: str | None = None
 
+    @model_validator(mode="after")
+    def _event_named(self) -> RosterColumns:
+        if not self.event_id and not (self.event_name and self.event_date):
+            raise ValueError("map 'event_id', or both 'event_name' and 'event_date'")
+        return self
+
 
 class RosterSource(SourceBase):
     kind: Literal["roster"]
@@ -31,9 +43,12 @@ class RosterSource(SourceBase):
     # Without a status column every listed person was present (a sign-in sheet).
     present_statuses: list[str] = Field(default_factory=list)
     phone_region: str = "US"
+    # Format of the event_date column (the date part is compared with the calendar's starts_at).
+    event_date_format: str = "%m/%d/%Y"
 
 
 def parse(spec: RosterSource, file, salt: str | None = None) -> pd.DataFrame:
+    salt = require_salt(salt, f"{spec.name}: {file}")
     header, data = read_table(file)
     columns = spec.columns.model_dump()
     table = pick_columns(file, header, data, columns)
@@ -56,14 +71,47 @@ def parse(spec: RosterSource, file, salt: str | None = None) -> pd.DataFrame:
 def validate(spec: RosterSource, raw: pd.DataFrame, context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     reasons = Reasons(raw.index)
     typed = raw.copy()
-    typed["event_id"] = raw["event_id"].str.strip()
+    typed["event_id"] = raw["event_id"].str.strip().replace("", pd.NA)
     typed["age_group"] = raw["age_group"].str.strip().replace("", pd.NA)
     if spec.columns.status:
         present = {normalize_label(status) for status in spec.present_statuses}
         typed["present"] = raw["status"].map(normalize_label).isin(present)
     else:
         typed["present"] = True
-    reasons.flag(blank(raw["event_id"]), "missing_event_id")
+    ambiguous = pd.Series(False, index=raw.index)
+    if spec.columns.event_name:
+        by_name, ambiguous = match_events(spec, raw, context)
+        typed["event_id"] = typed["event_id"].fillna(by_name)
+        ambiguous &= typed["event_id"].isna()
+    reasons.flag(blank(typed["event_id"]) & ~ambiguous & blank(raw["event_name"]), "missing_event_id")
     reasons.flag(blank(raw["person_id"]), "no_identity")
+    reasons.flag(ambiguous, "ambiguous_event")
     reasons.flag(~typed["event_id"].isin(context.known_events()), "unknown_event")
     return reasons.split(raw, typed, "roster")
+
+
+def match_events(spec: RosterSource, raw: pd.DataFrame, context: Context) -> tuple[pd.Series, pd.Series]:
+    """Event ids for rows naming an event by title and date (case and spacing ignored), and which rows match
+    more than one calendar event that day (those are refused rather than guessed)."""
+    calendar = [
+        context.con.execute(
+            f"SELECT event_id, title, CAST(starts_at AS DATE) AS day FROM raw.{quote(source)}"
+        ).df()
+        for source in context.event_sources
+    ]
+    events = pd.concat(calendar, ignore_index=True) if calendar else pd.DataFrame()
+    keys = pd.DataFrame(
+        {
+            "title": raw["event_name"].map(normalize_label),
+            "day": parse_times(raw["event_date"], spec.event_date_format).dt.date,
+        },
+        index=raw.index,
+    )
+    if events.empty:
+        return pd.Series(pd.NA, index=raw.index, dtype="string"), pd.Series(False, index=raw.index)
+    events["title"] = events["title"].map(normalize_label)
+    events["day"] = pd.to_datetime(events["day"]).dt.date
+    grouped = events.groupby(["title", "day"])["event_id"].agg(["first", "nunique"])
+    found = keys.join(grouped, on=["title", "day"])
+    unique = found["nunique"] == 1
+    return found["first"].where(unique).astype("string"), found["nunique"].fillna(0) > 1

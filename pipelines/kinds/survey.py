@@ -1,4 +1,10 @@
-"""Resident surveys (CONTRACT §3.3): Qualtrics, SurveyMonkey and Google Forms exports, Likert items."""
+"""Resident surveys (CONTRACT §3.3): Qualtrics, SurveyMonkey and Google Forms exports (CSV or XLSX), Likert items.
+
+Personal data never leaves `parse`: only the columns the YAML maps are kept; the columns each tool fills with
+personal data (IP address, recipient names and emails, location, contact fields; see parsers/surveys.py) can be
+mapped only with `pii: hash`, which replaces every value by HMAC-SHA256(NBHD_PII_SALT, normalized value); free-text
+answers cannot be mapped as items or demographics. A survey load without a salt stops with a clear message.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import re
 from typing import Literal
 
 import pandas as pd
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from pipelines.kinds.base import (
     Context,
@@ -20,7 +26,9 @@ from pipelines.kinds.base import (
     parse_bool,
     parse_times,
 )
-from pipelines.parsers.tables import normalize_header, pick_columns, read_grid, rows_below
+from pipelines.parsers.surveys import detect_layout
+from pipelines.parsers.tables import pick_columns, read_grid, rows_below
+from pipelines.pii import normalize_email, pseudonymize, require_salt
 from pipelines.warehouse import CANONICAL_COLUMNS
 
 LIKERT_5 = {
@@ -34,8 +42,24 @@ LIKERT_5 = {
 MISSING_ANSWERS = ["", "don't know", "dont know", "prefer not to say", "n/a"]
 
 
+def _one_to_five(scale: dict[str, int] | None) -> dict[str, int] | None:
+    # Reverse coding (6 − score) and the 0–100 rescaling of CONTRACT §4 assume a 1–5 scale.
+    if scale is not None and not all(1 <= score <= 5 for score in scale.values()):
+        raise ValueError("scores must be between 1 and 5")
+    return scale
+
+
+class HashedColumn(_Spec):
+    """A column that links records but identifies a person (an email, a panel id): loaded only as a keyed hash."""
+
+    column: str
+    pii: Literal["hash"]
+
+
 class SurveyColumns(_Spec):
-    response_id: str
+    # Without a response id (Google Forms has none) a response is identified by a keyed hash of its mapped
+    # answers and timestamp, so the same response in two cumulative exports is counted once.
+    response_id: str | HashedColumn | None = None
     submitted_at: str
     neighborhood: str
     finished: str | None = None
@@ -50,6 +74,13 @@ class SurveyItem(_Spec):
     # `construct` in YAML; renamed here because pydantic models already have a .construct method.
     construct_name: str = Field(alias="construct")
     reverse: bool = False
+    # This item's own label -> score map (1..5), when it differs from the source's `scale`.
+    scale: dict[str, int] | None = None
+
+    @field_validator("scale")
+    @classmethod
+    def _scores_one_to_five(cls, value):
+        return _one_to_five(value)
 
     @property
     def item_id(self) -> str:
@@ -58,7 +89,8 @@ class SurveyItem(_Spec):
 
 class SurveySource(SourceBase):
     kind: Literal["survey"]
-    export_format: Literal["qualtrics", "surveymonkey", "google_forms"]
+    # `auto` accepts any known layout (parsers/surveys.py); naming a tool also refuses the other tools' files.
+    export_format: Literal["auto", "qualtrics", "surveymonkey", "google_forms"] = "auto"
     columns: SurveyColumns
     timestamp_format: str
     items: list[SurveyItem] = Field(min_length=1)
@@ -67,39 +99,88 @@ class SurveySource(SourceBase):
     missing: list[str] = Field(default_factory=lambda: list(MISSING_ANSWERS))
     # Optional CSV `answer,neighborhood_id`; answers also match neighborhood ids and names directly.
     neighborhood_crosswalk: str | None = None
+    # neighborhood_id -> other answers meaning it (abbreviations, old names, ZIP codes).
+    neighborhood_aliases: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("scale")
+    @classmethod
+    def _scores_one_to_five(cls, value):
+        return _one_to_five(value)
 
 
-def _survey_header(spec: SurveySource, file, grid: pd.DataFrame) -> tuple[list[str], int]:
-    """Column names and how many header rows the export has, per tool layout."""
-    first = [str(cell) for cell in grid.iloc[0]]
-    if spec.export_format == "qualtrics":
-        # Current exports have a third row of {"ImportId": ...}; legacy ones stop after the question texts.
-        import_row = len(grid) > 2 and any(str(cell).startswith('{"ImportId"') for cell in grid.iloc[2])
-        return first, 3 if import_row else 2
-    if spec.export_format == "surveymonkey":
-        if len(grid) < 2:
-            raise SourceError(f"{file}: a SurveyMonkey export has 2 header rows, found {len(grid)} row(s)")
-        names, question = [], ""
-        for top, sub in zip(first, grid.iloc[1], strict=True):
-            question = top if str(top).strip() else question
-            sub = str(sub).strip()
-            names.append(
-                question if sub in ("", "Response", "Open-Ended Response") else f"{question} - {sub}"
-            )
-        return names, 2
-    if "Timestamp" not in [cell.strip() for cell in first]:
-        raise SourceError(
-            f"{file}: a Google Forms export starts with a 'Timestamp' column; found {first[:5]}"
-        )
-    return first, 1
+def _hash_identifier(value: str, salt: str) -> str:
+    text = str(value).strip()
+    if not text:
+        return ""
+    return pseudonymize(normalize_email(text) or " ".join(text.lower().split()), salt)
 
 
 def parse(spec: SurveySource, file, salt: str | None = None) -> pd.DataFrame:
+    salt = require_salt(salt, f"{spec.name}: {file}")
     grid = read_grid(file)
-    header, header_rows = _survey_header(spec, file, grid)
-    mapping = spec.columns.model_dump() | {f"item:{item.item_id}": item.column for item in spec.items}
-    header = [normalize_header(name) for name in header]
-    return pick_columns(file, header, rows_below(grid, header_rows), mapping)
+    export = detect_layout(file, grid)
+    if spec.export_format not in ("auto", export.tool):
+        raise SourceError(
+            f"{file}: source {spec.name} reads {spec.export_format} exports, but this file is laid out as "
+            f"{export.layout}"
+        )
+    hashed = isinstance(spec.columns.response_id, HashedColumn)
+    mapping: dict[str, str | None] = spec.columns.model_dump() | {
+        "response_id": spec.columns.response_id.column if hashed else spec.columns.response_id
+    }
+    mapping |= {f"item:{item.item_id}": item.column for item in spec.items}
+
+    for canonical, column in mapping.items():
+        if not column:
+            continue
+        position = export.position(column)
+        if position is None:
+            continue  # pick_columns names every missing column at once
+        name = export.header[position]
+        if export.is_personal(name) and not (canonical == "response_id" and hashed):
+            raise SourceError(
+                f"{file}: column {name!r} (mapped to {canonical}) holds personal data in {export.tool} "
+                "exports and is never loaded; to link records by it, map response_id to it with `pii: hash`"
+            )
+        if position in export.free_text and canonical not in ("neighborhood", "response_id"):
+            raise SourceError(
+                f"{file}: column {name!r} (mapped to {canonical}) is a free-text answer; free text is never "
+                "loaded, only closed answers can be items or demographics"
+            )
+        mapping[canonical] = name
+
+    table = pick_columns(file, export.header, rows_below(grid, export.header_rows), mapping)
+    if hashed:
+        table["response_id"] = table["response_id"].map(lambda v: _hash_identifier(v, salt)).astype("string")
+    elif not spec.columns.response_id:
+        answers = table.drop(columns=["response_id", "_row"]).fillna("").agg("\x1f".join, axis=1)
+        table["response_id"] = answers.map(lambda text: pseudonymize(f"response:{text}", salt)).astype(
+            "string"
+        )
+    return table
+
+
+def _neighborhood_lookup(spec: SurveySource, context: Context):
+    """Answer -> neighborhood_id, tolerant of case and spacing, through ids, names, the crosswalk and aliases;
+    a ZIP+4 answer also matches its 5-digit ZIP."""
+    match = neighborhood_matcher(spec, context)
+    known = set(context.neighborhood_lookup().values())
+    aliases = {
+        normalize_label(alias): nbhd
+        for nbhd, names in spec.neighborhood_aliases.items()
+        if nbhd in known
+        for alias in names
+    }
+
+    def lookup(value: object) -> str | None:
+        label = normalize_label(value)
+        candidates = [label] + ([label[:5]] if re.fullmatch(r"\d{5}-\d{4}", label) else [])
+        for candidate in candidates:
+            if found := match(candidate) or aliases.get(candidate):
+                return found
+        return None
+
+    return lookup
 
 
 def validate(spec: SurveySource, raw: pd.DataFrame, context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -107,15 +188,15 @@ def validate(spec: SurveySource, raw: pd.DataFrame, context: Context) -> tuple[p
     typed = raw.copy()
     typed["response_id"] = raw["response_id"].str.strip()
     typed["submitted_at"] = parse_times(raw["submitted_at"], spec.timestamp_format)
-    typed["neighborhood_id"] = raw["neighborhood"].map(neighborhood_matcher(spec, context))
+    typed["neighborhood_id"] = raw["neighborhood"].map(_neighborhood_lookup(spec, context))
     missing = {normalize_label(label) for label in spec.missing}
     for column in ("age_group", "gender"):
         values = raw[column].str.strip()
         typed[column] = values.where(~values.map(normalize_label).isin(missing) & ~blank(values))
 
-    scale = {normalize_label(label): score for label, score in spec.scale.items()}
     invalid_answer = pd.Series(False, index=raw.index)
     for item in spec.items:
+        scale = {normalize_label(label): score for label, score in (item.scale or spec.scale).items()}
         answers = raw[f"item:{item.item_id}"].map(normalize_label)
         scores = answers.map(scale).astype("Float64")
         invalid_answer |= scores.isna() & ~answers.isin(missing)

@@ -58,6 +58,33 @@ CONTRACT = {
         "design_effect": "DOUBLE",
         "suppressed": "BOOLEAN",
     },
+    "program_evaluation": {
+        "program_id": "VARCHAR",
+        "metric": "VARCHAR",
+        **{name: "DOUBLE" for name in ("pre", "post", "comparison_pre", "comparison_post", "did")},
+        "months_pre": "INTEGER",
+        "months_post": "INTEGER",
+    },
+    "neighborhood_scorecard": {
+        "neighborhood_id": "VARCHAR",
+        "quarter": "DATE",
+        "name": "VARCHAR",
+        "population": "INTEGER",
+        "incidents": "INTEGER",
+        "violent_per_1k": "DOUBLE",
+        "events_held": "INTEGER",
+        "unique_participants": "INTEGER",
+        "participants_per_1k": "DOUBLE",
+        "trust_index": "DOUBLE",
+        "safety_index": "DOUBLE",
+        "respondents": "INTEGER",
+        "suppressed": "BOOLEAN",
+        **{
+            f"{m}_change_{c}": "DOUBLE"
+            for m in ("violent_per_1k", "participants_per_1k", "trust_index")
+            for c in ("qoq", "yoy")
+        },
+    },
     "data_quality": {
         "source": "VARCHAR",
         "load_id": "VARCHAR",

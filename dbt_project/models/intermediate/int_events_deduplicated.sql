@@ -27,6 +27,8 @@ final as (
         load_id,
         neighborhood_id,
         program_id,
+        area_code,
+        district,
         event_title,
         event_type,
         starts_at,

@@ -17,6 +17,8 @@ renamed as (
         cast(event_id as {{ dbt.type_string() }}) as event_id,
         cast(neighborhood_id as {{ dbt.type_string() }}) as neighborhood_id,
         cast(program_id as {{ dbt.type_string() }}) as program_id,
+        cast(area_code as {{ dbt.type_string() }}) as area_code,
+        cast(district as {{ dbt.type_string() }}) as district,
 
         ----------  text
         cast(title as {{ dbt.type_string() }}) as event_title,

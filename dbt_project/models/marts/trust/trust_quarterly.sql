@@ -3,6 +3,7 @@
     'trust_index', 'trust_index_ci_low', 'trust_index_ci_high',
     'safety_index', 'safety_index_ci_low', 'safety_index_ci_high',
     'pct_trust', 'pct_trust_ci_low', 'pct_trust_ci_high',
+    'trust_index_weighted', 'safety_index_weighted',
 ] %}
 with
 
@@ -14,7 +15,7 @@ neighborhood_quarters as (
 
 respondent_scores as (
 
-    select * from {{ ref('int_survey_respondent_scores') }}
+    select * from {{ ref('int_survey_respondents_weighted') }}
 
 ),
 
@@ -30,6 +31,8 @@ respondents_rescaled as (
         neighborhood_id,
         submitted_quarter as quarter,
         trust_score,
+        -- raking weight: NULL for every respondent of a cell that could not be weighted
+        weight,
         -- 1–5 → 0–100
         (trust_score - 1) / 4 * 100 as trust_index_score,
         (safety_score - 1) / 4 * 100 as safety_index_score
@@ -50,7 +53,15 @@ quarterly as (
         count(safety_index_score) as safety_n,
         avg(safety_index_score) as safety_mean,
         stddev_samp(safety_index_score) as safety_sd,
-        sum(case when trust_score >= 4 then 1 else 0 end) as trust_high_n
+        sum(case when trust_score >= 4 then 1 else 0 end) as trust_high_n,
+        -- weighted means Σ w·x / Σ w over the respondents with a score of the construct
+        count(weight) as weighted_n,
+        sum(weight) as weight_sum,
+        sum(weight * weight) as weight_squared_sum,
+        sum(weight * trust_index_score)
+        / sum(case when trust_index_score is not null then weight end) as trust_mean_weighted,
+        sum(weight * safety_index_score)
+        / sum(case when safety_index_score is not null then weight end) as safety_mean_weighted
     from respondents_rescaled
     group by neighborhood_id, quarter
 
@@ -86,7 +97,15 @@ metrics as (
             when trust_n > 0 then 100 * cast(trust_high_n as double) / trust_n
         end as pct_trust,
         {{ wilson_bound('trust_high_n', 'trust_n', '-') }} as pct_trust_ci_low,
-        {{ wilson_bound('trust_high_n', 'trust_n', '+') }} as pct_trust_ci_high
+        {{ wilson_bound('trust_high_n', 'trust_n', '+') }} as pct_trust_ci_high,
+        -- weights exist for all of the cell's respondents or for none of them
+        case when weighted_n = respondents then trust_mean_weighted end as trust_index_weighted,
+        case when weighted_n = respondents then safety_mean_weighted end as safety_index_weighted,
+        -- Kish: (Σw)² / Σw²; unweighted (every w = 1) it is the respondent count
+        case
+            when weighted_n = respondents then weight_sum * weight_sum / weight_squared_sum
+            else cast(respondents as double)
+        end as effective_n
     from quarterly_with_t
 
 ),
@@ -106,7 +125,10 @@ zero_filled as (
         metrics.safety_index_ci_high,
         metrics.pct_trust,
         metrics.pct_trust_ci_low,
-        metrics.pct_trust_ci_high
+        metrics.pct_trust_ci_high,
+        metrics.trust_index_weighted,
+        metrics.safety_index_weighted,
+        metrics.effective_n
     from neighborhood_quarters
     left join metrics
         on
@@ -124,12 +146,9 @@ final as (
         {% for metric in suppressible_metrics -%}
             cast(case when not suppressed then {{ metric }} end as double) as {{ metric }},
         {% endfor -%}
-        -- raking weights come later from a Python asset; until then the weighted
-        -- indices are NULL and the design is taken as unweighted
-        cast(null as double) as trust_index_weighted,
-        cast(null as double) as safety_index_weighted,
-        cast(case when not suppressed and respondents > 0 then respondents end as double) as effective_n,
-        cast(case when not suppressed and respondents > 0 then 1.0 end as double) as design_effect,
+        cast(case when not suppressed and respondents > 0 then effective_n end as double) as effective_n,
+        cast(case when not suppressed and respondents > 0 then respondents / effective_n end as double)
+            as design_effect,
         cast(suppressed as boolean) as suppressed
     from zero_filled
 

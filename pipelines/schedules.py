@@ -1,0 +1,66 @@
+"""Jobs and schedules: crime daily (incremental: only new crime loads and what depends on them), everything
+weekly. Every job carries the writer tag, so dagster.yaml's run queue lets one warehouse writer run at a time.
+
+Both schedules are on by default: `dagster dev` (`make ui`) runs the daemon that starts them.
+Times are UTC.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.sources import SourceSpec
+
+# dagster.yaml limits runs with this tag to one at a time (DuckDB has one writer).
+WRITER_TAGS = {"neighborhood_metrics/writer": "warehouse"}
+
+# dbt seeds (reference tables such as student_t_975) have no upstream, so "downstream of a source" never
+# selects them; a partial run on a fresh warehouse needs them. They are small: rebuild them every time.
+REFERENCE_TABLES = dg.AssetSelection.groups("seeds")
+
+
+def downstream_of_sources(source_names: list[str]) -> dg.AssetSelection:
+    """The raw/<source> assets, everything built from them, and the reference tables they join."""
+    raw = dg.AssetSelection.assets(*[dg.AssetKey(["raw", name]) for name in source_names])
+    return raw.downstream() | REFERENCE_TABLES
+
+
+def crime_job(specs: list[SourceSpec]) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        "daily_crime",
+        selection=downstream_of_sources([spec.name for spec in specs if spec.kind == "crime"]),
+        description="New crime loads (file drops and API pulls) and everything built from them.",
+        tags=WRITER_TAGS,
+    )
+
+
+def full_build_job() -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        "weekly_full_build",
+        selection=dg.AssetSelection.all(),
+        description="Every source, every dbt model and check, the published files, docs and report.",
+        tags=WRITER_TAGS,
+    )
+
+
+def build_schedules(specs: list[SourceSpec]) -> list[dg.ScheduleDefinition]:
+    schedules = [
+        dg.ScheduleDefinition(
+            name="weekly_full_build_schedule",
+            job=full_build_job(),
+            cron_schedule="0 3 * * 0",  # Sunday 03:00
+            default_status=dg.DefaultScheduleStatus.RUNNING,
+            description="The whole pipeline once a week (also re-checks every source's freshness).",
+        )
+    ]
+    if any(spec.kind == "crime" for spec in specs):
+        schedules.append(
+            dg.ScheduleDefinition(
+                name="daily_crime_schedule",
+                job=crime_job(specs),
+                cron_schedule="0 6 * * *",  # 06:00, after the portals' nightly refresh
+                default_status=dg.DefaultScheduleStatus.RUNNING,
+                description="Pull and load new crime incidents every day, then rebuild what depends on them.",
+            )
+        )
+    return schedules

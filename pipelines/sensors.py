@@ -1,0 +1,69 @@
+"""A new file in a landing folder loads it: the sensor asks for a run of `raw/<source>` and everything
+downstream for each file-drop source with a landing file that has no raw copy yet.
+
+The raw copies are the record of what was landed (their names are the load ids: file name + digest), so the
+sensor keeps no state of its own: a file dropped twice, or a run that already landed it, asks for nothing.
+The run key is the set of waiting load ids, so one drop never starts two runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import dagster as dg
+
+from pipelines.connectors.files import landing_files
+from pipelines.resources import DataHome
+from pipelines.schedules import WRITER_TAGS, downstream_of_sources
+from pipelines.sources import SourceSpec
+
+# A file still being copied changes size; leave files modified within this many seconds for the next tick.
+SETTLE_SECONDS = 30
+
+
+def landing_job() -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        "load_landing_files",
+        selection=dg.AssetSelection.all(),
+        description="What the landing sensor asks for: the new files' sources and everything downstream.",
+        tags=WRITER_TAGS,
+    )
+
+
+def landing_sensor(specs: list[SourceSpec], assets: list[dg.AssetsDefinition]) -> dg.SensorDefinition:
+    file_sources = [spec for spec in specs if spec.connector == "file"]
+    # Resolved once, at load: which assets a new file of each source feeds.
+    downstream = {spec.name: downstream_of_sources([spec.name]).resolve(assets) for spec in file_sources}
+
+    @dg.sensor(
+        name="landing_files_sensor",
+        job=landing_job(),
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Loads new files dropped into landing/<source>/ (file-drop sources).",
+    )
+    def new_landing_files(context: dg.SensorEvaluationContext, data_home: DataHome):
+        paths = data_home.paths
+        settled_before = time.time() - SETTLE_SECONDS
+        waiting: dict[str, list[str]] = {}
+        for spec in file_sources:
+            for landing in landing_files(paths.home, spec.landing_glob):
+                if (paths.raw / spec.name / f"{landing.load_id}.parquet").exists():
+                    continue
+                if landing.path.stat().st_mtime > settled_before:
+                    context.log.info(f"{landing.relative}: still settling, next tick")
+                    continue
+                waiting.setdefault(spec.name, []).append(landing.load_id)
+        if not waiting:
+            return dg.SkipReason("no new landing files")
+        load_ids = sorted(f"{source}/{load_id}" for source, ids in waiting.items() for load_id in ids)
+        context.log.info(f"new landing files: {', '.join(load_ids)}")
+        selection = set().union(*(downstream[source] for source in waiting))
+        return dg.RunRequest(
+            run_key=hashlib.sha256("\n".join(load_ids).encode()).hexdigest()[:32],
+            asset_selection=sorted(selection, key=lambda key: key.to_user_string()),
+            tags={"neighborhood_metrics/sources": ",".join(sorted(waiting))},
+        )
+
+    return new_landing_files

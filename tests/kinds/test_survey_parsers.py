@@ -1,0 +1,440 @@
+"""Survey exports: the real samples of each tool parse with a YAML written for them here; layouts are detected;
+personal data and free text never come out of `parse`; validation scores, reverse-codes and quarantines."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from pipelines.kinds import survey
+from pipelines.kinds.base import Context, SourceError
+from pipelines.pii import MissingSaltError
+from pipelines.sources import load_source
+from tests.conftest import TEST_SALT
+
+CANONICAL_RAW = {"response_id", "submitted_at", "neighborhood", "finished", "age_group", "gender", "_row"}
+
+
+def source(tmp_path: Path, yaml_text: str, crosswalk: str | None = None) -> survey.SurveySource:
+    if crosswalk is not None:
+        (tmp_path / "crosswalk.csv").write_text(crosswalk)
+    path = tmp_path / "survey.yml"
+    path.write_text(yaml_text)
+    return load_source(path)
+
+
+def context(neighborhoods: dict[str, str]) -> Context:
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw; CREATE TABLE raw.geo (neighborhood_id VARCHAR, name VARCHAR)")
+    con.executemany("INSERT INTO raw.geo VALUES (?, ?)", list(neighborhoods.items()))
+    return Context(con, neighborhood_sources=["geo"], now=pd.Timestamp("2026-11-01"))
+
+
+def everything(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False)
+
+
+def keyed_hash(value: str) -> str:
+    return hmac.new(TEST_SALT.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+# ---------------------------------------------------------------- the real exports
+
+QUALTRICS_YAML = """
+name: qualtrics_sample
+kind: survey
+export_format: qualtrics
+timestamp_format: "%Y-%m-%d %H:%M:%S"
+columns:
+  response_id: ResponseId
+  submitted_at: RecordedDate
+  finished: Finished
+  neighborhood: UserLanguage
+neighborhood_aliases: {N_DE: ["de", "Deutsch"]}
+scale: {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
+items:
+  # named by its question text (the second header row), which is also accepted
+  - {column: This is a multiple choice question., construct: trust}
+"""
+
+
+def test_real_qualtrics_export_parses_and_loads(real_data, tmp_path):
+    spec = source(tmp_path, QUALTRICS_YAML)
+    raw = survey.parse(spec, real_data / "qualtrics_export_sample_qualtRics.csv", TEST_SALT)
+    assert set(raw.columns) == CANONICAL_RAW | {"item:this_is_a_multiple_choice_question"}
+    assert raw.loc[0, "response_id"] == "R_2YPOQ602ER1jkf1"
+    assert raw.loc[0, "_row"] == 4  # three header rows
+    text = everything(raw)
+    assert "130.92.34.66" not in text and "47.115" not in text and "Hello World" not in text
+
+    loaded, quarantined = survey.validate(spec, raw, context({"N_DE": "Bern"}))
+    assert quarantined.empty
+    assert loaded[["neighborhood_id", "construct", "score"]].values.tolist() == [["N_DE", "trust", 2.0]]
+    assert loaded.loc[0, "submitted_at"] == pd.Timestamp("2017-07-18 08:28:48")
+
+
+def test_real_legacy_qualtrics_export_parses_with_the_same_names(real_data, tmp_path):
+    yaml_text = QUALTRICS_YAML.replace("name: qualtrics_sample", "name: qualtrics_legacy_sample")
+    yaml_text = yaml_text.replace("ResponseId", "ResponseID").replace("RecordedDate", "EndDate")
+    yaml_text = yaml_text.replace("finished: Finished", "finished: V10")  # the legacy V-name works too
+    yaml_text = yaml_text.replace("neighborhood: UserLanguage", "neighborhood: ResponseSet")
+    yaml_text = yaml_text.replace('["de", "Deutsch"]', '["standard-antwortsatz"]')
+    spec = source(tmp_path, yaml_text)
+    raw = survey.parse(spec, real_data / "qualtrics_export_legacy_sample_qualtRics.csv", TEST_SALT)
+    assert raw.loc[0, "response_id"] == "R_2YPOQ602ER1jkf1"
+    assert raw.loc[0, "finished"] == "1" and raw.loc[0, "_row"] == 3
+    assert "130.92.34.66" not in everything(raw) and "Anonym" not in everything(raw)
+    loaded, quarantined = survey.validate(spec, raw, context({"N_DE": "Bern"}))
+    assert quarantined.empty and loaded["score"].tolist() == [2.0]
+
+
+SURVEYMONKEY_YAML = """
+name: ggwash_anc_2022
+kind: survey
+export_format: surveymonkey
+timestamp_format: "%m/%d/%y %H:%M"
+columns:
+  response_id: Respondent ID
+  submitted_at: End Date
+  neighborhood: "Select the Advisory Neighborhood Commission in which you are running:"
+neighborhood_crosswalk: crosswalk.csv
+missing: ["", "N/A—there are no projects on this map within the boundaries of my ANC."]
+items:
+  - column: Should apartments be legal to build District-wide?
+    construct: housing
+    scale: {"Yes": 5, "No": 1}
+  - column: Do you think there are not enough cars, enough cars, or too many cars in the District?
+    construct: transport
+    scale: {"Not enough cars": 1, "Enough cars": 3, "Too many cars": 5}
+  - column: Do you think inducing residents and visitors to drive less should be an explicit policy goal of the District?
+    construct: transport
+    scale: {"Yes": 5, "No": 1}
+  - column: Do you support the projects in the bus priority plan in your ANC and, if necessary, would you support removing parking or travel lanes so that they can be built?
+    construct: transport
+    scale:
+      "Yes, I support these projects and would support removing parking or travel lanes so that they can be built.": 5
+      "Yes, I support these projects, but I would not support removing parking or travel lanes so that they can be built.": 4
+      "No": 1
+"""
+
+
+def test_real_surveymonkey_export_parses_and_loads(real_data, tmp_path):
+    file = real_data / "surveymonkey_export_ggwash_anc2022_redacted.csv"
+    assert file.read_bytes().count(b"\r\n") == 37, "the sample is a CRLF file"
+    # Cross-ward ANCs are answered as "3/4G": the crosswalk maps them, the rest match ids directly.
+    spec = source(tmp_path, SURVEYMONKEY_YAML, crosswalk="answer,neighborhood_id\n3/4G,3G\n6/8F,6F\n")
+    raw = survey.parse(spec, file, TEST_SALT)
+    assert len(raw) == 35 and raw["_row"].tolist() == list(range(3, 38))
+    text = everything(raw)
+    assert "redacted@example.org" not in text and "0.0.0.0" not in text and "Lee Dixon" not in text
+
+    wards = {f"{ward}{letter}": f"ANC {ward}{letter}" for ward in range(1, 9) for letter in "ABCDEFG"}
+    loaded, quarantined = survey.validate(spec, raw, context(wards))
+    assert quarantined.empty, quarantined
+    assert loaded["response_id"].nunique() == 35
+    housing = loaded[loaded["construct"] == "housing"]["score"]
+    assert sorted(housing.value_counts().to_dict().items()) == [(1.0, 1), (5.0, 34)]
+    bus = loaded[loaded["item"].str.startswith("do_you_support_the_projects_in_the_bus")]["score"]
+    assert bus.isna().sum() == 4 and (bus == 5).sum() == 26  # the N/A answers are missing, not zero
+    assert set(loaded["neighborhood_id"]) >= {"3G", "6F", "6B"}
+
+
+GOOGLE_FORMS_YAML = """
+name: mis_survey
+kind: survey
+export_format: google_forms
+timestamp_format: "%m/%d/%Y %H:%M:%S"
+columns:
+  submitted_at: Timestamp
+  neighborhood: "Industry:"
+neighborhood_aliases: {IT: ["IT / Software"], FIN: ["Finance", "Banking / Finance"]}
+scale: {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
+items:
+  - {column: Agile is suitable for projects with frequent requirement changes, construct: agile}
+  - {column: Agile improves communication and collaboration, construct: agile}
+  - {column: "  Traditional ensures better documentation and control  ", construct: agile, reverse: true}
+"""
+
+
+def test_real_google_forms_export_parses_and_loads(real_data, tmp_path):
+    file = real_data / "google_forms_export_mis_survey_first12.csv"
+    spec = source(tmp_path, GOOGLE_FORMS_YAML)
+    raw = survey.parse(spec, file, TEST_SALT)
+    assert len(raw) == 12
+    # Google Forms has no response id: a keyed hash of the response's mapped values stands in for it.
+    assert raw["response_id"].str.fullmatch(r"[0-9a-f]{64}").all() and raw["response_id"].nunique() == 12
+    again = survey.parse(spec, file, TEST_SALT)
+    assert again["response_id"].tolist() == raw["response_id"].tolist(), "stable across re-exports"
+
+    loaded, quarantined = survey.validate(spec, raw, context({"IT": "IT", "FIN": "Finance"}))
+    first = pd.read_csv(file, dtype=str).iloc[0]
+    assert quarantined.empty and set(loaded["neighborhood_id"]) == {"IT"}  # every answer is "IT / Software"
+    assert len(loaded) == 12 * 3
+    one = loaded[loaded["response_id"] == raw.loc[0, "response_id"]].set_index("item")["score"]
+    traditional = [c for c in first.index if "Traditional ensures" in c][0]
+    assert one["traditional_ensures_better_documentation_and_control"] == 6 - float(first[traditional])
+    assert loaded.loc[0, "submitted_at"] == pd.Timestamp("2026-04-11 12:33:18")
+
+
+# ---------------------------------------------------------------- layouts
+
+QUALTRICS_HEADER = [
+    "ResponseId",
+    "RecordedDate",
+    "Finished",
+    "IPAddress",
+    "RecipientEmail",
+    "Q_NBHD",
+    "Q_AGE",
+    "T1",
+    "T2",
+    "Q_COMMENT",
+]
+QUALTRICS_IMPORT = [
+    '{"ImportId":"_recordId"}',
+    '{"ImportId":"recordedDate"}',
+    '{"ImportId":"finished"}',
+    '{"ImportId":"ipAddress"}',
+    '{"ImportId":"recipientEmail"}',
+    '{"ImportId":"QID1"}',
+    '{"ImportId":"QID2"}',
+    '{"ImportId":"QID3"}',
+    '{"ImportId":"QID4"}',
+    '{"ImportId":"QID5_TEXT"}',
+]
+QUALTRICS_ROWS = [
+    [
+        "R_1",
+        "2024-02-01 10:00:00",
+        "1",
+        "198.51.100.7",
+        "jane.roe@example.org",
+        "alder  PARK",
+        "25-34",
+        "5",
+        "Don't know",
+        "Call Jane Roe",
+    ],
+    ["R_2", "2024-02-02 10:00:00", "0", "198.51.100.8", "", "Alder Park", "55+", "1", "", ""],
+    ["R_3", "2024-02-03 10:00:00", "1", "198.51.100.9", "", "AP", "Prefer not to say", "2", "4", ""],
+    ["R_3", "2024-02-04 10:00:00", "1", "198.51.100.9", "", "60601-1234", "55+", "3", "1", ""],
+    ["R_4", "2024-02-05 10:00:00", "1", "198.51.100.6", "", "Atlantis", "55+", "3", "3", ""],
+    ["R_5", "2024-02-05 10:00:00", "1", "198.51.100.5", "", "Alder Park", "55+", "7", "3", ""],
+]
+QUALTRICS_SPEC = """
+name: wave
+kind: survey
+timestamp_format: "%Y-%m-%d %H:%M:%S"
+columns: {response_id: ResponseId, submitted_at: RecordedDate, finished: Finished, neighborhood: Q_NBHD, age_group: Q_AGE}
+neighborhood_aliases: {N01: ["AP", "60601"], N99: ["not a known neighborhood"]}
+scale: {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
+missing: ["", "Don't know", "Prefer not to say"]
+items:
+  - {column: T1, construct: trust}
+  - {column: T2, construct: trust, reverse: true}
+"""
+
+
+def write_rows(path: Path, rows: list[list[str]], newline: str = "\n", bom: bool = False) -> Path:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=newline).writerows(rows)
+    path.write_text(("\ufeff" if bom else "") + buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_qualtrics_validation_scores_reverse_codes_and_quarantines(tmp_path):
+    spec = source(tmp_path, QUALTRICS_SPEC)
+    file = write_rows(
+        tmp_path / "wave.csv",
+        [QUALTRICS_HEADER, QUALTRICS_HEADER, QUALTRICS_IMPORT, *QUALTRICS_ROWS],
+        bom=True,
+    )
+    raw = survey.parse(spec, file, TEST_SALT)
+    assert "198.51.100" not in everything(raw) and "jane" not in everything(raw).lower()
+    loaded, quarantined = survey.validate(spec, raw, context({"N01": "Alder Park"}))
+    reasons = dict(
+        zip(
+            quarantined["response_id"] + "@" + quarantined["_row"].astype(str),
+            quarantined["_reason"],
+            strict=True,
+        )
+    )
+    assert reasons == {
+        "R_2@5": "incomplete_response",
+        "R_3@6": "duplicate_response_superseded",  # the later submission (row 7) is kept
+        "R_4@8": "unknown_neighborhood",
+        "R_5@9": "invalid_answer",
+    }
+    scores = loaded.set_index(["response_id", "item"])["score"]
+    assert scores[("R_1", "t1")] == 5 and pd.isna(scores[("R_1", "t2")])  # "Don't know" is missing
+    assert scores[("R_3", "t1")] == 3 and scores[("R_3", "t2")] == 5  # reverse: 6 - 1
+    by_response = loaded.drop_duplicates("response_id").set_index("response_id")
+    assert by_response.loc["R_3", "neighborhood_id"] == "N01"  # ZIP+4 answer through its 5-digit alias
+    assert by_response.loc["R_1", "neighborhood_id"] == "N01"  # case and spacing
+    assert by_response.loc["R_3", "age_group"] == "55+" and pd.isna(by_response.loc["R_1", "gender"])
+
+
+def test_xlsx_export_parses_like_its_csv(tmp_path):
+    spec = source(tmp_path, QUALTRICS_SPEC)
+    grid = [QUALTRICS_HEADER, QUALTRICS_HEADER, QUALTRICS_IMPORT, *QUALTRICS_ROWS]
+    csv_raw = survey.parse(spec, write_rows(tmp_path / "wave.csv", grid), TEST_SALT)
+    pd.DataFrame(grid).to_excel(tmp_path / "wave.xlsx", header=False, index=False)
+    xlsx_raw = survey.parse(spec, tmp_path / "wave.xlsx", TEST_SALT)
+    pd.testing.assert_frame_equal(xlsx_raw, csv_raw)
+
+
+def test_google_forms_with_stray_spaces_line_breaks_and_crlf(tmp_path):
+    spec = source(
+        tmp_path,
+        """
+name: forms
+kind: survey
+timestamp_format: "%m/%d/%Y %H:%M:%S"
+columns:
+  response_id: {column: Email Address, pii: hash}
+  submitted_at: Timestamp
+  neighborhood: Which neighborhood do you live in?
+items:
+  - {column: I trust the police in my neighborhood, construct: trust}
+""",
+    )
+    rows = [
+        [
+            "Timestamp",
+            "Email Address",
+            "  Which neighborhood\ndo you live in?  ",
+            " I trust the police in my neighborhood ",
+            "Anything else?",
+        ],
+        [
+            "3/1/2024 9:05:00",
+            "Jane.Roe@Example.org",
+            "Alder Park",
+            "Agree",
+            "Line one\nline two, with a comma",
+        ],
+        ["3/2/2024 9:05:00", "sam@example.net", " alder park ", "Strongly agree", ""],
+        ["3/9/2024 18:00:00", " jane.roe@example.org ", "Alder Park", "Disagree", "changed my mind"],
+    ]
+    raw = survey.parse(spec, write_rows(tmp_path / "forms.csv", rows, newline="\r\n"), TEST_SALT)
+    assert len(raw) == 3 and raw["_row"].tolist() == [2, 3, 4]  # the quoted line break stays in its row
+    assert "example" not in everything(raw).lower() and "line two" not in everything(raw)
+    assert raw.loc[0, "response_id"] == keyed_hash("jane.roe@example.org") == raw.loc[2, "response_id"]
+    loaded, quarantined = survey.validate(spec, raw, context({"N01": "Alder Park"}))
+    assert quarantined["_reason"].tolist() == ["duplicate_response_superseded"] and quarantined[
+        "_row"
+    ].tolist() == [2]
+    assert sorted(loaded["score"].tolist()) == [2.0, 5.0]
+
+
+def test_unknown_layout_names_the_file_and_what_was_expected(real_data, tmp_path):
+    spec = source(tmp_path, QUALTRICS_SPEC)
+    file = real_data / "chicago_police_stations.csv"
+    with pytest.raises(SourceError) as error:
+        survey.parse(spec, file, TEST_SALT)
+    message = str(error.value)
+    assert str(file) in message
+    for expected in (
+        "Qualtrics",
+        "legacy Qualtrics",
+        "SurveyMonkey",
+        "Google Forms",
+        "Timestamp",
+        "ImportId",
+    ):
+        assert expected in message
+
+
+def test_a_file_of_another_tool_than_declared_is_refused(real_data, tmp_path):
+    spec = source(
+        tmp_path,
+        SURVEYMONKEY_YAML.replace("export_format: surveymonkey", "export_format: qualtrics"),
+        "answer,neighborhood_id\n",
+    )
+    with pytest.raises(
+        SourceError, match="reads qualtrics exports, but this file is laid out as surveymonkey"
+    ):
+        survey.parse(spec, real_data / "surveymonkey_export_ggwash_anc2022_redacted.csv", TEST_SALT)
+
+
+# Per real export: (submitted_at, neighborhood, an item) columns that may be loaded.
+SAFE_COLUMNS = {
+    "qualtrics_export_sample_qualtRics.csv": ("RecordedDate", "UserLanguage", "Q1"),
+    "qualtrics_export_legacy_sample_qualtRics.csv": ("EndDate", "ResponseSet", "Q1"),
+    "surveymonkey_export_ggwash_anc2022_redacted.csv": (
+        "End Date",
+        "Respondent ID",
+        "Should apartments be legal to build District-wide?",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("file", "field", "column", "problem"),
+    [
+        ("qualtrics_export_sample_qualtRics.csv", "neighborhood", "IPAddress", "holds personal data"),
+        ("qualtrics_export_sample_qualtRics.csv", "neighborhood", "LocationLatitude", "holds personal data"),
+        ("qualtrics_export_sample_qualtRics.csv", "age_group", "RecipientEmail", "holds personal data"),
+        ("qualtrics_export_sample_qualtRics.csv", "response_id", "ExternalReference", "holds personal data"),
+        ("qualtrics_export_sample_qualtRics.csv", "age_group", "Q2", "free-text answer"),
+        ("qualtrics_export_legacy_sample_qualtRics.csv", "age_group", "EmailAddress", "holds personal data"),
+        (
+            "surveymonkey_export_ggwash_anc2022_redacted.csv",
+            "age_group",
+            "Email Address",
+            "holds personal data",
+        ),
+        ("surveymonkey_export_ggwash_anc2022_redacted.csv", "gender", "IP Address", "holds personal data"),
+        (
+            "surveymonkey_export_ggwash_anc2022_redacted.csv",
+            "age_group",
+            "Contact information - Email",
+            "holds personal data",
+        ),
+        (
+            "surveymonkey_export_ggwash_anc2022_redacted.csv",
+            "age_group",
+            "Custom Data 1",
+            "holds personal data",
+        ),
+        (
+            "surveymonkey_export_ggwash_anc2022_redacted.csv",
+            "gender",
+            "What do you feel is the biggest issue in your neighborhood?",
+            "free-text answer",
+        ),
+    ],
+)
+def test_personal_and_free_text_columns_cannot_be_loaded(real_data, tmp_path, file, field, column, problem):
+    submitted_at, neighborhood, item = SAFE_COLUMNS[file]
+    definition = {
+        "name": "leaky",
+        "kind": "survey",
+        "timestamp_format": "%Y",
+        "columns": {"submitted_at": submitted_at, "neighborhood": neighborhood, field: column},
+        "items": [{"column": item, "construct": "trust"}],
+    }
+    spec = source(tmp_path, yaml.safe_dump(definition))
+    with pytest.raises(SourceError, match=problem) as error:
+        survey.parse(spec, real_data / file, TEST_SALT)
+    assert str(real_data / file) in str(error.value) and column in str(error.value)
+
+
+def test_a_missing_salt_stops_the_load_with_a_clear_message(real_data, tmp_path):
+    spec = source(tmp_path, QUALTRICS_YAML)
+    with pytest.raises(MissingSaltError, match="NBHD_PII_SALT is not set") as error:
+        survey.parse(spec, real_data / "qualtrics_export_sample_qualtRics.csv", None)
+    assert "qualtrics_sample" in str(error.value) and "qualtrics_export_sample" in str(error.value)
+
+
+def test_a_scale_outside_one_to_five_is_a_definition_error(tmp_path):
+    with pytest.raises(SourceError, match="scores must be between 1 and 5"):
+        source(tmp_path, QUALTRICS_SPEC.replace('"5": 5}', '"5": 7}'))
