@@ -102,6 +102,14 @@ class Context:
                 lookup.setdefault(normalize_label(name), nbhd_id)
         return lookup
 
+    def boundaries_sql(self) -> str:
+        """A query of every loaded boundary, (neighborhood_id, geom), for DuckDB spatial joins."""
+        union = " UNION ALL ".join(
+            f"SELECT neighborhood_id, geometry_geojson FROM raw.{quote(source)}"
+            for source in self.neighborhood_sources
+        )
+        return f"SELECT neighborhood_id, ST_GeomFromGeoJSON(geometry_geojson) AS geom FROM ({union})"
+
     def known_events(self) -> set[str]:
         """Event ids in any calendar, quarantined ones included: an attendance record of an event whose calendar
         row was refused is itself fine, and counts as soon as that row is corrected."""

@@ -26,7 +26,7 @@ from pipelines.kinds.base import (
     read_crosswalk,
 )
 from pipelines.parsers.tables import SchemaDriftError, pick_columns, read_json_records, read_table
-from pipelines.warehouse import load_spatial, quote
+from pipelines.warehouse import load_spatial
 
 UCR_CATEGORIES = ("violent", "property", "other")
 # Beside strptime formats, `timestamp_format` may name these: ISO 8601 text (SODA's 2024-02-10T00:44:00.000)
@@ -169,17 +169,11 @@ def locate(context: Context, incidents: pd.DataFrame) -> pd.Series:
         return pd.Series(pd.NA, index=incidents.index, dtype="string")
     con = context.con
     load_spatial(con)
-    boundaries = " UNION ALL ".join(
-        f"SELECT neighborhood_id, geometry_geojson FROM raw.{quote(source)}"
-        for source in context.neighborhood_sources
-    )
     con.register("incident_points", points)
     try:
         located = con.execute(
             f"""
-            WITH shapes AS (
-                SELECT neighborhood_id, ST_GeomFromGeoJSON(geometry_geojson) AS geom FROM ({boundaries})
-            )
+            WITH shapes AS ({context.boundaries_sql()})
             SELECT p._position, min(s.neighborhood_id) AS neighborhood_id
             FROM incident_points p
             JOIN shapes s ON ST_Contains(s.geom, ST_Point(p.longitude, p.latitude))

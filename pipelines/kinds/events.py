@@ -30,7 +30,7 @@ from pipelines.kinds.base import (
     read_crosswalk,
 )
 from pipelines.parsers.tables import pick_columns, read_json_records, read_table
-from pipelines.warehouse import load_spatial, quote
+from pipelines.warehouse import load_spatial
 
 
 class EventColumns(_Spec):
@@ -204,10 +204,6 @@ def _largest_overlap(path: Path, spec: EventsSource, context: Context) -> dict[s
         areas["area_code"] = areas["area_code"].str.zfill(spec.area.zero_pad)
     con = context.con
     load_spatial(con)
-    boundaries = " UNION ALL ".join(
-        f"SELECT neighborhood_id, geometry_geojson FROM raw.{quote(source)}"
-        for source in context.neighborhood_sources
-    )
     con.register("event_areas", areas)
     try:
         rows = con.execute(
@@ -215,8 +211,7 @@ def _largest_overlap(path: Path, spec: EventsSource, context: Context) -> dict[s
             WITH areas AS (
                 SELECT area_code, ST_MakeValid(ST_GeomFromGeoJSON(geometry_geojson)) AS geom FROM event_areas
             ), shapes AS (
-                SELECT neighborhood_id, ST_MakeValid(ST_GeomFromGeoJSON(geometry_geojson)) AS geom
-                FROM ({boundaries})
+                SELECT neighborhood_id, ST_MakeValid(geom) AS geom FROM ({context.boundaries_sql()})
             ), shared_areas AS (
                 SELECT a.area_code, s.neighborhood_id, ST_Area(ST_Intersection(a.geom, s.geom)) AS shared
                 FROM areas a JOIN shapes s ON ST_Intersects(a.geom, s.geom)
