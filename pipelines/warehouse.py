@@ -145,6 +145,8 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS meta.loads (source VARCHAR, load_id VARCHAR, file VARCHAR, loaded_at TIMESTAMP, "
         "rows_received BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, PRIMARY KEY (source, load_id))"
     )
+    # Crime loads: incidents loaded as 'other' because their offense code is missing from the crosswalk.
+    con.execute("ALTER TABLE meta.loads ADD COLUMN IF NOT EXISTS rows_unmapped_offense BIGINT")
     con.execute(
         "CREATE TABLE IF NOT EXISTS meta.load_reasons (source VARCHAR, load_id VARCHAR, reason VARCHAR, rows BIGINT)"
     )
@@ -245,8 +247,10 @@ def write_load(
         con.execute(f"INSERT INTO raw.{quote(source)} BY NAME SELECT {select} FROM incoming_rows")
         con.register("incoming_rejects", rejected)
         con.execute(f"INSERT INTO quarantine.{quote(source)} BY NAME SELECT * FROM incoming_rejects")
+        unmapped = int((~loaded["offense_mapped"].astype(bool)).sum()) if "offense_mapped" in loaded else None
         con.execute(
-            "INSERT INTO meta.loads VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO meta.loads BY NAME SELECT ? AS source, ? AS load_id, ? AS file, ? AS loaded_at, "
+            "? AS rows_received, ? AS rows_loaded, ? AS rows_quarantined, ? AS rows_unmapped_offense",
             [
                 source,
                 load_id,
@@ -255,6 +259,7 @@ def write_load(
                 summary.rows_received,
                 summary.rows_loaded,
                 summary.rows_quarantined,
+                unmapped,
             ],
         )
         for reason, count in reasons.itertuples(index=False):

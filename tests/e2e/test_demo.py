@@ -91,6 +91,8 @@ CONTRACT = {
         "rows_received": "BIGINT",
         "rows_loaded": "BIGINT",
         "rows_quarantined": "BIGINT",
+        "rows_unmapped_offense": "BIGINT",
+        "unmapped_offense_share": "DOUBLE",
     },
     "data_quality_reasons": {
         "source": "VARCHAR",

@@ -220,6 +220,12 @@ def test_rows_received_equal_loaded_plus_quarantined(city_run):
     received = quality.groupby("source")["rows_received"].sum()
     for source, count in city.received.items():
         assert received[source] == count
+    crimes = quality[quality["source"] == "demo_crimes"].set_index("file")
+    assert crimes["rows_unmapped_offense"].to_dict() == {
+        "landing/demo_crimes/crimes_2023_2024.csv": 1,
+        "landing/demo_crimes/crimes_revisions.csv": 0,
+    }
+    assert quality.loc[quality["source"] != "demo_crimes", "rows_unmapped_offense"].isna().all()
     reasons = published(home, "data_quality_reasons")
     crime = reasons[reasons["source"] == "demo_crimes"].groupby("reason")["rows"].sum().to_dict()
     assert crime == {"unparseable_occurred_at": 1, "unlocatable": 2, "duplicate_incident": 1}

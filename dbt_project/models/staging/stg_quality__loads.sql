@@ -21,6 +21,7 @@ renamed as (
         cast(rows_received as {{ dbt.type_bigint() }}) as rows_received,
         cast(rows_loaded as {{ dbt.type_bigint() }}) as rows_loaded,
         cast(rows_quarantined as {{ dbt.type_bigint() }}) as rows_quarantined,
+        cast(rows_unmapped_offense as {{ dbt.type_bigint() }}) as rows_unmapped_offense,
 
         ----------  timestamps
         cast(loaded_at as {{ dbt.type_timestamp() }}) as loaded_at

@@ -15,7 +15,10 @@ final as (
         cast(loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
         cast(rows_received as {{ dbt.type_bigint() }}) as rows_received,
         cast(rows_loaded as {{ dbt.type_bigint() }}) as rows_loaded,
-        cast(rows_quarantined as {{ dbt.type_bigint() }}) as rows_quarantined
+        cast(rows_quarantined as {{ dbt.type_bigint() }}) as rows_quarantined,
+        cast(rows_unmapped_offense as {{ dbt.type_bigint() }}) as rows_unmapped_offense,
+        cast(rows_unmapped_offense as double)
+        / nullif(rows_loaded, 0) as unmapped_offense_share
     from loads
 
 )
