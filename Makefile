@@ -30,8 +30,8 @@ test: $(SETUP) $(CHROMIUM)
 	$(BIN)/pytest
 
 lint: $(SETUP)
-	$(BIN)/ruff check pipelines tests benchmarks
-	$(BIN)/ruff format --check pipelines tests benchmarks
+	$(BIN)/ruff check pipelines tests
+	$(BIN)/ruff format --check pipelines tests
 	$(BIN)/sqlfluff lint dbt_project/models --dialect duckdb
 
 # The Dagster UI and daemon (schedules, sensors, run queue) on the code location, at http://127.0.0.1:3000.
