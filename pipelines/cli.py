@@ -31,8 +31,9 @@ def _configure(home: str | None, sources: str | None) -> Paths:
     return paths
 
 
-def run(selection: str | None) -> int:
-    """Materialize the selected assets (default: all) in one run; report failures by source and reason."""
+def run(selection=None, run_config: dict | None = None) -> int:
+    """Materialize the selected assets (default: all) in one run; report failures by source and reason.
+    `selection` is a Dagster selection string or AssetSelection."""
     import dagster as dg
 
     from pipelines.definitions import defs
@@ -44,7 +45,7 @@ def run(selection: str | None) -> int:
         resources=defs.resources,
         selection=selection,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}} | (run_config or {}),
         tags={"neighborhood_metrics/writer": "warehouse"},
     )
     problems = []
@@ -148,6 +149,54 @@ def check_source(file: str, sample: str | None) -> int:
     return 0
 
 
+def replay_quarantine(source: str) -> int:
+    """Re-validate SOURCE's quarantined rows against its current config and lookups, load those that pass,
+    and rebuild everything downstream."""
+    import dagster as dg
+
+    from pipelines.sources import load_sources
+    from pipelines.warehouse import connect
+
+    paths = Paths.from_env()
+    names = [spec.name for spec in load_sources(paths.sources_dir)]
+    if source not in names:
+        print(
+            f"error: no source {source!r} in {paths.sources_dir} (sources: {', '.join(names)})",
+            file=sys.stderr,
+        )
+        return 2
+
+    def quarantined() -> dict[str, int]:
+        if not paths.warehouse.exists():
+            return {}
+        with connect(paths.warehouse, read_only=True) as con:
+            return dict(
+                con.execute(
+                    "SELECT reason, sum(rows) FROM meta.load_reasons WHERE source = ? GROUP BY reason ORDER BY 1",
+                    [source],
+                ).fetchall()
+            )
+
+    before = quarantined()
+    if not before:
+        print(f"{source}: nothing is quarantined; nothing to replay")
+        return 0
+    status = run(
+        dg.AssetSelection.assets(["warehouse", source]).downstream(),
+        {"ops": {f"warehouse__{source}": {"config": {"replay_quarantine": True}}}},
+    )
+    after = quarantined()
+    print(
+        f"{source}: {sum(before.values())} quarantined rows replayed: {sum(before.values()) - sum(after.values())} "
+        f"now loaded, {sum(after.values())} still quarantined"
+        + "".join(
+            f"\n  {reason}: {before.get(reason, 0)} -> {after.get(reason, 0)}"
+            for reason in {**before, **after}
+        )
+    )
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neighborhood-metrics", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -171,6 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     check_parser.add_argument("file")
     check_parser.add_argument("--sample")
+    replay_parser = commands.add_parser(
+        "replay-quarantine",
+        help="after a fix (a corrected crosswalk, say), re-validate a source's quarantined rows and load those that pass",
+    )
+    replay_parser.add_argument("source")
+    replay_parser.add_argument("--home", help="data home (default $NBHD_HOME or ./data)")
+    replay_parser.add_argument(
+        "--sources", help="folder of source YAML files (default $NBHD_SOURCES_DIR or sources/demo)"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -181,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         if status == 0:
             print(describe_outputs(paths))
         return status
+    if args.command == "replay-quarantine":
+        _configure(args.home, args.sources)
+        return replay_quarantine(args.source)
     return check_source(args.file, args.sample)
 
 

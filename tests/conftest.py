@@ -14,19 +14,22 @@ REAL_DATA = REPO.parent / "shared" / "data" / "real"
 TEST_SALT = "test-salt-0123456789"
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    environment = (
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pipelines.cli", *args]
+
+
+def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without any data home settings of its own, plus the test salt."""
+    return (
         {key: value for key, value in os.environ.items() if not key.startswith(("NBHD_", "DAGSTER_"))}
         | {"NBHD_PII_SALT": TEST_SALT}
         | (env or {})
     )
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+        cli_command(*args), cwd=REPO, env=cli_env(env), capture_output=True, text=True, timeout=timeout
     )
 
 

@@ -25,6 +25,8 @@ SNAPSHOT = "metrics.duckdb"
 
 def publish(warehouse: Path, publish_dir: Path, tables: list[str]) -> dict[str, int]:
     publish_dir.mkdir(parents=True, exist_ok=True)
+    for left in publish_dir.glob(".staging-*"):  # a killed run's; one run publishes at a time (run lock)
+        shutil.rmtree(left, ignore_errors=True)
     staging = publish_dir / f".staging-{uuid.uuid4().hex}"
     staging.mkdir()
     counts = {}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import dagster as dg
 import duckdb
 
+from pipelines.checks.expectations import failed_expectations
 from pipelines.kinds.crime import CrimeSource
 from pipelines.sources import SourceSpec
 from pipelines.warehouse import quote
@@ -121,6 +122,14 @@ UNMAPPED_OFFENSE_SHARE = LoadCheck(
     _unmapped_offense_share,
 )
 
+EXPECTATIONS = LoadCheck(
+    "expectations",
+    "Blocks when the rows a load let in break its kind's great-expectations suite (see pipelines/checks).",
+    failed_expectations,
+)
+
 
 def load_checks(source: SourceSpec) -> list[LoadCheck]:
-    return [QUARANTINE_SHARE] + ([UNMAPPED_OFFENSE_SHARE] if isinstance(source, CrimeSource) else [])
+    return [QUARANTINE_SHARE, EXPECTATIONS] + (
+        [UNMAPPED_OFFENSE_SHARE] if isinstance(source, CrimeSource) else []
+    )

@@ -1,0 +1,236 @@
+"""great-expectations suites, one per source kind, run on every load's loaded rows.
+
+Row validation (pipelines/kinds) already quarantined each bad row with its reason; the suite checks the rows
+that were let in against the contract of their kind (columns, nulls, ranges, allowed values, key uniqueness,
+no date after the load). A failed expectation means the validation let something through — a bug or a
+config change — so the `expectations` check blocks everything downstream of the source.
+
+Results are kept in meta.load_expectations per (load, loaded_at): a load is validated once, again when it is
+re-written (a corrected file, a quarantine replay), and a run killed in between validates it next time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from pipelines.kinds.crime import UCR_CATEGORIES
+from pipelines.sources import SourceSpec
+from pipelines.warehouse import CANONICAL_COLUMNS, quote
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # never phone home: the pipeline runs offline
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One expectation and the sentence a data team reads when it fails."""
+
+    label: str
+    gx_class: str
+    kwargs: dict
+
+
+def _not_null(*columns: str) -> list[Expectation]:
+    return [
+        Expectation(f"{c} is never null", "ExpectColumnValuesToNotBeNull", {"column": c}) for c in columns
+    ]
+
+
+def _unique(*columns: str) -> Expectation:
+    if len(columns) == 1:
+        return Expectation(f"{columns[0]} is unique", "ExpectColumnValuesToBeUnique", {"column": columns[0]})
+    return Expectation(
+        f"({', '.join(columns)}) is unique", "ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)}
+    )
+
+
+def _between(column: str, low=None, high=None) -> Expectation:
+    return Expectation(
+        f"{column} between {low} and {high}",
+        "ExpectColumnValuesToBeBetween",
+        {"column": column, "min_value": low, "max_value": high},
+    )
+
+
+def _in_set(column: str, values) -> Expectation:
+    values = sorted(values)
+    return Expectation(
+        f"{column} in {values}", "ExpectColumnValuesToBeInSet", {"column": column, "value_set": values}
+    )
+
+
+def _not_after(column: str, moment: datetime) -> Expectation:
+    return Expectation(
+        f"{column} not after the load ({moment:%Y-%m-%d %H:%M})",
+        "ExpectColumnMaxToBeBetween",
+        {"column": column, "max_value": pd.Timestamp(moment)},
+    )
+
+
+def suite_for(spec: SourceSpec, loaded_at: datetime) -> list[Expectation]:
+    """The expectations of a load of `spec` written at `loaded_at` (its rows in canonical columns)."""
+    columns = list(CANONICAL_COLUMNS[spec.kind])
+    schema = Expectation(
+        f"columns are exactly {columns}",
+        "ExpectTableColumnsToMatchSet",
+        {"column_set": columns, "exact_match": True},
+    )
+    by_kind = {
+        "crime": lambda: [
+            *_not_null("incident_id", "occurred_at", "offense_code", "ucr_category", "neighborhood_id"),
+            _in_set("ucr_category", UCR_CATEGORIES),
+            _between("latitude", -90, 90),
+            _between("longitude", -180, 180),
+            _not_after("occurred_at", loaded_at),
+            _unique("incident_id", "updated_at", "offense_code"),
+        ],
+        "survey": lambda: [
+            # score is null for a don't-know or skipped item (counted by the half-items rule in dbt)
+            *_not_null("response_id", "submitted_at", "neighborhood_id", "construct", "item"),
+            _between("score", 1, 5),
+            _not_after("submitted_at", loaded_at),
+            _unique("response_id", "item"),
+        ],
+        "events": lambda: [
+            *_not_null("event_id", "starts_at", "event_type"),
+            _in_set("event_type", {spec.default_event_type, *(rule.type for rule in spec.event_types)}),
+            _unique("event_id"),
+        ],
+        # A person signing in twice under identity variants is one attendance: dbt deduplicates, not the load.
+        "roster": lambda: _not_null("event_id", "person_id"),
+        "geography": lambda: [
+            *_not_null("neighborhood_id", "geometry_geojson"),
+            _between("area_sq_km", 0, None),
+            _unique("neighborhood_id"),
+        ],
+        "population": lambda: [
+            *_not_null("neighborhood_id", "dimension", "category", "population"),
+            _in_set("dimension", {"total", "age_group", "gender"}),
+            _between("population", 0, None),
+            _unique("neighborhood_id", "dimension", "category"),
+        ],
+        "programs": lambda: [
+            *_not_null("program_id", "neighborhood_id", "start_date"),
+            _unique("program_id"),
+        ],
+    }
+    return [schema, *by_kind[spec.kind]()]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    label: str
+    success: bool
+    unexpected: int | None  # rows breaking a row-level expectation
+    observed: str | None  # what an aggregate expectation saw (a max, a column list)
+
+
+def run_suite(expectations: list[Expectation], rows: pd.DataFrame) -> list[Outcome]:
+    """Validate a DataFrame with great-expectations (an ephemeral context: nothing written to disk)."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (
+        context.data_sources.add_pandas("load")
+        .add_dataframe_asset("rows")
+        .add_batch_definition_whole_dataframe("whole")
+        .get_batch(batch_parameters={"dataframe": rows})
+    )
+    suite = gx.ExpectationSuite("load")
+    for expectation in expectations:
+        gx_class = getattr(gx.expectations, expectation.gx_class)
+        suite.add_expectation(gx_class(**expectation.kwargs, meta={"label": expectation.label}))
+    outcomes = []
+    for r in batch.validate(suite, result_format="SUMMARY").results:
+        label = r.expectation_config.meta["label"]
+        if r.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"expectation '{label}' could not run: {r.exception_info['exception_message']}"
+            )
+        observed = r.result.get("observed_value")
+        outcomes.append(
+            Outcome(
+                label,
+                bool(r.success),
+                r.result.get("unexpected_count"),
+                None if observed is None else str(observed)[:200],
+            )
+        )
+    return outcomes
+
+
+def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS meta.load_expectations (source VARCHAR, load_id VARCHAR, loaded_at TIMESTAMP, "
+        "expectation VARCHAR, success BOOLEAN, unexpected_rows BIGINT, observed VARCHAR)"
+    )
+
+
+def validate_new_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> int:
+    """Run the suite on every current load of `spec` not yet validated as it is now; returns how many."""
+    ensure_results_table(con)
+    pending = con.execute(
+        """
+        SELECT l.load_id, l.loaded_at FROM meta.loads l
+        WHERE l.source = $source AND NOT EXISTS (
+            SELECT 1 FROM meta.load_expectations e
+            WHERE e.source = l.source AND e.load_id = l.load_id AND e.loaded_at = l.loaded_at)
+        ORDER BY l.load_id
+        """,
+        {"source": spec.name},
+    ).fetchall()
+    columns = ", ".join(CANONICAL_COLUMNS[spec.kind])
+    for load_id, loaded_at in pending:
+        rows = con.execute(f"SELECT {columns} FROM raw.{quote(spec.name)} WHERE load_id = ?", [load_id]).df()
+        outcomes = run_suite(suite_for(spec, loaded_at), rows)
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            "DELETE FROM meta.load_expectations WHERE source = ? AND load_id = ?", [spec.name, load_id]
+        )
+        con.executemany(
+            "INSERT INTO meta.load_expectations VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [[spec.name, load_id, loaded_at, o.label, o.success, o.unexpected, o.observed] for o in outcomes],
+        )
+        con.execute("COMMIT")
+    return len(pending)
+
+
+def failed_expectations(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tuple[bool, str, dict]:
+    """The `expectations` check: every current load of the source meets its suite."""
+    ensure_results_table(con)
+    failures = con.execute(
+        """
+        SELECT l.file, e.expectation, e.unexpected_rows, e.observed
+        FROM meta.load_expectations e JOIN meta.loads l
+          ON l.source = e.source AND l.load_id = e.load_id AND l.loaded_at = e.loaded_at
+        WHERE e.source = ? AND NOT e.success ORDER BY l.file, e.expectation
+        """,
+        [source.name],
+    ).fetchall()
+    validated = con.execute(
+        "SELECT count(DISTINCT load_id), count(*) FROM meta.load_expectations e "
+        "WHERE source = ? AND load_id IN (SELECT load_id FROM meta.loads WHERE source = e.source)",
+        [source.name],
+    ).fetchone()
+    metadata = {
+        "loads_validated": validated[0],
+        "expectations_evaluated": validated[1],
+        "failed": len(failures),
+    }
+    if failures:
+        lines = [
+            f"{file}: expected {label}"
+            + (f" — {unexpected} row(s) do not" if unexpected else "")
+            + (f" (observed {observed})" if observed and not unexpected else "")
+            for file, label, unexpected, observed in failures[:10]
+        ]
+        metadata["failures"] = "\n".join(lines)
+        return False, f"{source.name}: {len(failures)} expectation(s) failed:\n" + "\n".join(lines), metadata
+    return True, f"{source.name}: {validated[1]} expectations met on {validated[0]} load(s)", metadata

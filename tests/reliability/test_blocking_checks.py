@@ -1,0 +1,45 @@
+"""A failing blocking check stops every asset downstream of it, and the CLI exits non-zero naming it.
+
+Dagster has open reports of downstream assets running after a failed dbt test, so both kinds are tested:
+a load-level check (quarantine share) and a dbt test run as an asset check."""
+
+from __future__ import annotations
+
+import duckdb
+
+from tests.reliability.conftest import (
+    assert_same_tables,
+    materialized_in_last_run,
+    published_tables,
+    run_city,
+)
+
+DOWNSTREAM_PREFIXES = ("canonical/", "staging/", "intermediate/", "published")
+
+
+def test_a_failed_load_check_builds_nothing_downstream(reference, tmp_path):
+    home = reference.copy_to(tmp_path / "home")
+    # The city's crime file refuses 4 of 265 rows (1.5 %): above a 1 % threshold, the load check fails.
+    result = run_city(home, env={"NBHD_MAX_QUARANTINE_SHARE": "0.01"})
+    assert result.returncode == 1
+    assert "check quarantine_share on warehouse/demo_crimes failed" in result.stderr
+    assert "4 of 265 rows refused" in result.stderr
+    built = materialized_in_last_run(home)
+    assert "warehouse/demo_crimes" in built  # the load itself is kept (its rows, its quarantine)
+    assert not {key for key in built if key.startswith(DOWNSTREAM_PREFIXES)}, built
+    assert_same_tables(published_tables(home), published_tables(reference.home))
+
+
+def test_a_failed_dbt_test_stops_the_models_and_publishing_after_it(reference, tmp_path):
+    home = reference.copy_to(tmp_path / "home")
+    # A loaded row that breaks staging's accepted_values test on ucr_category, as a validation bug would.
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("UPDATE raw.demo_crimes SET ucr_category = 'arson' WHERE incident_id = '20000001'")
+    result = run_city(home)
+    assert result.returncode == 1
+    assert "accepted_values_stg_crime__incidents_ucr_category" in result.stderr
+    built = materialized_in_last_run(home)
+    assert "staging/stg_crime__incidents" in built  # the view was built; its test then failed
+    stopped = {"intermediate/int_incidents_deduplicated", "published/crime_monthly", "published_files"}
+    assert not stopped & built, stopped & built
+    assert_same_tables(published_tables(home), published_tables(reference.home))

@@ -1,0 +1,106 @@
+"""Property 2: a run killed with SIGKILL at any moment (after raw is written, during the warehouse write,
+during dbt, while publishing) leaves every load whole and the published tables complete, and the next run
+finishes with nothing lost or doubled: it publishes exactly what an uninterrupted run publishes."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import time
+
+import duckdb
+import pandas as pd
+
+from tests.reliability.conftest import (
+    LOAD_SCHEMAS,
+    assert_same_tables,
+    city_home,
+    ok,
+    published_tables,
+    run_city,
+    start_city_run,
+    table_fingerprints,
+)
+
+KILLS = 6
+
+
+def assert_loads_whole(home, scratch) -> None:
+    """Every load in meta.loads has exactly its counted rows in raw and quarantine: no half-written load."""
+    warehouse = home / "warehouse.duckdb"
+    if not warehouse.exists():
+        return
+    # Open a copy: DuckDB replays a write-ahead log left by the killed run, and the real file stays as the
+    # next run will find it.
+    copy = scratch / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    if (wal := warehouse.with_name("warehouse.duckdb.wal")).exists():
+        shutil.copy(wal, scratch / wal.name)
+    with duckdb.connect(str(copy)) as con:
+        tables = {
+            (schema, name)
+            for schema, name in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+            ).fetchall()
+        }
+        if ("meta", "loads") not in tables:
+            return
+        for source, load_id, loaded, quarantined in con.execute(
+            "SELECT source, load_id, rows_loaded, rows_quarantined FROM meta.loads"
+        ).fetchall():
+            in_raw = con.execute(
+                f'SELECT count(DISTINCT _row) FROM raw."{source}" WHERE load_id = ?', [load_id]
+            ).fetchone()[0]
+            in_quarantine = con.execute(
+                f'SELECT count(*) FROM quarantine."{source}" WHERE load_id = ?', [load_id]
+            ).fetchone()[0]
+            assert (in_raw, in_quarantine) == (loaded, quarantined), f"{source}/{load_id} is half-written"
+    for leftover in scratch.iterdir():
+        leftover.unlink()
+
+
+def assert_published_complete(home, expected_tables: set[str]) -> None:
+    """The published folder is absent (nothing published yet) or a complete version: never a partial file."""
+    published = home / "published"
+    if not (published / "metrics.duckdb").exists():
+        return
+    with duckdb.connect(str(published / "metrics.duckdb"), read_only=True) as con:
+        tables = {
+            name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+    assert tables == expected_tables
+    for table in expected_tables:
+        pd.read_parquet(published / f"{table}.parquet")  # readable, whole
+        pd.read_csv(published / f"{table}.csv")
+
+
+def test_sigkill_at_six_moments_then_rerun_publishes_what_an_uninterrupted_run_does(reference, tmp_path):
+    expected = published_tables(reference.home)
+    home = city_home(tmp_path / "home")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    rng = random.Random(20261125)
+    # One random moment in each sixth of an uninterrupted run's duration, so the kills land in every stage.
+    moments = [reference.seconds * (i + rng.random()) / KILLS for i in range(KILLS)]
+    killed = 0
+    for attempt, moment in enumerate(moments):
+        run = start_city_run(home, tmp_path / f"attempt{attempt}.log")
+        time.sleep(moment)
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            killed += 1
+        run.wait()
+        assert_loads_whole(home, scratch)
+        assert_published_complete(home, set(expected))
+    assert killed >= KILLS - 1, f"only {killed} of the runs were still going when killed (moments {moments})"
+
+    ok(run_city(home))
+    assert_same_tables(published_tables(home), expected)
+    assert table_fingerprints(home / "warehouse.duckdb", LOAD_SCHEMAS) == table_fingerprints(
+        reference.home / "warehouse.duckdb", LOAD_SCHEMAS
+    )
+    assert not list((home / "published").glob(".*")), (
+        "a killed run's staging files were left where readers look"
+    )
