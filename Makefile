@@ -27,7 +27,10 @@ $(CHROMIUM):
 
 test: $(SETUP) $(CHROMIUM)
 	@test -d $(REAL_DATA) || { echo "error: $(REAL_DATA) is missing: the tests read the real public exports from there"; exit 1; }
-	$(BIN)/pytest
+	@# dbt parses its project once here, not in two test workers at the same moment.
+	$(BIN)/python -c "import pipelines.assets.dbt"
+	@# Two workers: most tests wait on one single-threaded subprocess (Dagster, dbt), so two share 2 cores well.
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(SETUP)
 	$(BIN)/ruff check pipelines tests
