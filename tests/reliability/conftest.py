@@ -179,3 +179,13 @@ def materialized_in_last_run(home: Path) -> set[str]:
         (last,) = instance.get_runs(limit=1)
         events = instance.all_logs(last.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
         return {event.dagster_event.asset_key.to_user_string() for event in events}
+
+
+def downstream_of(asset: str) -> set[str]:
+    """Every asset built from `asset` (not itself), from the code location's asset graph (demo sources)."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    selection = dg.AssetSelection.assets(dg.AssetKey.from_user_string(asset)).downstream()
+    return {key.to_user_string() for key in selection.resolve(defs.resolve_asset_graph())} - {asset}

@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import signal
+import subprocess
 import time
 
 import duckdb
@@ -82,19 +83,25 @@ def test_sigkill_at_six_moments_then_rerun_publishes_what_an_uninterrupted_run_d
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     rng = random.Random(20261125)
-    # One random moment in each sixth of an uninterrupted run's duration, so the kills land in every stage.
-    moments = [reference.seconds * (i + rng.random()) / KILLS for i in range(KILLS)]
-    killed = 0
-    for attempt, moment in enumerate(moments):
+    # Each attempt is killed at a random moment of a run's duration: at first the uninterrupted run's, then
+    # that of the last attempt that finished before its kill (a run over loads already done is shorter).
+    # An attempt that finished does not count: six kills land mid-run, wherever the moments fall.
+    duration, moments, attempt = reference.seconds, [], 0
+    while len(moments) < KILLS:
+        assert attempt < 3 * KILLS, f"could not kill {KILLS} runs mid-way (killed at {moments})"
+        moment = rng.uniform(0.02, 0.98) * duration
+        started = time.monotonic()
         run = start_city_run(home, tmp_path / f"attempt{attempt}.log")
-        time.sleep(moment)
-        if run.poll() is None:
+        try:
+            run.wait(timeout=moment)
+            duration = time.monotonic() - started  # it finished first: a better estimate of a run's length
+        except subprocess.TimeoutExpired:
             os.killpg(run.pid, signal.SIGKILL)
-            killed += 1
-        run.wait()
+            run.wait()
+            moments.append(round(moment, 1))
+        attempt += 1
         assert_loads_whole(home, scratch)
         assert_published_complete(home, set(expected))
-    assert killed >= KILLS - 1, f"only {killed} of the runs were still going when killed (moments {moments})"
 
     ok(run_city(home))
     assert_same_tables(published_tables(home), expected)

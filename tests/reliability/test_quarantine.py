@@ -80,7 +80,8 @@ def test_replay_after_a_crosswalk_fix_loads_the_rows_that_now_pass(reference, tm
         - old[["incidents", "violent_incidents", "property_incidents"]]
     )
     moved = change[(change != 0).any(axis=1)].reset_index()
-    moved = moved.assign(month=pd.to_datetime(moved["month"])).set_index(["neighborhood_id", "month"])
+    moved = moved.assign(month=pd.to_datetime(moved["month"]).astype("datetime64[us]"))
+    moved = moved.set_index(["neighborhood_id", "month"])
     crosswalk = pd.read_csv(DEMO_SOURCES_DIR / "fbi_code_crosswalk.csv", dtype=str).set_index("offense_code")
     expected = pd.DataFrame(
         [
@@ -96,5 +97,6 @@ def test_replay_after_a_crosswalk_fix_loads_the_rows_that_now_pass(reference, tm
             for record in records
         ]
     )
+    expected["month"] = expected["month"].astype("datetime64[us]")
     expected = expected.groupby(["neighborhood_id", "month"]).sum()
     pd.testing.assert_frame_equal(moved, expected, check_dtype=False)
