@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated
 
 import yaml
@@ -62,6 +62,20 @@ def expand_env(value):
     return value
 
 
+def describe(error: ValidationError) -> str:
+    """pydantic's errors as `field 'a.b': what is wrong`, without its internal names for unions: a `connector`
+    written as a mapping is a network connector, so "it should be 'file'" is not worth saying about it."""
+    problems = []
+    for issue in error.errors():
+        parts = [str(part) for part in issue["loc"][1:]]  # [0] is the kind's model
+        if any(part.startswith("literal[") for part in parts):
+            continue  # the other alternative of a `"file" | {connector}` field
+        parts = [part for part in parts if not part.startswith(("tagged-union[", "function-after["))]
+        message = issue["msg"].removeprefix("Value error, ")
+        problems.append(f"field '{'.'.join(parts)}': {message}")
+    return "; ".join(dict.fromkeys(problems)) or str(error)
+
+
 def load_source(path: Path) -> SourceSpec:
     path = Path(path)
     try:
@@ -81,15 +95,31 @@ def load_source(path: Path) -> SourceSpec:
     try:
         spec = _adapter.validate_python({**document, "definition_dir": path.parent})
     except ValidationError as error:
-        problems = "; ".join(
-            f"field '{'.'.join(str(part) for part in issue['loc'][1:])}': {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise SourceError(f"{path}: {problems}") from None
-    for crosswalk in ("offense_crosswalk", "area_crosswalk", "neighborhood_crosswalk"):
-        relative = getattr(spec, crosswalk, None)
-        if relative and not spec.beside(relative).is_file():
-            raise SourceError(f"{path}: field '{crosswalk}': no file {spec.beside(relative)}")
+        raise SourceError(f"{path}: {describe(error)}") from None
+    if spec.path is not None:
+        pattern = PurePosixPath(spec.path.replace("\\", "/"))
+        if pattern.is_absolute() or Path(spec.path).is_absolute() or ".." in pattern.parts:
+            raise SourceError(
+                f"{path}: field 'path': {spec.path!r} must be a pattern relative to the data home, without '..' "
+                "(files are read only from inside the data home)"
+            )
+    area = getattr(spec, "area", None)
+    beside = {
+        "offense_crosswalk": getattr(spec, "offense_crosswalk", None),
+        "area_crosswalk": getattr(spec, "area_crosswalk", None),
+        "neighborhood_crosswalk": getattr(spec, "neighborhood_crosswalk", None),
+        "area.crosswalk": area.crosswalk if area is not None else None,
+        "area.boundaries": area.boundaries if area is not None else None,
+    }
+    for field, relative in beside.items():
+        if not relative:
+            continue
+        try:
+            file = spec.beside(relative)  # refuses a name (or a symlink) that leads outside the YAML's folder
+        except SourceError as error:
+            raise SourceError(f"{path}: field '{field}': {error}") from None
+        if not file.is_file():
+            raise SourceError(f"{path}: field '{field}': no file {file}")
     return spec
 
 

@@ -1,7 +1,8 @@
 """The one HTTP session every network connector uses: timeouts, bounded retries, clear errors.
 
-urllib3's `Retry` retries 429 (waiting what Retry-After asks, up to a bound) and 5xx responses, connection
-errors and read timeouts with exponential backoff, a bounded number of times. 401, 403 and 404 are never
+urllib3's `Retry` retries 429 (waiting what Retry-After asks, at most `retry_after_max_seconds`) and 5xx
+responses, connection errors and read timeouts with exponential backoff (none before the first retry, then
+`backoff_seconds * 2^(n-1)`, at most `backoff_max_seconds`), a bounded number of times. 401, 403 and 404 are never
 retried: a wrong URL or a missing token does not get better by asking again, so they fail at once with a
 message saying what to fix. The delays come from the source's YAML (`http:`), so tests keep them tiny by
 configuration rather than by patching.
@@ -36,7 +37,7 @@ class HttpSettings(BaseModel):
     retries: int = Field(5, ge=0)  # tries after the first, for any retried failure
     backoff_seconds: float = Field(1.0, ge=0)  # waits are backoff * 2^(n-1), capped below
     backoff_max_seconds: float = Field(60, ge=0)
-    retry_after_max_seconds: int = Field(600, ge=0)  # a longer Retry-After fails instead of hanging
+    retry_after_max_seconds: int = Field(600, ge=0)  # a longer Retry-After is waited only this long
 
 
 def make_session(settings: HttpSettings, headers: dict[str, str] | None = None) -> requests.Session:

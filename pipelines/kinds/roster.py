@@ -100,17 +100,18 @@ def match_events(spec: RosterSource, raw: pd.DataFrame, context: Context) -> tup
         for source in context.event_sources
     ]
     events = pd.concat(calendar, ignore_index=True) if calendar else pd.DataFrame()
+    # Days as ISO text on both sides: a roster whose dates are all unreadable has no date values to compare.
     keys = pd.DataFrame(
         {
             "title": raw["event_name"].map(normalize_label),
-            "day": parse_times(raw["event_date"], spec.event_date_format).dt.date,
+            "day": parse_times(raw["event_date"], spec.event_date_format).dt.strftime("%Y-%m-%d"),
         },
         index=raw.index,
     )
     if events.empty:
         return pd.Series(pd.NA, index=raw.index, dtype="string"), pd.Series(False, index=raw.index)
     events["title"] = events["title"].map(normalize_label)
-    events["day"] = pd.to_datetime(events["day"]).dt.date
+    events["day"] = pd.to_datetime(events["day"]).dt.strftime("%Y-%m-%d")
     grouped = events.groupby(["title", "day"])["event_id"].agg(["first", "nunique"])
     found = keys.join(grouped, on=["title", "day"])
     unique = found["nunique"] == 1

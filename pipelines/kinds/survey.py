@@ -153,9 +153,10 @@ def parse(spec: SurveySource, file, salt: str | None = None) -> pd.DataFrame:
     if hashed:
         table["response_id"] = table["response_id"].map(lambda v: _hash_identifier(v, salt)).astype("string")
     elif not spec.columns.response_id:
-        answers = table.drop(columns=["response_id", "_row"]).fillna("").agg("\x1f".join, axis=1)
-        table["response_id"] = answers.map(lambda text: pseudonymize(f"response:{text}", salt)).astype(
-            "string"
+        answers = table.drop(columns=["response_id", "_row"]).fillna("")
+        table["response_id"] = pd.array(
+            [pseudonymize(f"response:{chr(31).join(row)}", salt) for row in answers.itertuples(index=False)],
+            dtype="string",
         )
     return table
 

@@ -5,7 +5,7 @@ A layout is recognised from the file itself, not from its name:
 
 | layout | header rows | recognised by |
 |---|---|---|
-| `qualtrics` | 3: names, question texts, `{"ImportId": ...}` | a third row of ImportId JSON |
+| `qualtrics` | 3: names, question texts, `{"ImportId": ...}` | a third row of ImportId JSON in every column |
 | `qualtrics_legacy` | 2: `V1, V2, ..., Q1, ...`, then labels (`ResponseID`, ...) | first cell `V1`, a `ResponseID` label |
 | `surveymonkey` | 2: questions, then sub-questions / `Response` | `Respondent ID` with a blank cell below it |
 | `google_forms` | 1 | first column `Timestamp` |
@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.kinds.base import SourceError
-from pipelines.parsers.tables import normalize_header
+from pipelines.parsers.tables import delimiter_hint, normalize_header
 
 LAYOUTS = ("qualtrics", "qualtrics_legacy", "surveymonkey", "google_forms")
 TOOL_OF_LAYOUT = {
@@ -107,16 +107,18 @@ def detect_layout(file: Path, grid: pd.DataFrame) -> Export:
     second = _cells(grid.iloc[1]) if len(grid) > 1 else []
     third = [str(cell).strip() for cell in grid.iloc[2]] if len(grid) > 2 else []
 
-    if any(cell.startswith('{"ImportId"') for cell in third):
-        free_text = {i for i, cell in enumerate(third) if "_TEXT" in cell}
-        return Export("qualtrics", first, 3, [[text] for text in second], free_text)
-
     if first and first[0] == "V1" and "ResponseID" in second:
         # Legacy exports name meta columns V1..V10 and put the real names on the second row.
         header = [
             label if re.fullmatch(r"V\d+", name) else name for name, label in zip(first, second, strict=True)
         ]
         return Export("qualtrics_legacy", header, 2, [[n, t] for n, t in zip(first, second, strict=True)])
+
+    # Every column of the third row is ImportId JSON (an answer that merely starts like one is not a header).
+    filled = [cell for cell in third if cell]
+    if filled and all(cell.startswith('{"ImportId"') for cell in filled):
+        free_text = {i for i, cell in enumerate(third) if "_TEXT" in cell}
+        return Export("qualtrics", first, 3, [[text] for text in second], free_text)
 
     if "Respondent ID" in first and second and second[first.index("Respondent ID")] == "":
         header, question = [], ""
@@ -133,5 +135,5 @@ def detect_layout(file: Path, grid: pd.DataFrame) -> Export:
 
     raise SourceError(
         f"{file}: not a survey export of a known layout; expected {EXPECTED_LAYOUTS}. "
-        f"Found first row {first[:6]}"
+        f"Found first row {first[:6]}{delimiter_hint(first)}"
     )

@@ -23,6 +23,53 @@ def normalize_header(name: object) -> str:
     return " ".join(str(name if name is not None else "").split())
 
 
+# The longest physical line a CSV may have. Checked before parsing, so a broken export (a 2-GB line, a file with
+# no line breaks) gets a clear error instead of filling memory. Real exports stay far below it (a survey row with
+# long free-text answers is some kilobytes); tests lower it.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+_BLOCK = 1 << 20
+DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def check_text_file(file: Path) -> None:
+    """Refuse, naming the file, what cannot be a UTF-8 CSV: an empty file, binary or UTF-16 data, a line longer
+    than MAX_LINE_BYTES. Reads the file in blocks: memory stays flat whatever its size."""
+    longest = current = 0
+    with file.open("rb") as handle:
+        first = handle.read(_BLOCK)
+        if not first:
+            raise SourceError(f"{file}: the file is empty")
+        utf16 = first.startswith((b"\xff\xfe", b"\xfe\xff"))
+        if utf16 or b"\x00" in first:
+            encoding = "UTF-16 text" if utf16 else "binary data"
+            raise SourceError(
+                f"{file}: not a CSV text file (it holds {encoding}); export it as a UTF-8 CSV file"
+            )
+        block = first
+        while block:
+            pieces = block.split(b"\n")
+            current += len(pieces[0])
+            if len(pieces) > 1:
+                longest = max(longest, current, *(len(piece) for piece in pieces[1:-1]))
+                current = len(pieces[-1])
+            if max(longest, current) > MAX_LINE_BYTES:
+                raise SourceError(
+                    f"{file}: a line is longer than {MAX_LINE_BYTES:,} bytes (the limit for one CSV row): "
+                    "the file is damaged or not a CSV export"
+                )
+            block = handle.read(_BLOCK)
+
+
+def delimiter_hint(header: list[str]) -> str:
+    """When a file was read as one column, say which other delimiter it seems to use."""
+    if len(header) != 1:
+        return ""
+    found = [name for mark, name in DELIMITERS.items() if mark in header[0]]
+    if found:
+        return f" (the file looks {found[0]}-separated: export it comma-separated)"
+    return " (only one column was found: is the delimiter a comma?)"
+
+
 def read_grid(file: Path) -> pd.DataFrame:
     """All cells of a CSV or XLSX file as strings, header rows included, positional columns."""
     if file.stat().st_size == 0:
@@ -33,7 +80,10 @@ def read_grid(file: Path) -> pd.DataFrame:
             grid = pd.read_excel(file, header=None, dtype=str, engine="openpyxl")
         except Exception as error:  # openpyxl raises many types for a damaged workbook
             raise SourceError(f"{file}: not a readable XLSX workbook ({error})") from error
+        if grid.empty:
+            raise SourceError(f"{file}: the workbook's first sheet has no rows")
         return grid.fillna("")
+    check_text_file(file)
     try:
         grid = pd.read_csv(
             file,
@@ -46,13 +96,16 @@ def read_grid(file: Path) -> pd.DataFrame:
         )
     except UnicodeDecodeError as error:
         raise SourceError(
-            f"{file}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}); "
-            "re-export the file as UTF-8 CSV"
+            f"{file}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}; "
+            "Latin-1 or Windows-1252?); re-export the file as UTF-8 CSV"
         ) from None
     except pd.errors.EmptyDataError:
         raise SourceError(f"{file}: the file has no rows") from None
     except pd.errors.ParserError as error:
-        raise SourceError(f"{file}: not a readable CSV file ({error})") from None
+        with file.open("rb") as handle:
+            first_line = handle.readline(4096).decode("utf-8", errors="replace")
+        hint = delimiter_hint([first_line]) if "," not in first_line else ""
+        raise SourceError(f"{file}: not a readable CSV file ({str(error).strip()}){hint}") from None
     return grid
 
 
@@ -82,7 +135,7 @@ def pick_columns(
     wanted = {canonical: source for canonical, source in mapping.items() if source}
     missing = [source for source in wanted.values() if normalize_header(source) not in positions]
     if missing:
-        hint = " (only one column was found: is the delimiter a comma?)" if len(header) == 1 else ""
+        hint = delimiter_hint(header)
         raise SchemaDriftError(
             f"{file}: missing required column(s) {', '.join(repr(m) for m in missing)}; "
             f"found {header[:30]}{hint}"
@@ -98,6 +151,8 @@ def pick_columns(
 
 
 def read_json_records(file: Path) -> list[dict]:
+    if file.stat().st_size == 0:
+        raise SourceError(f"{file}: the file is empty")
     try:
         document = json.loads(file.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:

@@ -4,17 +4,20 @@ import json
 
 import pytest
 
-from pipelines.connectors.http import HttpSettings
-from tests.connectors.portal import running_portal
+from tests.connectors.portal import FAST, fresh_portal, portal_server
 
-# Small delays by configuration (the YAML's `http:` block), so retries are real but fast.
-FAST = HttpSettings(timeout_seconds=1.0, retries=3, backoff_seconds=0.01, backoff_max_seconds=0.05)
+__all__ = ["FAST"]
+
+
+@pytest.fixture(scope="module")
+def portal_http():
+    with portal_server() as server:
+        yield server
 
 
 @pytest.fixture
-def portal():
-    with running_portal() as server:
-        yield server
+def portal(portal_http):
+    return fresh_portal(portal_http)
 
 
 @pytest.fixture(scope="session")

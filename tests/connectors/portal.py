@@ -21,6 +21,11 @@ import pandas as pd
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from pipelines.connectors.http import HttpSettings
+
+# Small delays by configuration (the YAML's `http:` block), so retries are real but fast.
+FAST = HttpSettings(timeout_seconds=1.0, retries=3, backoff_seconds=0.01, backoff_max_seconds=0.05)
+
 SODA_WHERE = re.compile(r"^(?P<field>:?\w+) >= '(?P<value>[^']+)'$")
 ARCGIS_CURSOR = re.compile(r"(?P<field>\w+) >= TIMESTAMP '(?P<value>[^']+)'")
 
@@ -32,8 +37,9 @@ class Fault:
     status: int = 500
     retry_after: str | None = None
     delay: float = 0.0  # seconds to wait before answering normally (a timeout when above the client's)
-    truncate: bool = False  # answer normally but cut the body in half
+    truncate: bool = False  # answer normally but cut the body in half (a complete, shorter answer)
     body: Any = None  # answer this JSON with `status` instead (ArcGIS reports errors as HTTP 200 bodies)
+    raw: str | None = None  # answer this text (an HTML error page, say) with `status` instead
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Portal:
     server: HTTPServer
     datasets: dict[str, dict] = field(default_factory=dict)
     log: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    request_times: list[float] = field(default_factory=list)  # time.monotonic() of each request, as `log`
     faults: list[Fault] = field(default_factory=list)
     app_tokens: list[str | None] = field(default_factory=list)  # the X-App-Token header of every request
 
@@ -70,6 +77,7 @@ class Portal:
     # ---- serving
     def _handle(self, request: Request) -> Response:
         params = dict(request.args)
+        self.request_times.append(time.monotonic())
         self.log.append((request.path, params))
         self.app_tokens.append(request.headers.get("X-App-Token"))
         dataset = self.datasets[request.path]
@@ -80,6 +88,8 @@ class Portal:
                 time.sleep(fault.delay)
             elif not fault.truncate:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                if fault.raw is not None:
+                    return Response(fault.raw, status=fault.status, headers=headers, content_type="text/html")
                 body = fault.body if fault.body is not None else {"error": "injected"}
                 return Response(json.dumps(body), status=fault.status, headers=headers)
         body = json.dumps(
@@ -135,12 +145,25 @@ def _key(record: dict, name: str):
 
 
 @contextmanager
-def running_portal() -> Iterator[Portal]:
-    """A threaded server (a slow answer must not hold up the client's retry) on 127.0.0.1."""
+def portal_server() -> Iterator[HTTPServer]:
+    """A threaded server (a slow answer must not hold up the client's retry) on 127.0.0.1. Stopping one takes
+    half a second, so a test module shares one and takes a `fresh_portal` of it per test."""
     server = HTTPServer(host="127.0.0.1", threaded=True)
     server.start()
     try:
-        yield Portal(server)
+        yield server
     finally:
         server.clear()
         server.stop()
+
+
+def fresh_portal(server: HTTPServer) -> Portal:
+    """A portal with no datasets, faults or logged requests on a running server."""
+    server.clear()
+    return Portal(server)
+
+
+@contextmanager
+def running_portal() -> Iterator[Portal]:
+    with portal_server() as server:
+        yield Portal(server)

@@ -1,5 +1,6 @@
 """The ArcGIS FeatureServer connector through the real landing step, replaying the real Detroit RMS extract
-(Detroit publishes it from ArcGIS) in pages, with faults, resume and an incremental second run."""
+(Detroit publishes it from ArcGIS) in pages: paging, date fields, the incremental second run and error answers.
+Faults and resume are RELIABILITY 6 and 7 (tests/reliability/test_pagination_resume.py, test_http_faults.py)."""
 
 from __future__ import annotations
 
@@ -10,55 +11,12 @@ from pipelines import ingest
 from pipelines.connectors import arcgis
 from pipelines.kinds.base import SourceError
 from pipelines.settings import Paths
-from pipelines.sources import load_source
-from tests.connectors.conftest import FAST
-
-DETROIT_YAML = """
-name: detroit_crimes
-kind: crime
-connector:
-  type: arcgis
-  url: {url}
-  order_by: OBJECTID
-  cursor_field: EditDate
-  lookback_days: 1
-  page_size: 10
-  timezone: America/Detroit
-  http: {{timeout_seconds: 1, retries: 3, backoff_seconds: 0.01, backoff_max_seconds: 0.05}}
-timestamp_format: "%Y"
-columns:
-  incident_id: incident_entry_id
-  occurred_at: year
-  updated_at: EditDate
-  offense_code: offense_category
-  latitude: latitude
-  longitude: longitude
-  area_code: neighborhood
-offense_crosswalk: offenses.csv
-"""
+from tests.connectors.datasets import detroit_records, detroit_spec
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def detroit(real_data) -> list[dict]:
-    """The real rows as FeatureServer attributes. The extract has no OBJECTID or edit date, so the test numbers
-    the rows and gives each an EditDate (epoch milliseconds, as ArcGIS sends dates), one hour apart."""
-    frame = pd.read_csv(
-        real_data / "detroit_rms_crime_incidents_liquor_2024_subset.csv", dtype=str, encoding="utf-8-sig"
-    )
-    records = frame.to_dict("records")
-    start = pd.Timestamp("2024-06-01 12:00", tz="UTC")
-    for number, record in enumerate(records, start=1):
-        record["OBJECTID"] = number
-        record["EditDate"] = int((start + pd.Timedelta(hours=number)).timestamp() * 1000)
-    return records
-
-
-def detroit_spec(tmp_path, url):
-    folder = tmp_path / "sources"
-    folder.mkdir(exist_ok=True)
-    (folder / "offenses.csv").write_text("offense_code,ucr_category\nLIQUOR,other\n")
-    (folder / "detroit_crimes.yml").write_text(DETROIT_YAML.format(url=url))
-    return load_source(folder / "detroit_crimes.yml")
+    return detroit_records(real_data)
 
 
 def test_features_page_while_the_server_says_more_remain(tmp_path, portal, detroit):
@@ -76,24 +34,10 @@ def test_features_page_while_the_server_says_more_remain(tmp_path, portal, detro
     assert pages[0].records[0]["EditDate"] == "2024-06-01T09:00:00"
 
 
-def test_faults_resume_and_an_incremental_second_run(tmp_path, portal, detroit):
+def test_the_second_run_asks_only_for_edits_since_the_cursor_minus_the_lookback(tmp_path, portal, detroit):
     paths = Paths(tmp_path, tmp_path / "sources", tmp_path / "warehouse.duckdb", tmp_path / "published")
     spec = detroit_spec(tmp_path, portal.arcgis("RMS_Crime_Incidents", detroit, date_fields=("EditDate",)))
-    portal.fail(when=lambda p: p["resultOffset"] == "0", status=429, retry_after="0")
-    portal.fail(
-        when=lambda p: p["resultOffset"] == "10", delay=FAST.timeout_seconds + 0.3
-    )  # a timeout, retried
-    portal.fail(
-        when=lambda p: p["resultOffset"] == "30", status=500, times=10
-    )  # beyond the retries: page 4 fails
-    with pytest.raises(SourceError, match="detroit_crimes: .*resultOffset=30.*500"):
-        ingest.land(spec, paths, None)
-    assert ingest.read_state(paths, "detroit_crimes")["resume"]["offset"] == 30
-    portal.faults.clear()
     ingest.land(spec, paths, None)
-    files = sorted((paths.raw / "detroit_crimes").glob("*.parquet"))
-    raw = pd.concat([pd.read_parquet(f) for f in files])
-    assert len(files) == 2 and raw["incident_id"].tolist() == [r["incident_entry_id"] for r in detroit]
     cursor = ingest.read_state(paths, "detroit_crimes")["cursor"]
     assert pd.Timestamp(cursor) == pd.Timestamp("2024-06-01T08:00") + pd.Timedelta(hours=len(detroit))
 
