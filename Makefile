@@ -7,7 +7,7 @@ REAL_DATA := ../shared/data/real
 # The report's browser test drives Debian's chromium package (Playwright never downloads a browser here).
 CHROMIUM  := /usr/bin/chromium
 
-.PHONY: run test lint ui clean
+.PHONY: run test test-spark lint ui clean
 
 # Recreated whenever the pins or the package metadata change.
 $(SETUP): pyproject.toml requirements.lock
@@ -31,6 +31,17 @@ test: $(SETUP) $(CHROMIUM)
 	$(BIN)/python -c "import pipelines.assets.dbt"
 	@# Two workers: most tests wait on one single-threaded subprocess (Dagster, dbt), so two share 2 cores well.
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# The same dbt project on Spark (dbt-spark, a local PySpark session; needs Java 17): builds the demo's models
+# on Spark and compares every published table with DuckDB's. The `spark` extra is installed once, pinned.
+SPARK := $(VENV)/.spark-installed
+$(SPARK): $(SETUP) requirements-spark.lock
+	$(BIN)/python -m pip install --quiet -c requirements.lock -c requirements-spark.lock -e '.[spark]'
+	touch $(SPARK)
+
+test-spark: $(SETUP) $(SPARK)
+	@command -v java >/dev/null || { echo "error: test-spark needs Java 17 (java on PATH) for PySpark"; exit 1; }
+	$(BIN)/pytest tests_spark
 
 lint: $(SETUP)
 	$(BIN)/ruff check pipelines tests
