@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
+from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
@@ -26,72 +28,111 @@ from pipelines.kinds import kind_module
 from pipelines.kinds.base import Context
 from pipelines.settings import Paths
 from pipelines.sources import SourceError, SourceSpec
-from pipelines.warehouse import LoadSummary, connect, ensure_tables, loaded_ids, write_load
+from pipelines.warehouse import (
+    LoadSummary,
+    connect,
+    data_home_folders,
+    ensure_tables,
+    loaded_ids,
+    write_load,
+    write_staged_load,
+)
 
 FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landing file a raw load came from
+# Kinds whose validation may place points or shapes (DuckDB spatial: loaded only where needed).
+SPATIAL_KINDS = {"geography", "events", "crime"}
 
 
 def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None = None) -> list[Path]:
     """Parse new landing files into raw Parquet. One bad file does not stop the others; all errors are raised
-    together at the end, each naming its file. A network source fetches its new pages instead."""
+    together at the end, each naming its file. A network source fetches its new pages instead.
+
+    A kind with `land_file` (crime: files of millions of rows) streams each file through DuckDB; the others are
+    parsed into a frame first."""
     if spec.connector != "file":
         written = land_pages(spec, paths, app_token)
         return [written] if written else []
+    module = kind_module(spec.kind)
+    streams = hasattr(module, "land_file")
     target = paths.raw / spec.name
     target.mkdir(parents=True, exist_ok=True)
     written, errors = [], []
-    for landing in landing_files(paths.home, spec.landing_glob):
-        destination = target / f"{landing.load_id}.parquet"
-        if destination.exists():
-            continue
-        try:
-            table = kind_module(spec.kind).parse(spec, landing.path, salt)
-        except SourceError as error:
-            errors.append(str(error))
-            continue
-        arrow = pa.Table.from_pandas(table, preserve_index=False)
-        arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), FILE_KEY: landing.relative})
-        temporary = destination.with_suffix(".parquet.tmp")
-        pq.write_table(arrow, temporary)
-        os.replace(temporary, destination)  # atomic: a raw file is complete or absent
-        written.append(destination)
+    with connect(None, allowed=[paths.home]) if streams else nullcontext() as con:
+        for landing in landing_files(paths.home, spec.landing_glob):
+            destination = target / f"{landing.load_id}.parquet"
+            if destination.exists():
+                continue
+            temporary = destination.with_suffix(".parquet.tmp")
+            try:
+                if streams:
+                    module.land_file(
+                        spec, landing.path, temporary, {FILE_KEY.decode(): landing.relative}, con
+                    )
+                else:
+                    table = module.parse(spec, landing.path, salt)
+                    arrow = pa.Table.from_pandas(table, preserve_index=False)
+                    metadata = {**(arrow.schema.metadata or {}), FILE_KEY: landing.relative}
+                    pq.write_table(arrow.replace_schema_metadata(metadata), temporary)
+            except SourceError as error:
+                temporary.unlink(missing_ok=True)
+                errors.append(str(error))
+                continue
+            os.replace(temporary, destination)  # atomic: a raw file is complete or absent
+            written.append(destination)
     if errors:
         raise SourceError(f"{spec.name}: {len(errors)} file(s) could not be read:\n" + "\n".join(errors))
     return written
 
 
-def load(spec: SourceSpec, specs: list[SourceSpec], paths: Paths) -> list[LoadSummary]:
-    """Validate every raw file not yet in the warehouse and write it (loaded rows + quarantine) atomically."""
-    summaries = []
-    with connect(paths.warehouse) as con:
-        lookups = [s for s in specs if s.kind in ("geography", "events")]
+def load(
+    spec: SourceSpec, specs: list[SourceSpec], paths: Paths, redo: Collection[str] = ()
+) -> list[LoadSummary]:
+    """Validate every raw file not yet in the warehouse, and the loads named in `redo` again, and write each
+    (loaded rows + quarantine) atomically in place of its earlier version.
+
+    A kind with `stage` (crime) is validated in SQL straight from its raw Parquet, one file at a time; the
+    others as a frame."""
+    module = kind_module(spec.kind)
+    lookups = [s for s in specs if s.kind in ("geography", "events")]
+    folders = data_home_folders(paths)
+    with connect(paths.warehouse, allowed=folders) as con:
         for each in [spec, *lookups]:
             ensure_tables(con, each.name, each.kind)
+        done = loaded_ids(con, spec.name)
+    pending = [
+        raw_file
+        for raw_file in sorted((paths.raw / spec.name).glob("*.parquet"))
+        if raw_file.stem not in done or raw_file.stem in redo
+    ]
+    if not pending:
+        return []
+    neighborhoods = [s.name for s in lookups if s.kind == "geography"]
+    # Loading DuckDB spatial takes about half a second: only where there are boundaries to place things in.
+    spatial = spec.kind == "geography" or (spec.kind in SPATIAL_KINDS and bool(neighborhoods))
+    summaries = []
+    # Crime rows are validated and written in SQL; no reader depends on the order they are stored in (dbt orders
+    # and aggregates them explicitly, and within a load a row's number is kept in `_row`).
+    staged = hasattr(module, "stage")
+    with connect(paths.warehouse, spatial=spatial, allowed=folders, ordered=not staged) as con:
         context = Context(
             con,
-            neighborhood_sources=[s.name for s in lookups if s.kind == "geography"],
+            neighborhood_sources=neighborhoods,
             event_sources=[s.name for s in lookups if s.kind == "events"],
         )
-        done = loaded_ids(con, spec.name)
-        for raw_file in sorted((paths.raw / spec.name).glob("*.parquet")):
+        for raw_file in pending:
             load_id = raw_file.stem
-            if load_id in done:
-                continue
             file = pq.read_schema(raw_file).metadata[FILE_KEY].decode()
-            raw = pd.read_parquet(raw_file)
-            loaded, quarantined = kind_module(spec.kind).validate(spec, raw, context)
-            summaries.append(
-                write_load(
-                    con,
-                    spec=spec,
-                    load_id=load_id,
-                    file=file,
-                    loaded_at=context.now,
-                    raw=raw,
-                    loaded=loaded,
-                    quarantined=quarantined,
+            where = {"spec": spec, "load_id": load_id, "file": file, "loaded_at": context.now}
+            if staged:
+                received, loaded, rejected = module.stage(spec, module.raw_file_sql(raw_file), context)
+                summary = write_staged_load(
+                    con, **where, rows_received=received, loaded=loaded, rejected=rejected
                 )
-            )
+            else:
+                raw = pd.read_parquet(raw_file)
+                loaded, quarantined = module.validate(spec, raw, context)
+                summary = write_load(con, **where, raw=raw, loaded=loaded, quarantined=quarantined)
+            summaries.append(summary)
     return summaries
 
 
@@ -148,13 +189,14 @@ def land_pages(spec: SourceSpec, paths: Paths, app_token: str | None) -> Path | 
     try:
         for page in connector.pages(config, http, since=lower, offset=offset):
             table = parse_records(spec, page.records, f"{config.url} (offset {page.offset})", page.offset + 1)
-            if len(table):
-                arrow = pa.Table.from_pandas(table, preserve_index=False)
+            if not isinstance(table, pa.Table):
+                table = pa.Table.from_pandas(table, preserve_index=False)
+            if table.num_rows:
                 if writer is None:
-                    schema = arrow.schema.with_metadata({FILE_KEY: label})
+                    schema = table.schema.with_metadata({FILE_KEY: label})
                     writer = pq.ParquetWriter(temporary, schema)
-                writer.write_table(arrow.cast(schema))
-            rows += len(table)
+                writer.write_table(table.cast(schema))
+            rows += table.num_rows
             offset = page.offset + len(page.records)
             high_water = later(high_water, page.max_cursor)
     except (ConnectorError, SourceError) as error:

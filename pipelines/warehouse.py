@@ -3,19 +3,28 @@
 Schemas: raw.<source> (loaded rows, typed), quarantine.<source> (refused rows with their reason and original
 values), meta.loads / meta.load_reasons (what every load received, loaded and refused), canonical.<kind>
 (one view per source kind over its raw tables: what dbt reads), and the dbt layers on top.
+
+Every DuckDB connection of the pipeline is opened by `connect`: bounded in memory, and with file access limited
+to the data home (RELIABILITY 14) once the extensions it needs are loaded.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from pipelines.settings import Paths
+
+# DuckDB's own memory (buffers, hash tables, sorts) per connection; beyond it, large operators spill to the
+# temporary folder. Together with the Python process this keeps a whole run under about 1 GB.
+MEMORY_LIMIT = "256MB"
 
 # The canonical columns every source of a kind is loaded into (CONTRACT §3), in order.
 CANONICAL_COLUMNS: dict[str, dict[str, str]] = {
@@ -119,20 +128,86 @@ def spatial_extension_file() -> Path:
     return next(Path(duckdb_extension_spatial.__file__).parent.rglob("spatial.duckdb_extension"))
 
 
+def spatial_loaded(con: duckdb.DuckDBPyConnection) -> bool:
+    # By its functions: duckdb_extensions() lists the extension folder, which a locked connection may not read.
+    return bool(
+        con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'ST_Contains'").fetchone()[
+            0
+        ]
+    )
+
+
 def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
-    """DuckDB cannot download extensions here: install once from the pinned wheel, then load offline."""
+    """DuckDB cannot download extensions here: install once from the pinned wheel, then load offline.
+
+    A connection from `connect` can no longer load extensions: open it with `spatial=True` instead."""
+    if spatial_loaded(con):
+        return
     try:
         con.execute("LOAD spatial")
+    except duckdb.PermissionException:
+        raise RuntimeError(
+            "the spatial extension is not loaded and this connection's external access is locked: "
+            "open it with connect(..., spatial=True)"
+        ) from None
     except duckdb.Error:
         con.execute(f"INSTALL {literal(spatial_extension_file())}")
         con.execute("LOAD spatial")
 
 
+def data_home_folders(paths: Paths | None = None, path: Path | None = None) -> list[Path]:
+    """Where a connection may read and write: the data home, the published folder and the warehouse's folder
+    (each may be moved by its own setting, CONTRACT §1); by default those of the environment."""
+    paths = paths or Paths.from_env()
+    return [
+        paths.home,
+        paths.publish_dir,
+        paths.warehouse.parent,
+        *([path.parent] if path is not None else []),
+    ]
+
+
 @contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The one way to open the warehouse: per operation, closed before dbt (another writer) runs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+def connect(
+    path: Path | None,
+    read_only: bool = False,
+    *,
+    spatial: bool = False,
+    allowed: Iterable[Path] | None = None,
+    ordered: bool = True,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The one way to open DuckDB: per operation, closed before dbt (another writer) runs.
+
+    `path` None is an in-memory database (landing files, checking a sample). `allowed` are the folders the
+    connection may touch (default: the data home's, see `data_home_folders`); anything else, and loading any
+    further extension, is refused with a `duckdb.PermissionException`, and the settings are locked so no query can
+    lift that. `spatial` loads DuckDB spatial first (about half a second: only where points are located).
+    `ordered=False` lets inserts store rows in any order (twice as fast for millions of rows): only for writers
+    whose readers never depend on the order rows were stored in."""
+    folders = [
+        Path(folder).resolve()
+        for folder in (allowed if allowed is not None else data_home_folders(path=path))
+    ]
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path) if path is not None else ":memory:", read_only=read_only)
+    try:
+        if spatial:
+            load_spatial(con)
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        if not ordered:
+            con.execute("SET preserve_insertion_order = false")
+        if path is None and folders:
+            # An in-memory database would spill into the working directory: keep it in the data home.
+            con.execute(f"SET temp_directory = {literal(folders[0] / '.duckdb_tmp')}")
+        # A trailing separator: a folder, not every name that starts like it (/data, /data-other).
+        prefixes = ", ".join(literal(f"{folder}/") for folder in dict.fromkeys(folders))
+        con.execute(f"SET allowed_directories = [{prefixes}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except Exception:
+        con.close()
+        raise
     try:
         yield con
     finally:
@@ -198,25 +273,10 @@ def write_load(
     loaded: pd.DataFrame,
     quarantined: pd.DataFrame,
 ) -> LoadSummary:
-    """Write one load atomically. A load replaces any earlier load of the same landing file, so re-running
-    it, or re-dropping a corrected file under the same name, never doubles a row.
-
-    Counts are of source records (`_row`): a survey response is one record even though it is loaded as one
-    row per item."""
-    source, kind = spec.name, spec.kind
-    summary = LoadSummary(source, load_id, file, len(raw), loaded["_row"].nunique(), len(quarantined))
-    if summary.rows_received != summary.rows_loaded + summary.rows_quarantined:
-        raise AssertionError(
-            f"{source}/{load_id}: rows received, loaded and quarantined do not add up: {summary}"
-        )
-    ensure_tables(con, source, kind)
-    rows = loaded.assign(source=source, load_id=load_id, loaded_at=loaded_at, _file=file)
+    """`write_staged_load` for a kind validated in pandas: `loaded` in canonical columns with `_row`,
+    `quarantined` the refused rows' original text values with `_row` and `_reason`."""
     rejected = pd.DataFrame(
         {
-            "source": source,
-            "load_id": load_id,
-            "loaded_at": loaded_at,
-            "_file": file,
             "_row": quarantined["_row"].astype("int64"),
             "reason": quarantined["_reason"].astype(str),
             "record": [
@@ -225,7 +285,65 @@ def write_load(
             ],
         }
     )
-    reasons = rejected.groupby("reason").size().rename("rows").reset_index()
+    con.register("incoming_rows", loaded)
+    con.register("incoming_rejects", rejected)
+    try:
+        return write_staged_load(
+            con,
+            spec=spec,
+            load_id=load_id,
+            file=file,
+            loaded_at=loaded_at,
+            rows_received=len(raw),
+            loaded="incoming_rows",
+            rejected="incoming_rejects",
+        )
+    finally:
+        for view in ("incoming_rows", "incoming_rejects"):
+            con.unregister(view)
+
+
+def write_staged_load(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    spec,
+    load_id: str,
+    file: str,
+    loaded_at: pd.Timestamp,
+    rows_received: int,
+    loaded: str,
+    rejected: str,
+) -> LoadSummary:
+    """Write one load atomically from two relations of this connection: `loaded` (canonical columns and `_row`)
+    and `rejected` (`_row`, `reason`, `record`: the original values as JSON). A load replaces any earlier load of
+    the same landing file, so re-running it, or re-dropping a corrected file under the same name, never doubles
+    a row.
+
+    Counts are of source records (`_row`): a survey response is one record even though it is loaded as one
+    row per item."""
+    source, kind = spec.name, spec.kind
+    rows_loaded, unmapped = con.execute(
+        "SELECT count(DISTINCT _row), "
+        + ("count(*) FILTER (WHERE NOT offense_mapped)" if kind == "crime" else "NULL")
+        + f" FROM {loaded}"
+    ).fetchone()
+    reasons = con.execute(
+        f"SELECT reason, count(*) FROM {rejected} GROUP BY reason ORDER BY reason"
+    ).fetchall()
+    summary = LoadSummary(
+        source, load_id, file, rows_received, rows_loaded, sum(count for _, count in reasons)
+    )
+    if summary.rows_received != summary.rows_loaded + summary.rows_quarantined:
+        raise AssertionError(
+            f"{source}/{load_id}: rows received, loaded and quarantined do not add up: {summary}"
+        )
+    ensure_tables(con, source, kind)
+    stamp = {"source": source, "load_id": load_id, "loaded_at": loaded_at.to_pydatetime(), "file": file}
+    columns = {**LOAD_COLUMNS, **CANONICAL_COLUMNS[kind]}
+    select = ", ".join(
+        f"CAST({'$file' if name == '_file' else f'${name}' if name in stamp else name} AS {type_}) AS {name}"
+        for name, type_ in columns.items()
+    )
     con.execute("BEGIN TRANSACTION")
     try:
         earlier = [
@@ -234,20 +352,21 @@ def write_load(
                 "SELECT load_id FROM meta.loads WHERE source = ? AND file = ?", [source, file]
             ).fetchall()
         ]
-        for table in (f"raw.{quote(source)}", f"quarantine.{quote(source)}"):
-            con.execute(f"DELETE FROM {table} WHERE _file = ?", [file])
+        # Rows are written with their meta.loads row in one transaction: a file never loaded has no rows to
+        # replace, and skipping the scan keeps a source of thousands of files linear.
+        if earlier:
+            for table in (f"raw.{quote(source)}", f"quarantine.{quote(source)}"):
+                con.execute(f"DELETE FROM {table} WHERE _file = ?", [file])
         for load in {*earlier, load_id}:
             con.execute("DELETE FROM meta.loads WHERE source = ? AND load_id = ?", [source, load])
             con.execute("DELETE FROM meta.load_reasons WHERE source = ? AND load_id = ?", [source, load])
-        con.register("incoming_rows", rows)
-        select = ", ".join(
-            f"CAST({name} AS {type_}) AS {name}"
-            for name, type_ in {**LOAD_COLUMNS, **CANONICAL_COLUMNS[kind]}.items()
+        con.execute(f"INSERT INTO raw.{quote(source)} BY NAME SELECT {select} FROM {loaded}", stamp)
+        con.execute(
+            f"INSERT INTO quarantine.{quote(source)} BY NAME SELECT $source AS source, $load_id AS load_id, "
+            f"CAST($loaded_at AS TIMESTAMP) AS loaded_at, $file AS _file, CAST(_row AS BIGINT) AS _row, "
+            f"CAST(reason AS VARCHAR) AS reason, CAST(record AS VARCHAR) AS record FROM {rejected}",
+            stamp,
         )
-        con.execute(f"INSERT INTO raw.{quote(source)} BY NAME SELECT {select} FROM incoming_rows")
-        con.register("incoming_rejects", rejected)
-        con.execute(f"INSERT INTO quarantine.{quote(source)} BY NAME SELECT * FROM incoming_rejects")
-        unmapped = int((~loaded["offense_mapped"].astype(bool)).sum()) if "offense_mapped" in loaded else None
         con.execute(
             "INSERT INTO meta.loads BY NAME SELECT ? AS source, ? AS load_id, ? AS file, ? AS loaded_at, "
             "? AS rows_received, ? AS rows_loaded, ? AS rows_quarantined, ? AS rows_unmapped_offense",
@@ -255,24 +374,22 @@ def write_load(
                 source,
                 load_id,
                 file,
-                loaded_at.to_pydatetime(),
+                stamp["loaded_at"],
                 summary.rows_received,
                 summary.rows_loaded,
                 summary.rows_quarantined,
                 unmapped,
             ],
         )
-        for reason, count in reasons.itertuples(index=False):
-            con.execute(
-                "INSERT INTO meta.load_reasons VALUES (?, ?, ?, ?)", [source, load_id, reason, int(count)]
+        if reasons:
+            con.executemany(
+                "INSERT INTO meta.load_reasons VALUES (?, ?, ?, ?)",
+                [[source, load_id, reason, count] for reason, count in reasons],
             )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    finally:
-        for view in ("incoming_rows", "incoming_rejects"):
-            con.unregister(view)
     return summary
 
 

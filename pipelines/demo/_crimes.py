@@ -79,6 +79,8 @@ STREETS = [
 # Night-heavy hourly profile, hour 0..23.
 HOUR_P = np.array([6, 5, 4, 3, 2, 2, 2, 3, 4, 4, 4, 4, 6, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6], dtype=float)
 CHUNK_ROWS = 100_000
+# One file per calendar year: crimes_2024.csv
+CRIME_FILE_PATTERN = "crimes_[0-9][0-9][0-9][0-9].csv"
 BAD_DATES = ["13/45/2023 99:00:00 PM", "not a date", "00/00/0000 00:00:00 AM"]
 
 

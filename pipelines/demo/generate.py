@@ -1,7 +1,8 @@
 """Deterministic generator of a fictional "demo city" in the real formats the pipeline ingests.
 
-    from pipelines.demo.generate import generate_demo_city, SIZES
+    from pipelines.demo.generate import generate_demo_city, write_daily_update, SIZES
     summary = generate_demo_city(landing_dir, size="small", seed=7)
+    daily_file = write_daily_update(landing_dir)   # the next day's export: 700 new, 2,000 revised incidents
 
 Everything derives from ``seed`` (no wall clock), so the same arguments give byte-identical files.
 Each output family draws from its own seeded stream, so e.g. the crime files do not change when
@@ -19,8 +20,11 @@ import numpy as np
 from ._common import NBHD_NAMES, PROGRAM_NAMES, City, Program, write_csv
 from ._community import make_events, make_residents, write_calendar, write_rosters
 from ._crimes import write_crimes
+from ._daily import write_daily_update
 from ._geo import build_polygons, to_geojson
 from ._surveys import write_surveys
+
+__all__ = ["SIZES", "generate_demo_city", "write_daily_update"]
 
 SIZES = {"small": 60_000, "medium": 1_000_000, "large": 8_400_000}
 SMALL = SIZES["small"]

@@ -4,6 +4,10 @@ Each kind (crime, geography, population, survey, events, roster, programs) is on
 its spec (the YAML's fields), `parse` (landing file -> text columns, personal data removed) and `validate`
 (text columns -> loaded rows + quarantined rows with a reason). Nothing is dropped: `received = loaded +
 quarantined` for every load, and the first failing rule names the reason.
+
+Crime files run to millions of rows, so that kind does the same in DuckDB instead of pandas: `land_file` (landing
+file -> raw Parquet) and `stage` (raw Parquet -> loaded and quarantined rows, in SQL); see pipelines/kinds/crime.py.
+The small kinds use the pandas toolkit below.
 """
 
 from __future__ import annotations

@@ -1,32 +1,41 @@
 """Crime incidents (CONTRACT §3.1): offense crosswalk, point-in-polygon location, area-code fallback.
 
-Landing formats: CSV (a portal's "Export CSV"), Parquet, and JSON: a SODA rows list (all values text, nested
-`location`), an ArcGIS FeatureServer answer (`features[].attributes`) or GeoJSON (`features[].properties`).
+Landing formats: CSV (a portal's "Export CSV"), Parquet, XLSX, and JSON: a SODA rows list (all values text,
+nested `location`), an ArcGIS FeatureServer answer (`features[].attributes`) or GeoJSON (`features[].properties`).
 The network connectors hand over the same JSON records, page by page, to `parse_records`.
+
+A city's whole history is millions of rows, so no step holds a file as a pandas frame: `land_file` streams a
+landing file through DuckDB into its raw Parquet (the mapped columns as text, `_row` = the record's number in
+the file), and `stage` validates a raw file in SQL into the rows to load and the rows to quarantine, which
+`warehouse.write_staged_load` writes in one transaction. `parse` (check-source's sample, tests) is the same
+reading as a frame.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import Field
 
-from pipelines.kinds.base import (
-    Context,
-    Reasons,
-    SourceBase,
-    SourceError,
-    _Spec,
-    blank,
-    parse_bool,
-    parse_times,
-    read_crosswalk,
+from pipelines.kinds.base import Context, SourceBase, SourceError, _Spec, read_crosswalk
+from pipelines.parsers.tables import (
+    SchemaDriftError,
+    normalize_header,
+    pick_columns,
+    read_json_records,
+    read_table,
 )
-from pipelines.parsers.tables import SchemaDriftError, pick_columns, read_json_records, read_table
-from pipelines.warehouse import load_spatial
+from pipelines.warehouse import CANONICAL_COLUMNS, connect, literal
 
 UCR_CATEGORIES = ("violent", "property", "other")
 # Beside strptime formats, `timestamp_format` may name these: ISO 8601 text (SODA's 2024-02-10T00:44:00.000)
@@ -34,6 +43,19 @@ UCR_CATEGORIES = ("violent", "property", "other")
 ISO8601, EPOCH_MS = "iso8601", "epoch_ms"
 # Columns every record must have; a page or file where no record has one is schema drift, not bad rows.
 REQUIRED = ("incident_id", "occurred_at", "offense_code")
+# A CSV header longer than this is not a portal export (or the file has no line breaks at all).
+HEADER_LIMIT = 1 << 20
+# DuckDB's own limit for one CSV line (a record of a crime export is a few hundred bytes).
+MAX_LINE_BYTES = 2_000_000
+# The whitespace stripped around values (ASCII's and the no-break space), as trim() characters.
+_WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160)"
+_SPACE = r"[ \t\n\v\f\r\x{a0}]"  # the same characters, as an RE2 class
+TRUE_TEXT = ("true", "t", "y", "yes", "1")
+FALSE_TEXT = ("false", "f", "n", "no", "0")
+# Raw Parquet metadata of a file without a `_row` column: the `_row` of its first row (the others follow).
+FIRST_ROW_KEY = "neighborhood_metrics.first_row"
+# The temporary relations `stage` leaves on the connection.
+VALIDATED, LOADED, REJECTED = "crime_validated", "crime_loaded", "crime_rejected"
 
 
 class CrimeColumns(_Spec):
@@ -49,6 +71,10 @@ class CrimeColumns(_Spec):
     area_code: str | None = None
 
 
+# The raw Parquet of every crime load: these columns as text (blank where unmapped), then `_row`.
+TEXT_COLUMNS = tuple(CrimeColumns.model_fields)
+
+
 class CrimeSource(SourceBase):
     kind: Literal["crime"]
     columns: CrimeColumns
@@ -58,21 +84,162 @@ class CrimeSource(SourceBase):
     max_unmapped_share: float = Field(0.01, ge=0, le=1)
 
 
-def parse(spec: CrimeSource, file, salt: str | None = None) -> pd.DataFrame:
+# ---- landing files -> text columns
+
+
+def land_file(
+    spec: CrimeSource, file: Path, destination: Path, metadata: dict[str, str], con: duckdb.DuckDBPyConnection
+) -> None:
+    """Write a landing file's mapped columns as raw Parquet, streaming (memory stays flat whatever its size);
+    `metadata` goes into the file's key-value metadata.
+
+    A CSV file's raw Parquet has no `_row` column: numbering rows in DuckDB would read the file on one thread
+    and hold it whole, so its rows keep the file's order and `_row` is their position plus the first data row
+    (FIRST_ROW_KEY in the metadata; see `raw_file_sql`)."""
     file = Path(file)
+    source, first_row = landing_sql(spec, file, con, numbered=False)
+    if first_row is not None:
+        metadata = {**metadata, FIRST_ROW_KEY: str(first_row)}
+    pairs = ", ".join(f"{literal(key)}: {literal(value)}" for key, value in metadata.items())
+    try:
+        con.execute(f"COPY ({source}) TO {literal(destination)} (FORMAT parquet, KV_METADATA {{{pairs}}})")
+    except duckdb.Error as error:
+        raise read_error(file, error) from None
+
+
+def parse(spec: CrimeSource, file, salt: str | None = None) -> pd.DataFrame:
+    """A landing file's mapped columns as text and `_row`, as a frame: for samples (check-source) and tests.
+    Loads never use it (see `land_file`)."""
+    file = Path(file)
+    with connect(None, allowed=[file.resolve().parent]) as con:
+        source, _ = landing_sql(spec, file, con, numbered=True)
+        try:
+            table = con.execute(source).fetch_arrow_table()
+        except duckdb.Error as error:
+            raise read_error(file, error) from None
+    return as_frame(table)
+
+
+def as_frame(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas()
+    return frame.astype({column: "string" for column in TEXT_COLUMNS}).astype({"_row": "int64"})
+
+
+def landing_sql(
+    spec: CrimeSource, file: Path, con: duckdb.DuckDBPyConnection, numbered: bool
+) -> tuple[str, int | None]:
+    """A query of the landing file's mapped columns (canonical names, text, '' where blank) and `_row`, the
+    record's number in the file (counting a CSV's header as row 1), in the file's order; and None. Unless
+    `numbered`, a CSV file's query leaves `_row` out and the number of its first data row comes second.
+    JSON and XLSX files are read in Python (their readers hold the whole document anyway) and registered on
+    `con`."""
     suffix = file.suffix.lower()
     if suffix in (".json", ".geojson"):
-        return parse_records(spec, json_records(file, read_json_records(file)), str(file))
+        con.register(
+            "landing_rows", parse_records(spec, json_records(file, read_json_records(file)), str(file))
+        )
+        return "SELECT * FROM landing_rows", None
+    if suffix in (".xlsx", ".xlsm"):
+        header, data = read_table(file)
+        picked = pick_columns(file, header, data, spec.columns.model_dump())
+        con.register("landing_rows", pa.Table.from_pandas(picked.fillna(""), preserve_index=False))
+        return f"SELECT {', '.join(TEXT_COLUMNS)}, _row FROM landing_rows", None
     if suffix == ".parquet":
-        try:
-            table = pd.read_parquet(file)
-        except Exception as error:  # pyarrow raises several types for a damaged file
-            raise SourceError(f"{file}: not a readable Parquet file ({error})") from None
-        data = pd.DataFrame({i: table[c].map(text_value) for i, c in enumerate(table.columns)})
-        data["_row"] = range(1, len(table) + 1)
-        return pick_columns(file, [str(c) for c in table.columns], data, spec.columns.model_dump())
-    header, data = read_table(file)
-    return pick_columns(file, header, data, spec.columns.model_dump())
+        return parquet_sql(spec, file, con), None
+    header = read_csv_header(file)
+    positions = column_positions(file, header, spec.columns.model_dump())
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+    reader = (
+        f"read_csv({literal(file)}, header = true, auto_detect = false, columns = {columns}, delim = ',', "
+        f"quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, null_padding = true, "
+        f"max_line_size = {MAX_LINE_BYTES})"
+    )
+    selected = ", ".join(
+        f"coalesce(c{positions[name]}, '') AS {name}" if name in positions else f"'' AS {name}"
+        for name in TEXT_COLUMNS
+    )
+    # The reader skips blank lines, as a spreadsheet does: `_row` counts records, the header being row 1.
+    if numbered:
+        return f"SELECT {selected}, CAST(row_number() OVER () + 1 AS BIGINT) AS _row FROM {reader}", None
+    return f"SELECT {selected} FROM {reader}", 2
+
+
+def read_csv_header(file: Path) -> list[str]:
+    """The first record of a CSV file, read in Python so that a file that is not a UTF-8 CSV is named clearly
+    before DuckDB reads it."""
+    with file.open("rb") as handle:
+        head = handle.read(HEADER_LIMIT + 1)
+    if not head:
+        raise SourceError(f"{file}: the file is empty")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SourceError(f"{file}: UTF-16 text; re-export the file as UTF-8 CSV")
+    end = head.find(b"\n")
+    if end < 0 and len(head) > HEADER_LIMIT:
+        raise SourceError(
+            f"{file}: no line break in the first {HEADER_LIMIT // (1 << 20)} MB: not a CSV export "
+            "(or its lines are not separated)"
+        )
+    first = head if end < 0 else head[:end]
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            f"{file}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}); "
+            "re-export the file as UTF-8 CSV"
+        ) from None
+    if "\x00" in text:
+        raise SourceError(f"{file}: not a CSV file (binary content in its first line)")
+    record = next(csv.reader(io.StringIO(text.rstrip("\r"))), [])
+    if not any(cell.strip() for cell in record):
+        raise SourceError(f"{file}: the first line is blank: expected the column names there")
+    return [normalize_header(cell) for cell in record]
+
+
+def column_positions(where: Path | str, header: list[str], mapping: dict[str, str | None]) -> dict[str, int]:
+    """Canonical column -> position of the mapped column in `header` (a repeated name means its first column);
+    a mapped column missing from the header is schema drift."""
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header):
+        positions.setdefault(name, index)
+    wanted = {canonical: source for canonical, source in mapping.items() if source}
+    missing = [source for source in wanted.values() if normalize_header(source) not in positions]
+    if missing:
+        hint = " (only one column was found: is the delimiter a comma?)" if len(header) == 1 else ""
+        raise SchemaDriftError(
+            f"{where}: missing required column(s) {', '.join(repr(m) for m in missing)}; "
+            f"found {header[:30]}{hint}"
+        )
+    return {canonical: positions[normalize_header(source)] for canonical, source in wanted.items()}
+
+
+def parquet_sql(spec: CrimeSource, file: Path, con: duckdb.DuckDBPyConnection) -> str:
+    """A Parquet drop's mapped columns as the text a CSV export would hold (see `text_value`)."""
+    reader = f"read_parquet({literal(file)}, file_row_number = true)"
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except duckdb.Error as error:
+        raise SourceError(f"{file}: not a readable Parquet file ({first_line(error)})") from None
+    names = [row[0] for row in described if row[0] != "file_row_number"]
+    types = {row[0]: row[1] for row in described}
+    positions = column_positions(file, [normalize_header(n) for n in names], spec.columns.model_dump())
+
+    def text(name: str) -> str:
+        column, kind = '"' + name.replace('"', '""') + '"', types[name].upper()
+        if kind == "VARCHAR":
+            return f"coalesce({column}, '')"
+        if kind == "BOOLEAN":
+            return f"coalesce(CASE WHEN {column} THEN 'true' ELSE 'false' END, '')"
+        if kind in ("DOUBLE", "FLOAT"):
+            return f"CASE WHEN isnan({column}) THEN '' ELSE coalesce(CAST({column} AS VARCHAR), '') END"
+        if kind.startswith(("STRUCT", "MAP")) or kind.endswith("]"):
+            return f"coalesce(CAST(to_json({column}) AS VARCHAR), '')"
+        return f"coalesce(CAST({column} AS VARCHAR), '')"
+
+    selected = ", ".join(
+        f"{text(names[positions[name]])} AS {name}" if name in positions else f"'' AS {name}"
+        for name in TEXT_COLUMNS
+    )
+    return f"SELECT {selected}, CAST(file_row_number + 1 AS BIGINT) AS _row FROM {reader}"
 
 
 def json_records(where: str | Path, document: Any) -> list[dict]:
@@ -88,8 +255,8 @@ def json_records(where: str | Path, document: Any) -> list[dict]:
 
 
 def text_value(value: Any) -> str:
-    """A JSON or Parquet value as the text a CSV export would hold (validation types it later)."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """A JSON value as the text a CSV export would hold (validation types it later)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -98,8 +265,8 @@ def text_value(value: Any) -> str:
     return str(value)
 
 
-def parse_records(spec: CrimeSource, records: list[dict], where: str, first_row: int = 1) -> pd.DataFrame:
-    """JSON records (a file or a page of a connector) -> the mapped columns as text, like `parse`.
+def parse_records(spec: CrimeSource, records: list[dict], where: str, first_row: int = 1) -> pa.Table:
+    """JSON records (a file or a page of a connector) -> the mapped columns as text and `_row`, as Arrow.
 
     SODA leaves a key out when its value is null, so a mapped column absent from some records is blank there;
     a required column absent from every record means the schema changed, and fails the load."""
@@ -110,130 +277,308 @@ def parse_records(spec: CrimeSource, records: list[dict], where: str, first_row:
         raise SchemaDriftError(
             f"{where}: missing required column(s) {', '.join(repr(m) for m in missing)}; found {sorted(present)[:30]}"
         )
-    table = pd.DataFrame(
-        {
-            canonical: [text_value(record.get(source)) for record in records] if source else ""
-            for canonical, source in mapping.items()
-        },
-        index=range(len(records)),
-    ).astype("string")
-    table["_row"] = range(first_row, first_row + len(records))
-    return table
+    columns = {
+        canonical: pa.array(
+            [text_value(record.get(source)) for record in records] if source else [""] * len(records),
+            pa.string(),
+        )
+        for canonical, source in mapping.items()
+    }
+    columns["_row"] = pa.array(range(first_row, first_row + len(records)), pa.int64())
+    return pa.table(columns)
 
 
-def parse_crime_times(series: pd.Series, fmt: str) -> pd.Series:
+def first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+
+
+def read_error(file: Path, error: duckdb.Error) -> SourceError:
+    """DuckDB's CSV errors run to a page (and quote the whole offending line): one sentence naming the file,
+    the line and what is wrong with it."""
+    message = str(error)
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    where = f"{file}: line {line.group(1)}" if line else str(file)
+    if "Invalid unicode" in message:
+        return SourceError(f"{where}: not UTF-8 text; re-export the file as UTF-8 CSV")
+    if "Maximum line size" in message:
+        return SourceError(
+            f"{where}: a line longer than {MAX_LINE_BYTES:,} bytes: not a CSV export (or a quote is never closed)"
+        )
+    if "unterminated quote" in message:
+        return SourceError(f"{where}: a quoted value is never closed")
+    columns = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if columns:
+        return SourceError(
+            f"{where}: {columns.group(2)} values where the header names {columns.group(1)} columns "
+            "(a delimiter or quote inside an unquoted value?)"
+        )
+    if line:
+        detail = next((text for text in message.splitlines()[2:] if text.strip()), "")
+        return SourceError(f"{where}: not a readable CSV line ({detail.strip()[:200]})")
+    return SourceError(f"{file}: could not be read ({first_line(error)})")
+
+
+# ---- validation, in SQL
+
+
+def strip(column: str) -> str:
+    """`column` without surrounding whitespace, as Python's str.strip() (trimming only the values that need it:
+    most do not, and a trim with a character set costs several times a pattern test)."""
+    return f"CASE WHEN regexp_matches({column}, '^{_SPACE}|{_SPACE}$') THEN trim({column}, {_WHITESPACE}) ELSE {column} END"
+
+
+def blank(column: str) -> str:
+    return f"({column} IS NULL OR regexp_full_match({column}, '{_SPACE}*'))"
+
+
+def time_sql(column: str, fmt: str) -> str:
+    """`column` (text) as a TIMESTAMP in `fmt`, NULL where it does not parse. A strptime format is bound as the
+    parameter $timestamp_format."""
     if fmt.lower() == ISO8601:
-        return pd.to_datetime(series.astype("string").str.strip(), format="ISO8601", errors="coerce")
+        return f"TRY_CAST({strip(column)} AS TIMESTAMP)"
     if fmt.lower() == EPOCH_MS:
-        return pd.to_datetime(pd.to_numeric(series, errors="coerce"), unit="ms", errors="coerce")
-    return parse_times(series, fmt)
+        return f"TRY(make_timestamp(CAST(round(TRY_CAST({strip(column)} AS DOUBLE) * 1000) AS BIGINT)))"
+    return f"try_strptime({strip(column)}, $timestamp_format)"
 
 
-def validate(spec: CrimeSource, raw: pd.DataFrame, context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
-    reasons = Reasons(raw.index)
-    typed = raw.copy()
-    typed["incident_id"] = raw["incident_id"].str.strip()
-    typed["occurred_at"] = parse_crime_times(raw["occurred_at"], spec.timestamp_format)
-    typed["updated_at"] = parse_crime_times(raw["updated_at"], spec.timestamp_format)
-    typed["latitude"] = pd.to_numeric(raw["latitude"], errors="coerce")
-    typed["longitude"] = pd.to_numeric(raw["longitude"], errors="coerce")
-    typed["arrest"], typed["domestic"] = parse_bool(raw["arrest"]), parse_bool(raw["domestic"])
-    typed["offense_code"] = raw["offense_code"].str.strip()
-
-    crosswalk = read_crosswalk(spec.beside(spec.offense_crosswalk), "offense_code", "ucr_category")
-    typed["offense_mapped"] = typed["offense_code"].isin(list(crosswalk))
-    typed["ucr_category"] = typed["offense_code"].map(crosswalk).fillna("other")
-
-    typed["neighborhood_id"] = locate(context, typed)
-    if spec.area_crosswalk:
-        areas = read_crosswalk(spec.beside(spec.area_crosswalk), "area_code", "neighborhood_id")
-        # Re-saved exports write area numbers as floats ("8.0"): compare them as the portal wrote them ("8").
-        fallback = raw["area_code"].str.strip().str.replace(r"^(\d+)\.0+$", r"\1", regex=True).map(areas)
-        typed["neighborhood_id"] = typed["neighborhood_id"].fillna(fallback)
-
-    reasons.flag(blank(raw["incident_id"]), "missing_incident_id")
-    reasons.flag(typed["occurred_at"].isna(), "unparseable_occurred_at")
-    reasons.flag(typed["occurred_at"] > context.now, "occurred_at_in_future")
-    reasons.flag(typed["updated_at"].isna() & ~blank(raw["updated_at"]), "unparseable_updated_at")
-    reasons.flag(~typed["ucr_category"].isin(UCR_CATEGORIES), "invalid_ucr_category_in_crosswalk")
-    reasons.flag(typed["neighborhood_id"].isna(), "unlocatable")
-    # The same incident version listed twice in one file (same id, update time and offense) counts once.
-    reasons.flag(typed.duplicated(["incident_id", "updated_at", "offense_code"]), "duplicate_incident")
-    return reasons.split(raw, typed, "crime")
+def number_sql(column: str) -> str:
+    value = f"TRY_CAST({column} AS DOUBLE)"  # the cast itself allows surrounding whitespace
+    return f"CASE WHEN isfinite({value}) THEN {value} END"
 
 
-def locate(context: Context, incidents: pd.DataFrame) -> pd.Series:
-    """Point in polygon against every loaded neighborhood boundary (DuckDB spatial); NULL where none."""
-    points = incidents[["latitude", "longitude"]].reset_index(names="_position")
-    if not context.neighborhood_sources or points.empty:
-        return pd.Series(pd.NA, index=incidents.index, dtype="string")
-    con = context.con
-    load_spatial(con)
-    con.register("incident_points", points)
-    try:
-        located = con.execute(
-            f"""
-            WITH shapes AS ({context.boundaries_sql()})
-            SELECT p._position, min(s.neighborhood_id) AS neighborhood_id
-            FROM incident_points p
-            JOIN shapes s ON ST_Contains(s.geom, ST_Point(p.longitude, p.latitude))
-            WHERE p.latitude IS NOT NULL AND p.longitude IS NOT NULL
-            GROUP BY p._position
-            """
-        ).df()
-    finally:
-        con.unregister("incident_points")
-    return (
-        located.set_index("_position")["neighborhood_id"]
-        .reindex(range(len(incidents)))
-        .astype("string")
-        .set_axis(incidents.index)
+def bool_sql(column: str) -> str:
+    cases = " ".join(
+        [f"WHEN '{text}' THEN true" for text in TRUE_TEXT]
+        + [f"WHEN '{text}' THEN false" for text in FALSE_TEXT]
     )
+    return f"CASE lower({strip(column)}) {cases} END"
+
+
+def time_parameters(spec: CrimeSource) -> dict[str, str]:
+    fmt = spec.timestamp_format
+    return {} if fmt.lower() in (ISO8601, EPOCH_MS) else {"timestamp_format": fmt}
+
+
+def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str, str]:
+    """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, and `_position`: the row's place in its file)
+    into two temporary views on the connection: crime_loaded (canonical columns and `_row`) and crime_rejected
+    (`_row`, `reason`, `record`: the original values as JSON). Returns the rows received and the two views'
+    names, as `warehouse.write_staged_load` takes them.
+
+    The first failing rule of a row names its reason, in this order: missing_incident_id,
+    unparseable_occurred_at, occurred_at_in_future, unparseable_updated_at, invalid_ucr_category_in_crosswalk,
+    unlocatable (no boundary contains the point and no area-code fallback), duplicate_incident (the same
+    id, update time and offense code earlier in the file, whatever that earlier row's own fate)."""
+    con = context.con
+    offenses = read_crosswalk(spec.beside(spec.offense_crosswalk), "offense_code", "ucr_category")
+    con.register(
+        "crime_offenses",
+        pa.table({"offense_code": list(offenses), "ucr_category": list(offenses.values())}),
+    )
+    areas = (
+        read_crosswalk(spec.beside(spec.area_crosswalk), "area_code", "neighborhood_id")
+        if spec.area_crosswalk
+        else {}
+    )
+    con.register(
+        "crime_areas",
+        pa.table(
+            {
+                "area_code": pa.array(list(areas), pa.string()),
+                "neighborhood_id": pa.array(list(areas.values()), pa.string()),
+            }
+        ),
+    )
+    located = (
+        f"""
+        shapes AS ({context.boundaries_sql()}),
+        located AS (
+            SELECT t._position, min(s.neighborhood_id) AS neighborhood_id
+            FROM typed t JOIN shapes s ON ST_Contains(s.geom, ST_Point(t.t_longitude, t.t_latitude))
+            WHERE t.t_latitude IS NOT NULL AND t.t_longitude IS NOT NULL
+            GROUP BY t._position
+        ),"""
+        if context.neighborhood_sources
+        else """
+        located AS (SELECT CAST(NULL AS BIGINT) AS _position, CAST(NULL AS VARCHAR) AS neighborhood_id WHERE false),"""
+    )
+    # Re-saved exports write area numbers as floats ("8.0"): compare them as the portal wrote them ("8").
+    area_code = f"regexp_replace({strip('i.o_area_code')}, '^(\\d+)\\.0+$', '\\1')"
+    now = pd.Timestamp(context.now).isoformat(sep=" ")
+    record = ", ".join(f"'{name}', o_{name}" for name in TEXT_COLUMNS)
+    placeable = f"(NOT {blank('latitude')} AND NOT {blank('longitude')})" + (
+        f" OR NOT {blank('area_code')}" if spec.area_crosswalk else ""
+    )
+    # One narrow row per record: the typed columns, the reason (NULL = loaded), and the original text values
+    # as JSON for the refused ones only.
+    sql = f"""
+    CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
+    WITH
+        typed AS (
+            SELECT
+                _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                {blank("incident_id")} AS incident_id_blank,
+                {blank("updated_at")} AS updated_at_blank,
+                {placeable} AS placeable,
+                {strip("incident_id")} AS t_incident_id,
+                {time_sql("occurred_at", spec.timestamp_format)} AS t_occurred_at,
+                {time_sql("updated_at", spec.timestamp_format)} AS t_updated_at,
+                {strip("offense_code")} AS t_offense_code,
+                {number_sql("latitude")} AS t_latitude,
+                {number_sql("longitude")} AS t_longitude,
+                {bool_sql("arrest")} AS t_arrest,
+                {bool_sql("domestic")} AS t_domestic
+            FROM ({incoming})
+        ),
+        {located}
+        -- The same incident version listed twice in one file (same id, update time and offense code) counts
+        -- once: the first row, whatever that row's own fate. Grouping finds the few repeated versions.
+        repeated AS (
+            SELECT t_incident_id, t_updated_at, t_offense_code, min(_position) AS first_position
+            FROM typed GROUP BY ALL HAVING count(*) > 1
+        ),
+        classified AS (
+            SELECT
+                i.*,
+                o.offense_code IS NOT NULL AS offense_mapped,
+                coalesce(o.ucr_category, 'other') AS t_ucr_category,
+                coalesce(l.neighborhood_id, a.neighborhood_id) AS t_neighborhood_id,
+                coalesce(i._position > r.first_position, false) AS repeated
+            FROM typed i
+            LEFT JOIN located l ON l._position = i._position
+            LEFT JOIN crime_offenses o ON o.offense_code = i.t_offense_code
+            LEFT JOIN crime_areas a ON a.area_code = {area_code}
+            LEFT JOIN repeated r
+                ON r.t_incident_id IS NOT DISTINCT FROM i.t_incident_id
+                AND r.t_updated_at IS NOT DISTINCT FROM i.t_updated_at
+                AND r.t_offense_code IS NOT DISTINCT FROM i.t_offense_code
+        ),
+        decided AS (
+            SELECT
+                *,
+                CASE
+                    WHEN incident_id_blank THEN 'missing_incident_id'
+                    WHEN t_occurred_at IS NULL THEN 'unparseable_occurred_at'
+                    WHEN t_occurred_at > TIMESTAMP '{now}' THEN 'occurred_at_in_future'
+                    WHEN t_updated_at IS NULL AND NOT updated_at_blank THEN 'unparseable_updated_at'
+                    WHEN t_ucr_category NOT IN {UCR_CATEGORIES} THEN 'invalid_ucr_category_in_crosswalk'
+                    WHEN t_neighborhood_id IS NULL THEN 'unlocatable'
+                    WHEN repeated THEN 'duplicate_incident'
+                END AS _reason
+            FROM classified
+        )
+    SELECT
+        t_incident_id AS incident_id, t_occurred_at AS occurred_at, t_updated_at AS updated_at,
+        t_offense_code AS offense_code, o_offense_description AS offense_description, t_ucr_category AS ucr_category, offense_mapped,
+        t_latitude AS latitude, t_longitude AS longitude, t_neighborhood_id AS neighborhood_id,
+        t_arrest AS arrest, t_domestic AS domestic, _row, _position, placeable, _reason,
+        CASE WHEN _reason IS NOT NULL THEN CAST(json_object({record}) AS VARCHAR) END AS record
+    FROM decided
+    """
+    try:
+        con.execute(sql, time_parameters(spec))
+    except duckdb.InvalidInputException as error:
+        if "format specifier" in str(error):
+            raise SourceError(
+                f"{spec.name}: timestamp_format {spec.timestamp_format!r} is not a strptime format: "
+                f"{first_line(error)}"
+            ) from None
+        raise
+    finally:
+        con.unregister("crime_offenses")
+        con.unregister("crime_areas")
+    columns = ", ".join(CANONICAL_COLUMNS["crime"])
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {columns}, _row FROM {VALIDATED} WHERE _reason IS NULL"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, _position "
+        f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
+    )
+    return con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED
+
+
+def raw_file_sql(raw_file: Path) -> str:
+    """A raw crime Parquet file as `stage` reads it: `_position` is the row's place in the file."""
+    schema = pq.read_schema(raw_file)
+    if "_row" in schema.names:
+        row = "_row"
+    else:
+        first = int((schema.metadata or {}).get(FIRST_ROW_KEY.encode(), b"1"))
+        row = f"CAST(file_row_number + {first} AS BIGINT)"
+    return (
+        f"SELECT {', '.join(TEXT_COLUMNS)}, {row} AS _row, file_row_number AS _position "
+        f"FROM read_parquet({literal(raw_file)}, file_row_number = true)"
+    )
+
+
+def parse_crime_times(values: list[str | None], fmt: str) -> list[pd.Timestamp | None]:
+    """Text values typed as a load types them (for tests and messages)."""
+    with duckdb.connect() as con:
+        con.register("times", pa.table({"value": pa.array(values, pa.string())}))
+        rows = con.execute(
+            f"SELECT {time_sql('value', fmt)} FROM times",
+            {"timestamp_format": fmt} if fmt.lower() not in (ISO8601, EPOCH_MS) else {},
+        ).fetchall()
+    return [None if value is None else pd.Timestamp(value) for (value,) in rows]
 
 
 def check_sample(spec: CrimeSource, raw: pd.DataFrame) -> tuple[list[str], list[str]]:
     """What `check-source --sample` reports for a crime sample, without loading: (problems, notes).
 
     The rows are validated as a load would be, except for location, which needs the loaded boundaries."""
-    import duckdb
-
-    with duckdb.connect() as con:
-        loaded, quarantined = validate(spec, raw, Context(con))
+    with connect(None, allowed=[]) as con:
+        sample = raw.assign(_position=range(len(raw)))
+        con.register("sample_rows", pa.Table.from_pandas(sample, preserve_index=False))
+        total, _, _ = stage(spec, "SELECT * FROM sample_rows", Context(con))
+        reasons = con.execute(
+            f"SELECT reason, count(*) FROM {REJECTED} GROUP BY reason ORDER BY count(*) DESC, min(_position)"
+        ).fetchall()
+        bad_time = con.execute(
+            f"SELECT json_extract_string(record, '$.occurred_at'), _row FROM {VALIDATED} "
+            "WHERE _reason = 'unparseable_occurred_at' "
+            "ORDER BY _position LIMIT 1"
+        ).fetchone()
+        unmapped = con.execute(
+            f"SELECT offense_code, count(*) FROM {VALIDATED} WHERE NOT offense_mapped "
+            "GROUP BY offense_code ORDER BY count(*) DESC, min(_position)"
+        ).fetchall()
+        placeable = con.execute(f"SELECT count(*) FROM {VALIDATED} WHERE placeable").fetchone()[0]
+        categories = dict(
+            con.execute(
+                f"SELECT ucr_category, count(*) FROM {LOADED} GROUP BY ucr_category "
+                "ORDER BY count(*) DESC, min(_row)"
+            ).fetchall()
+        )
     problems, notes = [], []
-    total = max(len(raw), 1)
-    bad_times = quarantined[quarantined["_reason"] == "unparseable_occurred_at"]
-    if len(bad_times):
-        example = bad_times["occurred_at"].iloc[0]
+    counts = dict(reasons)
+    if bad_time:
+        example, row = bad_time
         hint = (
             " (for values like 2024-02-10T00:44:00.000 use timestamp_format: iso8601)"
-            if "T" in str(example)
+            if "T" in example
             else ""
         )
         problems.append(
-            f"{len(bad_times)} of {len(raw)} rows: occurred_at does not match timestamp_format "
-            f"{spec.timestamp_format!r}, e.g. {example!r} in row {bad_times['_row'].iloc[0]}{hint}"
+            f"{counts['unparseable_occurred_at']} of {total} rows: occurred_at does not match timestamp_format "
+            f"{spec.timestamp_format!r}, e.g. {example!r} in row {row}{hint}"
         )
-    typed_codes = raw["offense_code"].str.strip()
-    crosswalk = read_crosswalk(spec.beside(spec.offense_crosswalk), "offense_code", "ucr_category")
-    unmapped = typed_codes[~typed_codes.isin(list(crosswalk))]
-    if len(unmapped) / total > spec.max_unmapped_share:
-        codes = ", ".join(f"{code!r} ({n})" for code, n in unmapped.value_counts().head(15).items())
+    unmapped_rows = sum(n for _, n in unmapped)
+    share = unmapped_rows / max(total, 1)
+    if share > spec.max_unmapped_share:
+        codes = ", ".join(f"{code!r} ({n})" for code, n in [u for u in unmapped if u[0] is not None][:15])
         problems.append(
-            f"{len(unmapped)} of {len(raw)} rows ({len(unmapped) / total:.1%}) have offense codes missing from "
+            f"{unmapped_rows} of {total} rows ({share:.1%}) have offense codes missing from "
             f"{spec.offense_crosswalk} (the load blocks above {spec.max_unmapped_share:.1%}): add rows "
             f"'offense_code,ucr_category' for {codes}"
         )
-    others = quarantined[~quarantined["_reason"].isin(["unparseable_occurred_at", "unlocatable"])]
-    for reason, count in others["_reason"].value_counts().items():
-        notes.append(f"{count} rows would be quarantined as {reason}")
-    placeable = (~blank(raw["latitude"]) & ~blank(raw["longitude"])) | (
-        raw["area_code"].notna() & ~blank(raw["area_code"]) if spec.area_crosswalk else False
-    )
+    for reason, count in reasons:
+        if reason not in ("unparseable_occurred_at", "unlocatable"):
+            notes.append(f"{count} rows would be quarantined as {reason}")
     notes.append(
-        f"{int(placeable.sum())} of {len(raw)} rows have coordinates"
+        f"{placeable} of {total} rows have coordinates"
         + (" or an area code" if spec.area_crosswalk else "")
         + " to find their neighborhood with (checked against the boundaries at load time)"
     )
-    categories = loaded["ucr_category"].value_counts().to_dict() if len(loaded) else {}
     notes.append(f"categories: {categories}")
     return problems, notes

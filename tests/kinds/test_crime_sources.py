@@ -16,6 +16,7 @@ from pipelines.sources import load_source
 from tests.conftest import run_cli
 
 CHICAGO_CRIMES = REPO_ROOT / "sources" / "chicago" / "chicago_crimes.yml"
+PORTAL = "%m/%d/%Y %I:%M:%S %p"
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +48,15 @@ def test_soda_json_parquet_and_arcgis_json_read_the_same(tmp_path, spec, real_da
 
 
 def test_iso8601_and_portal_timestamps_are_typed(spec, real_data):
-    typed = crime.parse_crime_times(
-        pd.Series(["2024-02-10T00:44:00.000", "2025-06-17T15:43:33", "x"]), "iso8601"
+    typed = crime.parse_crime_times(["2024-02-10T00:44:00.000", "2025-06-17T15:43:33", "x"], "iso8601")
+    assert typed[:2] == [pd.Timestamp("2024-02-10 00:44"), pd.Timestamp("2025-06-17 15:43:33")]
+    assert typed[2] is None
+    epoch = crime.parse_crime_times(["1717243200000"], "epoch_ms")
+    assert epoch[0] == pd.Timestamp("2024-06-01 12:00")
+    portal = crime.parse_crime_times(
+        [" 02/10/2024 12:44:00 AM", "02/10/2024 12:44:00 PM", "2024-02-10"], PORTAL
     )
-    assert typed.tolist()[:2] == [pd.Timestamp("2024-02-10 00:44"), pd.Timestamp("2025-06-17 15:43:33")]
-    assert pd.isna(typed.iloc[2])
-    epoch = crime.parse_crime_times(pd.Series(["1717243200000"]), "epoch_ms")
-    assert epoch.iloc[0] == pd.Timestamp("2024-06-01 12:00")
+    assert portal == [pd.Timestamp("2024-02-10 00:44"), pd.Timestamp("2024-02-10 12:44"), None]
 
 
 def test_a_json_file_that_is_not_records_is_refused_naming_it(tmp_path, spec):

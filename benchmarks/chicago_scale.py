@@ -1,0 +1,405 @@
+"""Chicago scale (issue 8): the demo city at Chicago's size against the plain-DuckDB floor, in one run.
+
+    .venv/bin/python benchmarks/chicago_scale.py [--size large] [--home DIR] [--regenerate]
+
+Measures, each in its own child process (wall time, CPU time of the process and its children, peak RSS):
+  (a) a full refresh from the landing files (`neighborhood-metrics run`, everything) at `--size` and at the
+      small size, so that the marginal cost of the data (large minus small: Dagster's and dbt's start-up and the
+      small tables cancel out) can be set against
+  (c) the floor: plain DuckDB in one process reading the same crime CSV files, point in polygon against the same
+      boundaries, crosswalk, group by month x neighborhood x category;
+  (b) a daily incremental: one new landing file of 700 new and 2,000 revised incidents, then what the
+      `daily_crime` job runs (the crime sources, everything built from them, the dbt seeds).
+It prints figures; it is not a test. The machine may be shared: the load average is printed with them.
+
+Generated homes are kept in --home/<size> and reused (generating 8.4 M incidents takes minutes); --regenerate
+makes them again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pipelines.cli import DEMO_SALT  # noqa: E402
+from pipelines.demo._crimes import CRIME_FILE_PATTERN  # noqa: E402
+from pipelines.settings import DEMO_SOURCES_DIR  # noqa: E402
+
+SEED = 7
+MARKER = ".demo-city.json"  # in landing/: what was generated there
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass
+class Measured:
+    label: str
+    wall: float
+    cpu: float
+    peak_rss_mb: float  # the largest single process (the pipeline's own, or the dbt process it starts)
+    tree_rss_mb: float  # all processes of the run together (sampled every 0.1 s)
+    main_rss_mb: float  # the pipeline's own process (Dagster and the loads in it; sampled)
+    incidents: int
+    log: Path | None = None
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
+
+
+# ---- measuring a child process
+
+
+def _process_tree_rss(root: int) -> tuple[int, int]:
+    """Bytes resident in `root` alone, and in `root` and all its descendants (from /proc, standard library only)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    own, total, stack = 0, 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as handle:
+                resident = int(handle.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            resident = 0
+        own = resident if pid == root else own
+        total += resident
+        stack.extend(parents.get(pid, []))
+    return own, total
+
+
+def measure(
+    label: str, command: list[str], env: dict[str, str], incidents: int, log: Path | None
+) -> Measured:
+    """Run `command` and measure it: wall clock, user + system CPU of it and every descendant it waited for
+    (os.wait4), the largest process's peak RSS (ru_maxrss) and the sampled peak of the whole tree."""
+    load_before = os.getloadavg()[0]
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+    start = time.perf_counter()
+    child = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    peak_main = peak_tree = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_main, peak_tree
+        while not done.is_set():
+            own, total = _process_tree_rss(child.pid)
+            peak_main, peak_tree = max(peak_main, own), max(peak_tree, total)
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if log:
+        out.close()
+    if child.returncode != 0:
+        tail = log.read_text()[-4000:] if log else ""
+        raise SystemExit(f"{label}: exit code {child.returncode}\n{tail}\n(full log: {log})")
+    return Measured(
+        label,
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss / 1024,
+        peak_tree / (1 << 20),
+        peak_main / (1 << 20),
+        incidents,
+        log,
+        (load_before, os.getloadavg()[0]),
+    )
+
+
+# ---- the demo city's homes
+
+
+def generated_home(root: Path, size: str, regenerate: bool) -> tuple[Path, dict]:
+    from pipelines.demo.generate import generate_demo_city
+
+    home = root / size
+    landing = home / "landing"
+    marker = landing / MARKER
+    if marker.exists() and not regenerate:
+        summary = json.loads(marker.read_text())
+        if summary.get("size") == size and summary.get("seed") == SEED:
+            print(f"  reusing the {size} demo city in {landing}", flush=True)
+            return home, summary
+    shutil.rmtree(home, ignore_errors=True)
+    print(f"  generating the {size} demo city into {landing} ...", flush=True)
+    start = time.perf_counter()
+    summary = generate_demo_city(landing, size, seed=SEED)
+    summary |= {"size": size, "seed": SEED, "generated_in_s": round(time.perf_counter() - start, 1)}
+    marker.write_text(json.dumps(summary))
+    print(f"  generated in {summary['generated_in_s']} s", flush=True)
+    return home, summary
+
+
+def reset(home: Path) -> None:
+    """Everything but the generated landing files: the next run is a full refresh."""
+    for entry in home.iterdir():
+        if entry.name == "landing":
+            continue
+        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    for daily in (home / "landing" / "demo_crimes").glob("crimes_daily_*.csv"):
+        daily.unlink()  # an earlier benchmark's incremental file
+
+
+def cli_env(home: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("NBHD_", "DAGSTER_", "DBT_"))}
+    return environment | {
+        "NBHD_HOME": str(home),
+        "NBHD_SOURCES_DIR": str(DEMO_SOURCES_DIR),
+        "NBHD_PII_SALT": os.environ.get("NBHD_PII_SALT", DEMO_SALT),
+    }
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pipelines.cli", *args]
+
+
+def daily_selection() -> str:
+    """What the daily_crime job selects (pipelines/schedules.py), in Dagster's selection syntax."""
+    return " or ".join([*(f'key:"raw/{name}"+' for name in crime_sources()), 'group:"seeds"'])
+
+
+def step_durations(home: Path) -> tuple[list[tuple[str, float]], dict[str, float]]:
+    """The last run's steps, slowest first, from Dagster's run history in the home; and, for the crime sources'
+    warehouse steps, how long validating and writing the loads took (until the step logs its first load) as
+    against what follows in the step (the great-expectations suites and the blocking checks)."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    run = instance.get_runs(limit=1)[0]
+    started: dict[str, float] = {}
+    loaded: dict[str, float] = {}
+    durations, split = [], {}
+    for record in instance.all_logs(run.run_id):
+        event = record.dagster_event
+        step = event.step_key if event else record.step_key
+        if not step:
+            continue
+        if event is None:
+            if step.startswith("warehouse__") and " received, " in record.user_message and step not in loaded:
+                loaded[step] = record.timestamp
+            continue
+        if event.event_type_value == "STEP_START":
+            started[step] = record.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and step in started:
+            durations.append((step, record.timestamp - started[step]))
+            if step in loaded and step.removeprefix("warehouse__") in crime_sources():
+                split[f"{step}: loads"] = loaded[step] - started[step]
+                split[f"{step}: expectations and checks"] = record.timestamp - loaded[step]
+    return sorted(durations, key=lambda item: -item[1]), split
+
+
+def crime_sources() -> list[str]:
+    from pipelines.sources import load_sources
+
+    return [spec.name for spec in load_sources(DEMO_SOURCES_DIR) if spec.kind == "crime"]
+
+
+# ---- the floor: plain DuckDB, one process, the crime half only
+
+
+def floor(landing: Path) -> None:
+    """read_csv + point in polygon + group by month x neighborhood x category, as a data engineer would write
+    it without a pipeline; prints the number of incidents counted."""
+    import csv
+
+    import duckdb
+
+    from pipelines.warehouse import load_spatial
+
+    con = duckdb.connect()
+    load_spatial(con)
+    features = json.loads((landing / "demo_neighborhoods" / "neighborhoods.geojson").read_text())["features"]
+    con.execute(
+        "CREATE TABLE shapes AS SELECT unnest($ids) AS neighborhood_id, ST_GeomFromGeoJSON(unnest($shapes)) AS geom",
+        {
+            "ids": [f["properties"]["nbhd_id"] for f in features],
+            "shapes": [json.dumps(f["geometry"]) for f in features],
+        },
+    )
+    with open(DEMO_SOURCES_DIR / "fbi_code_crosswalk.csv", newline="") as handle:
+        crosswalk = {row["offense_code"]: row["ucr_category"] for row in csv.DictReader(handle)}
+    con.execute(
+        "CREATE TABLE crosswalk AS SELECT unnest($codes) AS code, unnest($categories) AS category",
+        {"codes": list(crosswalk), "categories": list(crosswalk.values())},
+    )
+    files = sorted(str(path) for path in (landing / "demo_crimes").glob(CRIME_FILE_PATTERN))
+    counts = con.execute(
+        """
+        WITH incidents AS (
+            SELECT try_strptime("Date", '%m/%d/%Y %I:%M:%S %p') AS occurred_at, "FBI Code" AS code,
+                   TRY_CAST("Latitude" AS DOUBLE) AS latitude, TRY_CAST("Longitude" AS DOUBLE) AS longitude
+            FROM read_csv($files, header = true, all_varchar = true)
+        )
+        SELECT date_trunc('month', occurred_at) AS month, s.neighborhood_id,
+               coalesce(x.category, 'other') AS category, count(*) AS incidents
+        FROM incidents i
+        JOIN shapes s ON ST_Contains(s.geom, ST_Point(i.longitude, i.latitude))
+        LEFT JOIN crosswalk x ON x.code = i.code
+        WHERE i.occurred_at IS NOT NULL
+        GROUP BY ALL
+        """,
+        {"files": files},
+    ).fetchall()
+    print(json.dumps({"cells": len(counts), "incidents": sum(row[3] for row in counts)}))
+
+
+# ---- the run
+
+
+def report(rows: list[Measured], floor_row: Measured, marginal: Measured | None) -> str:
+    header = (
+        f"{'':46s} {'wall s':>8s} {'CPU s':>8s} {'peak RSS MB':>12s} {'pipeline MB':>12s} {'all procs MB':>13s} "
+        f"{'incidents/s':>12s} {'wall/floor':>11s} {'CPU/floor':>10s} {'load':>10s}"
+    )
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        is_delta = row is marginal
+        ratio = row is floor_row or is_delta
+        lines.append(
+            f"{row.label:46s} {row.wall:8.1f} {row.cpu:8.1f} "
+            + (
+                f"{'':>12s} {'':>12s} {'':>13s}"
+                if is_delta
+                else f"{row.peak_rss_mb:12.0f} {row.main_rss_mb:12.0f} {row.tree_rss_mb:13.0f}"
+            )
+            + f" {row.incidents / row.wall if row.wall > 0 else 0:12,.0f}"
+            + (
+                f" {row.wall / floor_row.wall:10.2f}x {row.cpu / floor_row.cpu:9.2f}x"
+                if ratio
+                else f" {'':>11s} {'':>10s}"
+            )
+            + ("" if is_delta else f" {row.load[0]:4.1f}>{row.load[1]:4.1f}")
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="large", help="large (default: 8.4 M incidents), medium or small")
+    parser.add_argument(
+        "--home", default=str(REPO / "data" / "benchmarks"), help="where the demo cities are kept"
+    )
+    parser.add_argument("--regenerate", action="store_true", help="generate the demo cities again")
+    parser.add_argument("--floor", metavar="LANDING", help=argparse.SUPPRESS)  # the child measuring the floor
+    args = parser.parse_args(argv)
+    if args.floor:
+        floor(Path(args.floor))
+        return 0
+
+    root = Path(args.home).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    print(
+        f"Chicago scale benchmark: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}", flush=True
+    )
+    sizes = ["small", args.size] if args.size != "small" else ["small"]
+    homes = {size: generated_home(root, size, args.regenerate) for size in sizes}
+    home, summary = homes[args.size]
+    n = summary["incidents"]
+    for size_home, _ in homes.values():
+        reset(size_home)  # an earlier run's daily file is not part of the city
+    logs = root / "logs"
+    logs.mkdir(exist_ok=True)
+
+    print("(c) the floor: plain DuckDB on the same crime files ...", flush=True)
+    floor_row = measure(
+        f"floor: plain DuckDB, crime half ({n:,})",
+        [sys.executable, str(Path(__file__).resolve()), "--floor", str(home / "landing")],
+        cli_env(home),
+        n,
+        logs / f"floor-{args.size}.log",
+    )
+    print(f"    {(logs / f'floor-{args.size}.log').read_text().strip()}", flush=True)
+
+    refreshes = {}
+    for size in sizes:
+        size_home, size_summary = homes[size]
+        print(f"(a) full refresh, {size} ...", flush=True)
+        reset(size_home)
+        refreshes[size] = measure(
+            f"full refresh, {size} ({size_summary['incidents']:,})",
+            cli("run", "--home", str(size_home)),
+            cli_env(size_home),
+            size_summary["incidents"],
+            logs / f"refresh-{size}.log",
+        )
+        steps, split = step_durations(size_home)
+        print(f"    slowest steps: {', '.join(f'{s} {t:.1f}s' for s, t in steps[:6])}", flush=True)
+        print(f"    of which: {', '.join(f'{s} {t:.1f}s' for s, t in split.items())}", flush=True)
+    rows = [floor_row, *refreshes.values()]
+    marginal = None
+    if args.size != "small":
+        large, small = refreshes[args.size], refreshes["small"]
+        marginal = Measured(
+            f"marginal: {args.size} minus small ({n - homes['small'][1]['incidents']:,})",
+            large.wall - small.wall,
+            large.cpu - small.cpu,
+            0,
+            0,
+            0,
+            n - homes["small"][1]["incidents"],
+        )
+        rows.append(marginal)
+
+    print("(b) daily incremental: 700 new + 2,000 revised incidents ...", flush=True)
+    from pipelines.demo.generate import write_daily_update
+
+    daily = write_daily_update(home / "landing", n_new=700, n_revised=2_000, seed=SEED)
+    print(f"    {daily.relative_to(home)}", flush=True)
+    incremental = measure(
+        "daily incremental (700 new + 2,000 revised)",
+        cli("run", "--home", str(home), "--select", daily_selection()),
+        cli_env(home),
+        2_700,
+        logs / f"incremental-{args.size}.log",
+    )
+    steps, split = step_durations(home)
+    rows.append(incremental)
+
+    print()
+    print(report(rows, floor_row, marginal))
+    print()
+    print(f"incremental, step by step: {', '.join(f'{s} {t:.1f}s' for s, t in steps)}")
+    print(f"  of which: {', '.join(f'{s} {t:.1f}s' for s, t in split.items())}")
+    print(
+        f"  outside the steps (Python, Dagster and definitions start-up, run set-up): "
+        f"{incremental.wall - sum(t for _, t in steps):.1f}s"
+    )
+    peak = max(row.tree_rss_mb for row in rows if row is not marginal)
+    largest = max(row.peak_rss_mb for row in rows if row is not marginal)
+    print(
+        f"peak RSS of any run: {largest:.0f} MB in one process, {peak:.0f} MB for all its processes together"
+    )
+    if marginal:
+        print(
+            f"marginal cost of a refresh ({args.size} minus small): {marginal.wall:.1f} s wall = "
+            f"{marginal.wall / floor_row.wall:.2f}x the floor's {floor_row.wall:.1f} s "
+            f"(CPU {marginal.cpu:.1f} s = {marginal.cpu / floor_row.cpu:.2f}x)"
+        )
+    print(f"daily incremental: {incremental.wall:.1f} s wall, Dagster and dbt start-up included")
+    print(f"logs: {logs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,400 @@
+"""The crime path in DuckDB: landing CSV -> raw Parquet -> SQL validation -> warehouse, against expectations
+computed here in plain Python (strptime, a rectangle test, first matching rule), and a revised incident that ends
+as one row with its new values after dbt. Real files, a real warehouse, the repo's dbt project."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import ingest
+from pipelines.kinds.base import SourceError
+from pipelines.settings import DBT_PROJECT_DIR, Paths
+from pipelines.sources import load_source
+from pipelines.warehouse import connect, refresh_canonical_view
+
+PORTAL = "%m/%d/%Y %I:%M:%S %p"
+# id -> (lon_min, lon_max, lat_min, lat_max): rectangles, so containment is checkable by eye.
+BOXES = {"N01": (-87.70, -87.65, 41.80, 41.85), "N02": (-87.65, -87.60, 41.80, 41.85)}
+HEADER = ["ID", "Date", "Updated On", "FBI Code", "Primary Type", "Latitude", "Longitude", "Arrest", "Area"]
+CROSSWALK = "offense_code,ucr_category\n03,violent\n04B,violent\n06,property\n08B,other\n99X,serious\n"
+AREAS = "area_code,neighborhood_id\n1,N01\n2,N02\n"
+NOW = dt.datetime.now()
+
+CRIME_YAML = """
+name: drops
+kind: crime
+timestamp_format: "%m/%d/%Y %I:%M:%S %p"
+columns:
+  incident_id: ID
+  occurred_at: Date
+  updated_at: Updated On
+  offense_code: FBI Code
+  offense_description: Primary Type
+  latitude: Latitude
+  longitude: Longitude
+  arrest: Arrest
+  area_code: Area
+offense_crosswalk: offenses.csv
+area_crosswalk: areas.csv
+max_quarantine_share: 1
+"""
+GEOGRAPHY_YAML = """
+name: places
+kind: geography
+id_property: nbhd_id
+name_property: nbhd_id
+"""
+
+IN_N01, IN_N02, NOWHERE = ("41.82", "-87.68"), ("41.82", "-87.62"), ("40.10", "-89.50")
+
+
+def row(number, occurred, updated, code, point=IN_N01, arrest="false", area="", kind="THEFT") -> list[str]:
+    return [number, occurred, updated, code, kind, point[0], point[1], arrest, area]
+
+
+# One row per rule (and rows where several rules fail: the first one names the reason).
+ROWS = [
+    row("100", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "06"),  # loaded
+    row("", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "06"),  # missing_incident_id
+    row(
+        "   ", "not a date", "01/06/2024 08:00:00 AM", "06"
+    ),  # missing_incident_id, though the date is bad too
+    row("102", "13/45/2023 99:00:00 PM", "01/06/2024 08:00:00 AM", "06"),  # unparseable_occurred_at
+    row("103", "01/05/2099 10:00:00 PM", "01/06/2099 08:00:00 AM", "06"),  # occurred_at_in_future
+    row(
+        "104", "01/05/2024 10:00:00 PM", "yesterday", "06", NOWHERE
+    ),  # unparseable_updated_at (+ unlocatable)
+    row("105", "01/05/2024 10:00:00 PM", "", "03"),  # loaded: no update time is not an error
+    row(
+        "106", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "99X"
+    ),  # invalid_ucr_category_in_crosswalk
+    row("107", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "06", NOWHERE),  # unlocatable
+    row(
+        "108", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "06", ("", ""), area="2.0"
+    ),  # loaded: area
+    row("109", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "06", ("", ""), area="9"),  # unlocatable
+    row("100", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "06"),  # duplicate_incident of row 1
+    row(" 110 ", " 01/05/2024 10:00:00 PM ", "01/06/2024 08:00:00 AM", " ZZ ", IN_N02, " TRUE "),  # unmapped
+    row(
+        "107", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "06", NOWHERE
+    ),  # unlocatable before duplicate
+    row("111", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "08B", IN_N02),  # loaded
+    row("111", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "04B", IN_N02),  # loaded: another offense
+    row("111", "01/05/2024 10:00:00 PM", "01/07/2024 08:00:00 AM", "08B", IN_N02),  # loaded: a later version
+]
+
+
+def write_csv(path: Path, rows: list[list[str]], bom: bool = True) -> Path:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([HEADER, *rows])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(("\ufeff" if bom else "") + buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+# ---- the expectations, computed without the project's code
+
+
+def parse(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(text.strip(), PORTAL)
+    except ValueError:
+        return None
+
+
+def place(values: list[str]) -> str | None:
+    try:
+        lat, lon = float(values[5]), float(values[6])
+    except ValueError:
+        lat = lon = None
+    if lat is not None:
+        for nbhd, (lon0, lon1, lat0, lat1) in BOXES.items():
+            if lon0 < lon < lon1 and lat0 < lat < lat1:
+                return nbhd
+    area = values[8].strip()
+    area = area[: -len(".0")] if area.endswith(".0") else area
+    return {"1": "N01", "2": "N02"}.get(area)
+
+
+def expected_reasons(rows: list[list[str]]) -> dict[int, str]:
+    """_row (the header is row 1) -> reason, for every refused row."""
+    categories = {"03": "violent", "04B": "violent", "06": "property", "08B": "other", "99X": "serious"}
+    seen, reasons = set(), {}
+    for number, values in enumerate(rows, start=2):
+        incident, occurred, updated = values[0].strip(), parse(values[1]), parse(values[2])
+        code = values[3].strip()
+        version = (incident, updated, code)
+        checks = [
+            (incident == "", "missing_incident_id"),
+            (occurred is None, "unparseable_occurred_at"),
+            (occurred is not None and occurred > NOW, "occurred_at_in_future"),
+            (updated is None and values[2].strip() != "", "unparseable_updated_at"),
+            (
+                categories.get(code, "other") not in ("violent", "property", "other"),
+                "invalid_ucr_category_in_crosswalk",
+            ),
+            (place(values) is None, "unlocatable"),
+            (version in seen, "duplicate_incident"),
+        ]
+        seen.add(version)
+        reason = next((name for failed, name in checks if failed), None)
+        if reason:
+            reasons[number] = reason
+    return reasons
+
+
+# ---- a data home with two neighborhoods and a crime file drop
+
+
+@pytest.fixture
+def home(tmp_path) -> tuple[Paths, object, list]:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "offenses.csv").write_text(CROSSWALK)
+    (sources / "areas.csv").write_text(AREAS)
+    (sources / "drops.yml").write_text(CRIME_YAML)
+    (sources / "places.yml").write_text(GEOGRAPHY_YAML)
+    paths = Paths(
+        tmp_path / "home", sources, tmp_path / "home" / "warehouse.duckdb", tmp_path / "home" / "pub"
+    )
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"nbhd_id": nbhd},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[a, c], [b, c], [b, d], [a, d], [a, c]]],
+            },
+        }
+        for nbhd, (a, b, c, d) in BOXES.items()
+    ]
+    (paths.landing / "places").mkdir(parents=True)
+    (paths.landing / "places" / "areas.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": features})
+    )
+    crimes, places = load_source(sources / "drops.yml"), load_source(sources / "places.yml")
+    specs = [crimes, places]
+    ingest.land(places, paths, None)
+    ingest.load(places, specs, paths)
+    return paths, crimes, specs
+
+
+def query(paths: Paths, sql: str) -> list[tuple]:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_each_rule_quarantines_its_rows_with_the_first_failing_reason(home):
+    paths, crimes, specs = home
+    write_csv(paths.landing / "drops" / "day1.csv", ROWS)
+    ingest.land(crimes, paths, None)
+    (summary,) = ingest.load(crimes, specs, paths)
+
+    expected = expected_reasons(ROWS)
+    assert set(expected.values()) == {
+        "missing_incident_id",
+        "unparseable_occurred_at",
+        "occurred_at_in_future",
+        "unparseable_updated_at",
+        "invalid_ucr_category_in_crosswalk",
+        "unlocatable",
+        "duplicate_incident",
+    }  # the fixture itself exercises every rule
+    refused = dict(query(paths, "SELECT _row, reason FROM quarantine.drops ORDER BY _row"))
+    assert refused == expected
+    counts = dict(query(paths, "SELECT reason, rows FROM meta.load_reasons WHERE source = 'drops'"))
+    assert counts == {reason: list(expected.values()).count(reason) for reason in set(expected.values())}
+    assert (summary.rows_received, summary.rows_loaded, summary.rows_quarantined) == (
+        len(ROWS),
+        len(ROWS) - len(expected),
+        len(expected),
+    )
+    (received, loaded, quarantined, unmapped) = query(
+        paths,
+        "SELECT rows_received, rows_loaded, rows_quarantined, rows_unmapped_offense FROM meta.loads WHERE source = 'drops'",
+    )[0]
+    assert received == loaded + quarantined == len(ROWS) and unmapped == 1
+
+    # The refused rows keep their original text; the loaded ones are typed.
+    record = json.loads(query(paths, "SELECT record FROM quarantine.drops WHERE _row = 10")[0][0])
+    assert record["incident_id"] == "107" and record["latitude"] == "40.10" and record["area_code"] == ""
+    loaded_rows = {
+        r[0]: r[1:]
+        for r in query(
+            paths,
+            "SELECT _row, incident_id, occurred_at, updated_at, offense_code, ucr_category, offense_mapped, "
+            "neighborhood_id, arrest FROM raw.drops",
+        )
+    }
+    assert loaded_rows[14] == (
+        "110",
+        dt.datetime(2024, 1, 5, 22, 0),
+        dt.datetime(2024, 1, 6, 8, 0),
+        "ZZ",
+        "other",
+        False,
+        "N02",
+        True,
+    )
+    assert loaded_rows[11][6] == "N02"  # the area-code fallback ("2.0" as a re-saved export writes it)
+    assert loaded_rows[8][2] is None  # a blank update time loads as NULL
+    assert sorted(loaded_rows) == sorted(set(range(2, len(ROWS) + 2)) - set(expected))
+
+
+def test_a_revised_incident_in_a_later_file_ends_as_one_row_with_the_new_values(home, tmp_path):
+    paths, crimes, specs = home
+    write_csv(paths.landing / "drops" / "day1.csv", [ROWS[0], ROWS[-1]])
+    ingest.land(crimes, paths, None)
+    ingest.load(crimes, specs, paths)
+    revised = row(
+        "100", "01/05/2024 10:00:00 PM", "02/01/2024 09:00:00 AM", "03", IN_N02, "true", kind="ROBBERY"
+    )
+    write_csv(paths.landing / "drops" / "day2.csv", [revised])
+    ingest.land(crimes, paths, None)
+    (second,) = ingest.load(crimes, specs, paths)
+    assert (second.rows_received, second.rows_loaded) == (1, 1)
+    with connect(paths.warehouse, allowed=[paths.home]) as con:
+        for kind in ("crime", "geography"):
+            refresh_canonical_view(con, kind, [s.name for s in specs if s.kind == kind])
+    assert query(paths, "SELECT count(*) FROM raw.drops WHERE incident_id = '100'") == [(2,)]
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NBHD_", "DBT_"))} | {
+        "NBHD_WAREHOUSE": str(paths.warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    dbt = Path(sys.executable).parent / "dbt"
+    result = subprocess.run(
+        [
+            str(dbt),
+            "run",
+            "--select",
+            "+int_incidents_deduplicated",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "dbt_target"),
+            "--log-path",
+            str(tmp_path / "dbt_logs"),
+        ],
+        env=env,
+        cwd=DBT_PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    final = query(
+        paths,
+        "SELECT incident_id, offense_code, ucr_category, neighborhood_id, is_arrest, updated_at, offense_description "
+        "FROM intermediate.int_incidents_deduplicated ORDER BY incident_id",
+    )
+    assert final == [
+        ("100", "03", "violent", "N02", True, dt.datetime(2024, 2, 1, 9, 0), "ROBBERY"),
+        ("111", "08B", "other", "N02", False, dt.datetime(2024, 1, 7, 8, 0), "THEFT"),
+    ]
+
+
+# ---- files that cannot be read: one clear error each, naming the file (and the line), the others still load
+
+
+def huge_line(path: Path) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(",".join(HEADER) + "\n")
+        handle.write(",".join(ROWS[0]) + "\n")
+        handle.write("101," + "x" * 3_000_000 + "\n")
+
+
+BAD_FILES = {
+    "empty.csv": (lambda p: p.write_bytes(b""), r"empty\.csv: the file is empty"),
+    "semicolons.csv": (
+        lambda p: p.write_text(";".join(HEADER) + "\n" + ";".join(ROWS[0]) + "\n"),
+        r"semicolons\.csv: missing required column\(s\) .*only one column was found: is the delimiter a comma\?",
+    ),
+    "latin1.csv": (
+        lambda p: p.write_bytes(
+            (",".join(HEADER) + "\n" + ",".join(ROWS[0]) + "\n").encode()
+            + ",".join(row("101", "01/05/2024 10:00:00 PM", "", "06", kind="CAFÉ")).encode("latin-1")
+            + b"\n"
+        ),
+        r"latin1\.csv: line 3: not UTF-8 text; re-export the file as UTF-8 CSV",
+    ),
+    "latin1_header.csv": (
+        lambda p: p.write_bytes((",".join(HEADER) + ",Crime r\xe9gion\n").encode("latin-1")),
+        r"latin1_header\.csv: not UTF-8 text \(byte 0xe9 at offset \d+\)",
+    ),
+    "utf16.csv": (
+        lambda p: p.write_text(",".join(HEADER) + "\n" + ",".join(ROWS[0]) + "\n", encoding="utf-16"),
+        r"utf16\.csv: UTF-16 text; re-export the file as UTF-8 CSV",
+    ),
+    "picture.csv": (
+        lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8),
+        r"picture\.csv: not UTF-8 text",
+    ),
+    "one_line.csv": (
+        lambda p: p.write_text("x" * (2 << 20)),
+        r"one_line\.csv: no line break in the first 1 MB: not a CSV export",
+    ),
+    "huge_line.csv": (huge_line, r"huge_line\.csv: line 3: a line longer than 2,000,000 bytes"),
+    "ragged.csv": (
+        lambda p: write_csv(p, [ROWS[0], [*ROWS[0], "extra"]], bom=False),
+        r"ragged\.csv: line 3: 10 values where the header names 9 columns",
+    ),
+    "open_quote.csv": (
+        lambda p: p.write_text(",".join(HEADER) + "\n" + ",".join(ROWS[0]) + '\n101,"01/05/2024\n'),
+        r"open_quote\.csv: line 3: a quoted value is never closed",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_an_unreadable_file_gets_one_clear_error_and_the_good_file_still_lands(home, name):
+    paths, crimes, specs = home
+    folder = paths.landing / "drops"
+    write_csv(folder / "good.csv", ROWS[:1])
+    make, message = BAD_FILES[name]
+    folder.mkdir(parents=True, exist_ok=True)
+    make(folder / name)
+    with pytest.raises(SourceError) as failure:
+        ingest.land(crimes, paths, None)
+    text = str(failure.value)
+    assert text.startswith("drops: 1 file(s) could not be read:\n")
+    (line,) = text.splitlines()[1:]  # one error, one line
+    assert str(folder / name) in line
+    assert len(line) < 400
+    assert re.search(message, line), line
+    assert [p.name.split("-")[0] for p in (paths.raw / "drops").glob("*.parquet")] == ["good"]
+    assert not list((paths.raw / "drops").glob("*.tmp"))
+
+
+def test_a_sample_is_read_the_way_a_load_reads_it(home):
+    paths, crimes, _ = home
+    from pipelines.kinds import crime
+
+    file = write_csv(paths.landing / "drops" / "sample.csv", ROWS)
+    frame = crime.parse(crimes, file)
+    assert frame["_row"].tolist() == list(range(2, len(ROWS) + 2))
+    assert frame.loc[0, "incident_id"] == "100" and frame.loc[1, "incident_id"] == ""
+    assert frame["domestic"].eq("").all()  # not mapped: blank, as in the raw file
+    problems, notes = crime.check_sample(crimes, frame)
+    assert problems[0] == (
+        f"1 of {len(ROWS)} rows: occurred_at does not match timestamp_format '{PORTAL}', "
+        "e.g. '13/45/2023 99:00:00 PM' in row 5"
+    )
+    assert problems[1].startswith(
+        f"1 of {len(ROWS)} rows (5.9%) have offense codes missing from offenses.csv"
+    )
+    assert problems[1].endswith("for 'ZZ' (1)") and len(problems) == 2
+    assert "2 rows would be quarantined as missing_incident_id" in notes
