@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,3 +39,24 @@ def real_data() -> Path:
     # CI must fail, not skip, when the real public exports are missing.
     assert REAL_DATA.is_dir(), f"{REAL_DATA} is missing: the tests read the real public exports from there"
     return REAL_DATA
+
+
+# A local replay of a city portal (tests/connectors/portal.py), for the connector and reliability tests.
+@pytest.fixture(scope="module")
+def portal_http():
+    from tests.connectors.portal import portal_server
+
+    with portal_server() as server:
+        yield server
+
+
+@pytest.fixture
+def portal(portal_http):
+    from tests.connectors.portal import fresh_portal
+
+    return fresh_portal(portal_http)
+
+
+@pytest.fixture(scope="session")
+def soda_rows(real_data) -> list[dict]:
+    return json.loads((real_data / "chicago_crimes_soda_api_sample200.json").read_text())

@@ -9,7 +9,6 @@ own session (pipelines.connectors.http) — `requests` and our code are not mock
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -18,26 +17,10 @@ from pipelines import ingest
 from pipelines.connectors import socrata
 from pipelines.connectors.http import ConnectorError, HttpSettings, get_json, make_session
 from pipelines.kinds.base import SourceError
-from tests.connectors.portal import FAST, fresh_portal, portal_server
+from tests.connectors.portal import FAST
 from tests.reliability._helpers import make_paths, write_source
 
 DATASET = "ijzp-q8t2"
-
-
-@pytest.fixture(scope="module")
-def portal_http():
-    with portal_server() as server:
-        yield server
-
-
-@pytest.fixture
-def portal(portal_http):
-    return fresh_portal(portal_http)
-
-
-@pytest.fixture(scope="module")
-def soda_rows(real_data) -> list[dict]:
-    return json.loads((real_data / "chicago_crimes_soda_api_sample200.json").read_text())
 
 
 def fetch(url: str, settings: HttpSettings = FAST):

@@ -8,8 +8,6 @@ with faults injected on chosen pages. Raw Parquet, the cursor file and the DuckD
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -20,27 +18,11 @@ from pipelines.kinds.base import SourceError
 from pipelines.settings import Paths
 from pipelines.warehouse import connect
 from tests.connectors.datasets import chicago_home, chicago_spec, detroit_records, detroit_spec
-from tests.connectors.portal import FAST, fresh_portal, portal_server
+from tests.connectors.portal import FAST, fresh_portal
 from tests.reliability._helpers import FUZZ
 
 PAGE = 40  # the Chicago sample's 200 records: five pages
 SOURCE = "chicago_crimes"
-
-
-@pytest.fixture(scope="module")
-def portal_http():
-    with portal_server() as server:
-        yield server
-
-
-@pytest.fixture
-def portal(portal_http):
-    return fresh_portal(portal_http)
-
-
-@pytest.fixture(scope="module")
-def soda_rows(real_data) -> list[dict]:
-    return json.loads((real_data / "chicago_crimes_soda_api_sample200.json").read_text())
 
 
 @pytest.fixture(scope="module")
