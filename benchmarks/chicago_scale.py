@@ -385,10 +385,11 @@ def main(argv: list[str] | None = None) -> int:
         f"  outside the steps (Python, Dagster and definitions start-up, run set-up): "
         f"{incremental.wall - sum(t for _, t in steps):.1f}s"
     )
-    peak = max(row.tree_rss_mb for row in rows if row is not marginal)
-    largest = max(row.peak_rss_mb for row in rows if row is not marginal)
+    runs = [row for row in rows if row is not marginal and row is not floor_row]
     print(
-        f"peak RSS of any run: {largest:.0f} MB in one process, {peak:.0f} MB for all its processes together"
+        f"peak RSS of the pipeline's runs: {max(r.peak_rss_mb for r in runs):.0f} MB in the largest process, "
+        f"{max(r.main_rss_mb for r in runs):.0f} MB in the pipeline's own (Dagster) process, "
+        f"{max(r.tree_rss_mb for r in runs):.0f} MB for all processes of a run together"
     )
     if marginal:
         print(
