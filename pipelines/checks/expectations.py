@@ -174,8 +174,19 @@ def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def validate_new_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> int:
-    """Run the suite on every current load of `spec` not yet validated as it is now; returns how many."""
+    """Run the suite on every current load of `spec` not yet validated as it is now; returns how many.
+
+    Results of a load that is gone or was written again (a corrected file, a replay) are dropped first, so
+    meta.load_expectations holds exactly the results of the current loads."""
     ensure_results_table(con)
+    con.execute(
+        """
+        DELETE FROM meta.load_expectations e WHERE e.source = $source AND NOT EXISTS (
+            SELECT 1 FROM meta.loads l
+            WHERE l.source = e.source AND l.load_id = e.load_id AND l.loaded_at = e.loaded_at)
+        """,
+        {"source": spec.name},
+    )
     pending = con.execute(
         """
         SELECT l.load_id, l.loaded_at FROM meta.loads l
@@ -190,10 +201,8 @@ def validate_new_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> int:
     for load_id, loaded_at in pending:
         rows = con.execute(f"SELECT {columns} FROM raw.{quote(spec.name)} WHERE load_id = ?", [load_id]).df()
         outcomes = run_suite(suite_for(spec, loaded_at), rows)
+        # All of a load's results or none: a run killed here validates the load again next time.
         con.execute("BEGIN TRANSACTION")
-        con.execute(
-            "DELETE FROM meta.load_expectations WHERE source = ? AND load_id = ?", [spec.name, load_id]
-        )
         con.executemany(
             "INSERT INTO meta.load_expectations VALUES (?, ?, ?, ?, ?, ?, ?)",
             [[spec.name, load_id, loaded_at, o.label, o.success, o.unexpected, o.observed] for o in outcomes],
@@ -203,21 +212,19 @@ def validate_new_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> int:
 
 
 def failed_expectations(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tuple[bool, str, dict]:
-    """The `expectations` check: every current load of the source meets its suite."""
+    """The `expectations` check: every current load of the source meets its suite (after
+    `validate_new_loads`, which leaves only the current loads' results)."""
     ensure_results_table(con)
     failures = con.execute(
         """
         SELECT l.file, e.expectation, e.unexpected_rows, e.observed
-        FROM meta.load_expectations e JOIN meta.loads l
-          ON l.source = e.source AND l.load_id = e.load_id AND l.loaded_at = e.loaded_at
+        FROM meta.load_expectations e JOIN meta.loads l USING (source, load_id)
         WHERE e.source = ? AND NOT e.success ORDER BY l.file, e.expectation
         """,
         [source.name],
     ).fetchall()
     validated = con.execute(
-        "SELECT count(DISTINCT load_id), count(*) FROM meta.load_expectations e "
-        "WHERE source = ? AND load_id IN (SELECT load_id FROM meta.loads WHERE source = e.source)",
-        [source.name],
+        "SELECT count(DISTINCT load_id), count(*) FROM meta.load_expectations WHERE source = ?", [source.name]
     ).fetchone()
     metadata = {
         "loads_validated": validated[0],
