@@ -18,6 +18,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +48,8 @@ REQUIRED = ("incident_id", "occurred_at", "offense_code")
 HEADER_LIMIT = 1 << 20
 # DuckDB's own limit for one CSV line (a record of a crime export is a few hundred bytes).
 MAX_LINE_BYTES = 2_000_000
+# What DuckDB's parallel CSV scanner says of a file it can only read on one thread.
+QUOTED_NEWLINES_NEED_ONE_THREAD = "does not support null_padding in conjunction with quoted new lines"
 # The whitespace stripped around values (ASCII's and the no-break space), as trim() characters.
 _WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160)"
 _SPACE = r"[ \t\n\v\f\r\x{a0}]"  # the same characters, as an RE2 class
@@ -97,12 +100,29 @@ def land_file(
     and hold it whole, so its rows keep the file's order and `_row` is their position plus the first data row
     (FIRST_ROW_KEY in the metadata; see `raw_file_sql`)."""
     file = Path(file)
-    source, first_row = landing_sql(spec, file, con, numbered=False)
-    if first_row is not None:
-        metadata = {**metadata, FIRST_ROW_KEY: str(first_row)}
-    pairs = ", ".join(f"{literal(key)}: {literal(value)}" for key, value in metadata.items())
-    try:
+
+    def copy(parallel: bool) -> None:
+        source, first_row = landing_sql(spec, file, con, numbered=False, parallel=parallel)
+        pairs = ", ".join(
+            f"{literal(key)}: {literal(value)}"
+            for key, value in {**metadata, **({FIRST_ROW_KEY: str(first_row)} if first_row else {})}.items()
+        )
         con.execute(f"COPY ({source}) TO {literal(destination)} (FORMAT parquet, KV_METADATA {{{pairs}}})")
+
+    read_landing(file, copy)
+
+
+def read_landing(file: Path, read: Callable[[bool], Any]) -> Any:
+    """`read(parallel)` of a landing file, on all cores where DuckDB can. Its parallel CSV scanner refuses
+    rows padded with NULLs (short rows) in a file with line breaks inside quoted values, valid as both are:
+    such a file is read again on one thread."""
+    try:
+        return read(True)
+    except duckdb.Error as error:
+        if QUOTED_NEWLINES_NEED_ONE_THREAD not in str(error):
+            raise read_error(file, error) from None
+    try:
+        return read(False)
     except duckdb.Error as error:
         raise read_error(file, error) from None
 
@@ -112,11 +132,12 @@ def parse(spec: CrimeSource, file, salt: str | None = None) -> pd.DataFrame:
     Loads never use it (see `land_file`)."""
     file = Path(file)
     with connect(None, allowed=[file.resolve().parent]) as con:
-        source, _ = landing_sql(spec, file, con, numbered=True)
-        try:
-            table = con.execute(source).fetch_arrow_table()
-        except duckdb.Error as error:
-            raise read_error(file, error) from None
+        table = read_landing(
+            file,
+            lambda parallel: con.execute(
+                landing_sql(spec, file, con, numbered=True, parallel=parallel)[0]
+            ).fetch_arrow_table(),
+        )
     return as_frame(table)
 
 
@@ -126,13 +147,13 @@ def as_frame(table: pa.Table) -> pd.DataFrame:
 
 
 def landing_sql(
-    spec: CrimeSource, file: Path, con: duckdb.DuckDBPyConnection, numbered: bool
+    spec: CrimeSource, file: Path, con: duckdb.DuckDBPyConnection, numbered: bool, parallel: bool = True
 ) -> tuple[str, int | None]:
     """A query of the landing file's mapped columns (canonical names, text, '' where blank) and `_row`, the
     record's number in the file (counting a CSV's header as row 1), in the file's order; and None. Unless
     `numbered`, a CSV file's query leaves `_row` out and the number of its first data row comes second.
     JSON and XLSX files are read in Python (their readers hold the whole document anyway) and registered on
-    `con`."""
+    `con`. `parallel` False reads a CSV file on one thread (see `read_landing`)."""
     suffix = file.suffix.lower()
     if suffix in (".json", ".geojson"):
         con.register(
@@ -152,7 +173,7 @@ def landing_sql(
     reader = (
         f"read_csv({literal(file)}, header = true, auto_detect = false, columns = {columns}, delim = ',', "
         f"quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, null_padding = true, "
-        f"max_line_size = {MAX_LINE_BYTES})"
+        f"parallel = {str(parallel).lower()}, max_line_size = {MAX_LINE_BYTES})"
     )
     selected = ", ".join(
         f"coalesce(c{positions[name]}, '') AS {name}" if name in positions else f"'' AS {name}"
@@ -292,29 +313,44 @@ def first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
 
 
+def duckdb_cause(message: str) -> str:
+    """The sentence of a DuckDB CSV error that says what is wrong: after the line number and the offending line
+    (never repeated: it may hold personal data), before the suggested fixes and the reader's settings."""
+    lines = message.splitlines()
+    start = next((i + 1 for i, text in enumerate(lines) if "CSV Error on Line" in text), 0)
+    for text in lines[start:]:
+        text = text.strip()
+        if text.startswith(("Possible fix", "Possible Solution", "file = ")):
+            break
+        if text and not text.startswith("Original Line:"):
+            return text[:300]
+    return first_line(Exception(message))
+
+
 def read_error(file: Path, error: duckdb.Error) -> SourceError:
     """DuckDB's CSV errors run to a page (and quote the whole offending line): one sentence naming the file,
-    the line and what is wrong with it."""
+    the line and what is wrong with it, then DuckDB's own words for the cause."""
     message = str(error)
     line = re.search(r"CSV Error on Line: (\d+)", message)
     where = f"{file}: line {line.group(1)}" if line else str(file)
+    cause = f" (DuckDB: {duckdb_cause(message)})"
     if "Invalid unicode" in message:
-        return SourceError(f"{where}: not UTF-8 text; re-export the file as UTF-8 CSV")
+        return SourceError(f"{where}: not UTF-8 text; re-export the file as UTF-8 CSV{cause}")
     if "Maximum line size" in message:
         return SourceError(
-            f"{where}: a line longer than {MAX_LINE_BYTES:,} bytes: not a CSV export (or a quote is never closed)"
+            f"{where}: a line longer than {MAX_LINE_BYTES:,} bytes: not a CSV export (or a quote is never "
+            f"closed){cause}"
         )
     if "unterminated quote" in message:
-        return SourceError(f"{where}: a quoted value is never closed")
+        return SourceError(f"{where}: a quoted value is never closed{cause}")
     columns = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
     if columns:
         return SourceError(
             f"{where}: {columns.group(2)} values where the header names {columns.group(1)} columns "
-            "(a delimiter or quote inside an unquoted value?)"
+            f"(a delimiter or quote inside an unquoted value?){cause}"
         )
     if line:
-        detail = next((text for text in message.splitlines()[2:] if text.strip()), "")
-        return SourceError(f"{where}: not a readable CSV line ({detail.strip()[:200]})")
+        return SourceError(f"{where}: not a readable CSV line{cause}")
     return SourceError(f"{file}: could not be read ({first_line(error)})")
 
 
