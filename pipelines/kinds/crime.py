@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 
-from pipelines.kinds.base import Context, SourceBase, SourceError, _Spec, read_crosswalk
+from pipelines.kinds.base import Context, SourceBase, SourceError, _Spec, known_targets, read_crosswalk
 from pipelines.parsers.tables import (
     SchemaDriftError,
     normalize_header,
@@ -403,7 +403,8 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
 
     The first failing rule of a row names its reason, in this order: missing_incident_id,
     unparseable_occurred_at, occurred_at_in_future, unparseable_updated_at, invalid_ucr_category_in_crosswalk,
-    unlocatable (no boundary contains the point and no area-code fallback), duplicate_incident (the same
+    unknown_neighborhood (no boundary contains the point and the area crosswalk names a neighborhood no
+    boundary defines), unlocatable (no boundary contains the point and no area-code fallback), duplicate_incident (the same
     id, update time and offense code earlier in the file, whatever that earlier row's own fate)."""
     con = context.con
     offenses = read_crosswalk(spec.beside(spec.offense_crosswalk), "offense_code", "ucr_category")
@@ -416,12 +417,14 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
         if spec.area_crosswalk
         else {}
     )
+    known = known_targets(areas, context)
     con.register(
         "crime_areas",
         pa.table(
             {
                 "area_code": pa.array(list(areas), pa.string()),
                 "neighborhood_id": pa.array(list(areas.values()), pa.string()),
+                "has_boundary": pa.array([code in known for code in areas], pa.bool_()),
             }
         ),
     )
@@ -478,7 +481,9 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
                 i.*,
                 o.offense_code IS NOT NULL AS offense_mapped,
                 coalesce(o.ucr_category, 'other') AS t_ucr_category,
-                coalesce(l.neighborhood_id, a.neighborhood_id) AS t_neighborhood_id,
+                coalesce(l.neighborhood_id, CASE WHEN a.has_boundary THEN a.neighborhood_id END)
+                    AS t_neighborhood_id,
+                a.neighborhood_id IS NOT NULL AND NOT a.has_boundary AS area_without_boundary,
                 coalesce(i._position > r.first_position, false) AS repeated
             FROM typed i
             LEFT JOIN located l ON l._position = i._position
@@ -498,6 +503,7 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
                     WHEN t_occurred_at > TIMESTAMP '{now}' THEN 'occurred_at_in_future'
                     WHEN t_updated_at IS NULL AND NOT updated_at_blank THEN 'unparseable_updated_at'
                     WHEN t_ucr_category NOT IN {UCR_CATEGORIES} THEN 'invalid_ucr_category_in_crosswalk'
+                    WHEN t_neighborhood_id IS NULL AND area_without_boundary THEN 'unknown_neighborhood'
                     WHEN t_neighborhood_id IS NULL THEN 'unlocatable'
                     WHEN repeated THEN 'duplicate_incident'
                 END AS _reason

@@ -28,7 +28,8 @@ PORTAL = "%m/%d/%Y %I:%M:%S %p"
 BOXES = {"N01": (-87.70, -87.65, 41.80, 41.85), "N02": (-87.65, -87.60, 41.80, 41.85)}
 HEADER = ["ID", "Date", "Updated On", "FBI Code", "Primary Type", "Latitude", "Longitude", "Arrest", "Area"]
 CROSSWALK = "offense_code,ucr_category\n03,violent\n04B,violent\n06,property\n08B,other\n99X,serious\n"
-AREAS = "area_code,neighborhood_id\n1,N01\n2,N02\n"
+# Area 3 names a neighborhood that no boundary defines: its rows are refused, not counted nowhere.
+AREAS = "area_code,neighborhood_id\n1,N01\n2,N02\n3,N99\n"
 NOW = dt.datetime.now()
 
 CRIME_YAML = """
@@ -92,6 +93,7 @@ ROWS = [
     row("111", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "08B", IN_N02),  # loaded
     row("111", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "04B", IN_N02),  # loaded: another offense
     row("111", "01/05/2024 10:00:00 PM", "01/07/2024 08:00:00 AM", "08B", IN_N02),  # loaded: a later version
+    row("112", "01/05/2024 10:00:00 PM", "", "06", ("", ""), area="3"),  # unknown_neighborhood
 ]
 
 
@@ -124,7 +126,7 @@ def place(values: list[str]) -> str | None:
                 return nbhd
     area = values[8].strip()
     area = area[: -len(".0")] if area.endswith(".0") else area
-    return {"1": "N01", "2": "N02"}.get(area)
+    return {"1": "N01", "2": "N02", "3": "N99"}.get(area)
 
 
 def expected_reasons(rows: list[list[str]]) -> dict[int, str]:
@@ -145,6 +147,7 @@ def expected_reasons(rows: list[list[str]]) -> dict[int, str]:
                 "invalid_ucr_category_in_crosswalk",
             ),
             (place(values) is None, "unlocatable"),
+            (place(values) not in (None, *BOXES), "unknown_neighborhood"),
             (version in seen, "duplicate_incident"),
         ]
         seen.add(version)
@@ -209,6 +212,7 @@ def test_each_rule_quarantines_its_rows_with_the_first_failing_reason(home):
         "unparseable_updated_at",
         "invalid_ucr_category_in_crosswalk",
         "unlocatable",
+        "unknown_neighborhood",
         "duplicate_incident",
     }  # the fixture itself exercises every rule
     refused = dict(query(paths, "SELECT _row, reason FROM quarantine.drops ORDER BY _row"))
@@ -254,7 +258,7 @@ def test_each_rule_quarantines_its_rows_with_the_first_failing_reason(home):
 
 def test_a_revised_incident_in_a_later_file_ends_as_one_row_with_the_new_values(home, tmp_path):
     paths, crimes, specs = home
-    write_csv(paths.landing / "drops" / "day1.csv", [ROWS[0], ROWS[-1]])
+    write_csv(paths.landing / "drops" / "day1.csv", [ROWS[0], ROWS[-2]])
     ingest.land(crimes, paths, None)
     ingest.load(crimes, specs, paths)
     revised = row(
@@ -395,7 +399,7 @@ def test_a_sample_is_read_the_way_a_load_reads_it(home):
         "e.g. '13/45/2023 99:00:00 PM' in row 5"
     )
     assert problems[1].startswith(
-        f"1 of {len(ROWS)} rows (5.9%) have offense codes missing from offenses.csv"
+        f"1 of {len(ROWS)} rows ({1 / len(ROWS):.1%}) have offense codes missing from offenses.csv"
     )
     assert problems[1].endswith("for 'ZZ' (1)") and len(problems) == 2
     assert "2 rows would be quarantined as missing_incident_id" in notes
