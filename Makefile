@@ -7,7 +7,7 @@ REAL_DATA := ../shared/data/real
 # The report's browser test drives Debian's chromium package (Playwright never downloads a browser here).
 CHROMIUM  := /usr/bin/chromium
 
-.PHONY: run test test-spark lint ui clean
+.PHONY: run test test-spark test-postgres lint ui clean
 
 # Recreated whenever the pins or the package metadata change.
 $(SETUP): pyproject.toml requirements.lock
@@ -45,9 +45,22 @@ test-spark: $(SETUP) $(SPARK)
 	@command -v java >/dev/null || { echo "error: test-spark needs Java 17 (java on PATH) for PySpark"; exit 1; }
 	$(BIN)/pytest tests_spark
 
+# Dagster's storage on PostgreSQL (dagster-postgres.yaml): Debian's server, installed only when missing, runs in
+# a temporary folder on 127.0.0.1; the daemon runs a sensor tick and a schedule tick against it.
+PG_CTL := $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl))
+POSTGRES := $(VENV)/.postgres-installed
+$(POSTGRES): $(SETUP) requirements-postgres.lock
+	$(BIN)/python -m pip install --quiet -c requirements.lock -c requirements-postgres.lock -e '.[postgres]'
+	touch $(POSTGRES)
+
+test-postgres: $(SETUP) $(POSTGRES)
+	@test -n "$(PG_CTL)" || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo -E) apt-get install -y -qq postgresql; }
+	$(BIN)/pytest tests_postgres
+
 lint: $(SETUP)
-	$(BIN)/ruff check pipelines tests
-	$(BIN)/ruff format --check pipelines tests
+	$(BIN)/ruff check pipelines tests tests_spark tests_postgres
+	$(BIN)/ruff format --check pipelines tests tests_spark tests_postgres
 	$(BIN)/sqlfluff lint dbt_project/models --dialect duckdb
 
 # The Dagster UI and daemon (schedules, sensors, run queue) on the code location, at http://127.0.0.1:3000.

@@ -2,10 +2,13 @@
 weekly. Every job carries the writer tag, so dagster.yaml's run queue lets one warehouse writer run at a time.
 
 Both schedules are on by default: `dagster dev` (`make ui`) runs the daemon that starts them.
-Times are UTC.
+Times are UTC; a deployment sets its own with NBHD_DAILY_CRON and NBHD_WEEKLY_CRON (e.g. after its portal's
+nightly refresh).
 """
 
 from __future__ import annotations
+
+import os
 
 import dagster as dg
 
@@ -43,12 +46,15 @@ def full_build_job() -> dg.UnresolvedAssetJobDefinition:
     )
 
 
+DAILY_CRON, WEEKLY_CRON = "0 6 * * *", "0 3 * * 0"  # 06:00 after most portals' nightly refresh; Sunday 03:00
+
+
 def build_schedules(specs: list[SourceSpec]) -> list[dg.ScheduleDefinition]:
     schedules = [
         dg.ScheduleDefinition(
             name="weekly_full_build_schedule",
             job=full_build_job(),
-            cron_schedule="0 3 * * 0",  # Sunday 03:00
+            cron_schedule=os.environ.get("NBHD_WEEKLY_CRON") or WEEKLY_CRON,
             default_status=dg.DefaultScheduleStatus.RUNNING,
             description="The whole pipeline once a week (also re-checks every source's freshness).",
         )
@@ -58,7 +64,7 @@ def build_schedules(specs: list[SourceSpec]) -> list[dg.ScheduleDefinition]:
             dg.ScheduleDefinition(
                 name="daily_crime_schedule",
                 job=crime_job(specs),
-                cron_schedule="0 6 * * *",  # 06:00, after the portals' nightly refresh
+                cron_schedule=os.environ.get("NBHD_DAILY_CRON") or DAILY_CRON,
                 default_status=dg.DefaultScheduleStatus.RUNNING,
                 description="Pull and load new crime incidents every day, then rebuild what depends on them.",
             )

@@ -22,9 +22,18 @@ from pipelines.sources import SourceSpec
 SETTLE_SECONDS = 30
 
 
+LANDING_JOB = "load_landing_files"
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
 def landing_job() -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
-        "load_landing_files",
+        LANDING_JOB,
         selection=dg.AssetSelection.all(),
         description="What the landing sensor asks for: the new files' sources and everything downstream.",
         tags=WRITER_TAGS,
@@ -44,6 +53,13 @@ def landing_sensor(specs: list[SourceSpec], assets: list[dg.AssetsDefinition]) -
         description="Loads new files dropped into landing/<source>/ (file-drop sources).",
     )
     def new_landing_files(context: dg.SensorEvaluationContext, data_home: DataHome):
+        # While a landing run is queued or going, the files it is landing would look new again (only part of
+        # them has a raw copy yet): wait for it rather than ask for them twice.
+        going = context.instance.get_runs(
+            filters=dg.RunsFilter(job_name=LANDING_JOB, statuses=IN_FLIGHT), limit=1
+        )
+        if going:
+            return dg.SkipReason(f"run {going[0].run_id} is still loading landing files; next tick")
         paths = data_home.paths
         settled_before = time.time() - SETTLE_SECONDS
         waiting: dict[str, list[str]] = {}

@@ -14,6 +14,7 @@ from datetime import timedelta
 import dagster as dg
 import pandas as pd
 import pytest
+from dagster._core.utils import make_new_run_id
 
 from pipelines.freshness import MAX_AGE_BY_KIND, evaluate_freshness
 from pipelines.warehouse import connect
@@ -21,6 +22,7 @@ from tests.conftest import REPO, TEST_SALT
 from tests.fixtures.small_city import build
 
 SURVEY = "demo_survey_qualtrics"
+GOING = dg.DagsterRunStatus.STARTED
 
 
 def settle(folder) -> None:
@@ -77,6 +79,12 @@ def test_a_new_survey_file_is_loaded(location):
 
     first = tick(defs, instance)
     assert len(first.run_requests) == 1, "every source's files are new on the first tick"
+    # While that run lands some sources' files (or waits in the queue), the others are not asked for again.
+    going = dg.DagsterRun(job_name="load_landing_files", run_id=make_new_run_id(), status=GOING)
+    instance.add_run(going)
+    waiting = tick(defs, instance)
+    assert waiting.run_requests == [] and "still loading landing files" in waiting.skip_message
+    instance.delete_run(going.run_id)
     run_requested(defs, instance, first.run_requests[0])
     assert pd.read_parquet(home / "published" / "trust_quarterly.parquet")["respondents"].sum() == 0
 
