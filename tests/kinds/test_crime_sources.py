@@ -73,7 +73,7 @@ def test_check_source_accepts_the_ready_made_deployments_and_their_samples(real_
     result = check(str(CHICAGO_CRIMES), "--sample", str(real_data / "chicago_crimes_soda_api_sample200.json"))
     assert result.returncode == 0, result.stderr
     assert "socrata" in result.stdout and "incremental on updated_on with a 7-day look-back" in result.stdout
-    assert "categories: {'other': 110, 'property': 70, 'violent': 20}" in result.stdout
+    assert "categories of the 200 rows that would load: other 110, property 70, violent 20" in result.stdout
     for folder in ("chicago", "san_francisco"):
         for yml in sorted((REPO_ROOT / "sources" / folder).glob("*.yml")):
             assert check(str(yml)).returncode == 0, yml
@@ -107,8 +107,10 @@ def test_check_source_names_the_codes_missing_from_the_crosswalk(newcomer, real_
     (newcomer / "fbi_code_crosswalk.csv").write_text(
         "\n".join(line for line in lines if not line.startswith("06,"))
     )
+    # With its community-area crosswalk back, every incident is placed (the deployment has no boundaries).
+    shutil.copy(CHICAGO_CRIMES.parent / "community_area_crosswalk.csv", newcomer)
     text = (newcomer / "crimes.yml").read_text().replace('"%m/%d/%Y %I:%M:%S %p"', "iso8601")
-    (newcomer / "crimes.yml").write_text(text)
+    (newcomer / "crimes.yml").write_text(text + "area_crosswalk: community_area_crosswalk.csv\n")
     result = check(
         str(newcomer / "crimes.yml"), "--sample", str(real_data / "chicago_crimes_soda_api_sample200.json")
     )
@@ -117,7 +119,7 @@ def test_check_source_names_the_codes_missing_from_the_crosswalk(newcomer, real_
         r["fbi_code"] == "06"
         for r in json.loads((real_data / "chicago_crimes_soda_api_sample200.json").read_text())
     )
-    assert f"{thefts} of 200 rows" in result.stderr and f"'06' ({thefts})" in result.stderr
+    assert f"{thefts} of 200 rows that would load" in result.stderr and f"'06' ({thefts})" in result.stderr
 
 
 def test_check_source_refuses_a_bad_connector_with_an_actionable_message(newcomer):
