@@ -108,18 +108,20 @@ def top_reasons(
         cited = [f"{detail} ({n})" for detail, n, _ in details if detail is not None]
         more = len(cited) - values
         listed = ", ".join(cited[:values]) + (f", and {more} more" if more > 0 else "")
-        parts.append(f"{reason} in {sum(n for _, n, _ in details)} rows" + (f": {listed}" if listed else ""))
+        rows = sum(n for _, n, _ in details)
+        parts.append(f"{reason} in {rows} row{'s' if rows != 1 else ''}" + (f": {listed}" if listed else ""))
     return "; ".join(parts)
 
 
 def _unmapped_offense_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tuple[bool, str, dict]:
-    rows, unmapped, codes = con.execute(
-        f"""
-        SELECT count(*), count(*) FILTER (WHERE NOT offense_mapped),
-               string_agg(DISTINCT offense_code, ', ') FILTER (WHERE NOT offense_mapped)
-        FROM raw.{quote(source.name)}
-        """
+    rows, unmapped = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE NOT offense_mapped) FROM raw.{quote(source.name)}"
     ).fetchone()
+    by_code = con.execute(
+        f"SELECT offense_code, count(*) FROM raw.{quote(source.name)} WHERE NOT offense_mapped "
+        "GROUP BY offense_code ORDER BY count(*) DESC, offense_code LIMIT 21"
+    ).fetchall()
+    codes = ", ".join(f"{code!r} ({n})" for code, n in by_code[:20]) + (", ..." if len(by_code) > 20 else "")
     share = unmapped / rows if rows else 0.0
     limit = source.max_unmapped_share
     metadata = {"unmapped_rows": unmapped, "unmapped_share": share, "threshold": limit}
@@ -128,7 +130,7 @@ def _unmapped_offense_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) 
             False,
             (
                 f"{source.name}: {unmapped} of {rows} incidents ({share:.1%}) have offense codes missing from "
-                f"{source.offense_crosswalk} (threshold {limit:.1%}): {(codes or '')[:300]}"
+                f"{source.offense_crosswalk} (threshold {limit:.1%}): {codes}"
             ),
             metadata,
         )
