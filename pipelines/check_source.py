@@ -112,15 +112,20 @@ def check_sample(spec: SourceSpec, sample: Path, paths: Paths) -> int:
         findings = module.check_sample(spec, sample, con) if hasattr(module, "check_sample") else []
 
     blocked = any(not passed for _, passed, _ in verdicts)
+    # The refusals are errors when their share blocks the load, warnings when it does not.
+    level = (
+        "error"
+        if any(name == "quarantine_share" and not passed for name, passed, _ in verdicts)
+        else "warning"
+    )
     by_reason: dict[str, list[tuple[str | None, int]]] = {}
     for reason, detail, count, _ in refusals:
         by_reason.setdefault(reason, []).append((detail, count))
-    for reason, details in by_reason.items():
+    for reason, details in sorted(by_reason.items(), key=lambda item: -sum(n for _, n in item[1])):
         total = sum(count for _, count in details)
         if reason in EXPECTED_EXCLUSIONS:
             print(f"  {total} of {received} rows would be set aside as {reason} (by design: never blocks)")
             continue
-        level = "error" if blocked else "warning"
         meaning = MEANING.get(reason, "")
         for detail, count in details[:VALUES_SHOWN]:
             print(
