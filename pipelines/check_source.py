@@ -44,7 +44,6 @@ MEANING = {
     "occurred_at_in_future": "is in the future",
     "unknown_event": "is in no event calendar of the deployment",
     "ambiguous_event": "matches several calendar events that day",
-    "unlocatable": "places the incident in no neighborhood",
 }
 SAMPLE_LOAD = "check-source-sample"
 
@@ -129,7 +128,7 @@ def check_sample(spec: SourceSpec, sample: Path, paths: Paths) -> int:
         meaning = MEANING.get(reason, "")
         for detail, count in details[:VALUES_SHOWN]:
             print(
-                f"{level}: {sample}: {reason}: {detail or '(no detail)'} in {count} of {received} rows"
+                f"{level}: {sample}: {reason}{f': {detail}' if detail else ''} in {count} of {received} rows"
                 + (f" {meaning}" if meaning else ""),
                 file=sys.stderr,
             )
