@@ -25,8 +25,10 @@ $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo -E) apt-get install -y -qq chromium
 
+# Without $(REAL_DATA) the tests that read the real public exports are skipped, and named at the end with the
+# reason; .ci/run sets NBHD_REQUIRE_REAL_DATA=1 so that CI fails instead.
 test: $(SETUP) $(CHROMIUM)
-	@test -d $(REAL_DATA) || { echo "error: $(REAL_DATA) is missing: the tests read the real public exports from there"; exit 1; }
+	@test -d $(REAL_DATA) || echo "warning: $(REAL_DATA) is missing: the tests that read the real public exports will be skipped"
 	@# dbt parses its project once here, not in two test workers at the same moment.
 	$(BIN)/python -c "import pipelines.assets.dbt"
 	@# Two workers: most tests wait on one single-threaded subprocess (Dagster, dbt), so two share 2 cores well.

@@ -125,7 +125,7 @@ def check_sample(spec: SourceSpec, sample: Path, paths: Paths) -> int:
         if reason in EXPECTED_EXCLUSIONS:
             print(f"  {total} of {received} rows would be set aside as {reason} (by design: never blocks)")
             continue
-        meaning = MEANING.get(reason, "")
+        meaning = MEANING.get(reason, "") if spec.kind != "crime" else ""  # crime's details are sentences
         for detail, count in details[:VALUES_SHOWN]:
             print(
                 f"{level}: {sample}: {reason}{f': {detail}' if detail else ''} in {count} of {received} rows"

@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-REAL_DATA = REPO.parent / "shared" / "data" / "real"
+# The real public exports, never copied into the repo. NBHD_REAL_DATA points elsewhere (the suite's own test of
+# what happens when they are missing uses it).
+REAL_DATA = Path(os.environ.get("NBHD_REAL_DATA") or REPO.parent / "shared" / "data" / "real")
+# Set by .ci/run: there, missing real exports fail the tests that read them instead of skipping them.
+REQUIRE_REAL_DATA = "NBHD_REQUIRE_REAL_DATA"
 TEST_SALT = "test-salt-0123456789"
 
 
@@ -36,9 +40,14 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    # CI must fail, not skip, when the real public exports are missing.
-    assert REAL_DATA.is_dir(), f"{REAL_DATA} is missing: the tests read the real public exports from there"
-    return REAL_DATA
+    """The real exports' folder. Where it is missing, a user's clone still runs every other test, and pytest's
+    closing summary (-ra) names each test skipped with this reason; CI fails instead."""
+    if REAL_DATA.is_dir():
+        return REAL_DATA
+    message = f"needs the real public exports in {REAL_DATA}, which is missing"
+    if os.environ.get(REQUIRE_REAL_DATA) == "1":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 # A local replay of a city portal (tests/connectors/portal.py), for the connector and reliability tests.

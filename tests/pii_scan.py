@@ -57,10 +57,11 @@ def find_personal_data(
     phones: set[str],
     skip: tuple[str, ...] = ("landing",),
     any_phone: bool = False,
+    identifiers: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Every email address, IPv4 address (but a machine's own), known phone number (by its digits; with
-    `any_phone`, also any number written like a phone number) and known full name found under the data home
-    outside `skip`."""
+    `any_phone`, also any number written like a phone number), known full name and known identifier (a survey
+    tool's response id: it names the respondent inside the tool) found under the data home outside `skip`."""
     phone_digits = {re.sub(r"\D", "", phone)[-10:] for phone in phones if len(re.sub(r"\D", "", phone)) >= 10}
     lowered_names = {" ".join(name.lower().split()) for name in names if " " in name.strip()}
     found = []
@@ -77,6 +78,7 @@ def find_personal_data(
             for a, b in zip(words, words[1:], strict=False)
             if f"{a} {b}" in lowered_names
         ]
+        found += [f"{path}: identifier {known}" for known in sorted(identifiers) if known in text]
     return found
 
 

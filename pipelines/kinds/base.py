@@ -224,9 +224,16 @@ def parse_bool(series: pd.Series) -> pd.Series:
     )
 
 
+def known_targets(crosswalk: dict[str, str], context: Context) -> dict[str, str]:
+    """The entries of a crosswalk whose neighborhood has a loaded boundary: a row mapped to any other id would be
+    counted in no published neighborhood, so it is refused as unknown_neighborhood instead."""
+    known = set(context.neighborhood_lookup().values())
+    return {key: nbhd for key, nbhd in crosswalk.items() if nbhd in known}
+
+
 def neighborhood_matcher(spec, context: Context):
     known = context.neighborhood_lookup()
     if spec.neighborhood_crosswalk:
         crosswalk = read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
-        known |= {normalize_label(answer): nbhd for answer, nbhd in crosswalk.items()}
+        known |= {normalize_label(answer): nbhd for answer, nbhd in known_targets(crosswalk, context).items()}
     return lambda value: known.get(normalize_label(value))

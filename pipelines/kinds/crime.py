@@ -18,6 +18,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 
-from pipelines.kinds.base import Context, SourceBase, SourceError, _Spec, read_crosswalk
+from pipelines.kinds.base import Context, SourceBase, SourceError, _Spec, known_targets, read_crosswalk
 from pipelines.parsers.tables import (
     SchemaDriftError,
     normalize_header,
@@ -47,6 +48,8 @@ REQUIRED = ("incident_id", "occurred_at", "offense_code")
 HEADER_LIMIT = 1 << 20
 # DuckDB's own limit for one CSV line (a record of a crime export is a few hundred bytes).
 MAX_LINE_BYTES = 2_000_000
+# What DuckDB's parallel CSV scanner says of a file it can only read on one thread.
+QUOTED_NEWLINES_NEED_ONE_THREAD = "does not support null_padding in conjunction with quoted new lines"
 # The whitespace stripped around values (ASCII's and the no-break space), as trim() characters.
 _WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160)"
 _SPACE = r"[ \t\n\v\f\r\x{a0}]"  # the same characters, as an RE2 class
@@ -97,12 +100,29 @@ def land_file(
     and hold it whole, so its rows keep the file's order and `_row` is their position plus the first data row
     (FIRST_ROW_KEY in the metadata; see `raw_file_sql`)."""
     file = Path(file)
-    source, first_row = landing_sql(spec, file, con, numbered=False)
-    if first_row is not None:
-        metadata = {**metadata, FIRST_ROW_KEY: str(first_row)}
-    pairs = ", ".join(f"{literal(key)}: {literal(value)}" for key, value in metadata.items())
-    try:
+
+    def copy(parallel: bool) -> None:
+        source, first_row = landing_sql(spec, file, con, numbered=False, parallel=parallel)
+        pairs = ", ".join(
+            f"{literal(key)}: {literal(value)}"
+            for key, value in {**metadata, **({FIRST_ROW_KEY: str(first_row)} if first_row else {})}.items()
+        )
         con.execute(f"COPY ({source}) TO {literal(destination)} (FORMAT parquet, KV_METADATA {{{pairs}}})")
+
+    read_landing(file, copy)
+
+
+def read_landing(file: Path, read: Callable[[bool], Any]) -> Any:
+    """`read(parallel)` of a landing file, on all cores where DuckDB can. Its parallel CSV scanner refuses
+    rows padded with NULLs (short rows) in a file with line breaks inside quoted values, valid as both are:
+    such a file is read again on one thread."""
+    try:
+        return read(True)
+    except duckdb.Error as error:
+        if QUOTED_NEWLINES_NEED_ONE_THREAD not in str(error):
+            raise read_error(file, error) from None
+    try:
+        return read(False)
     except duckdb.Error as error:
         raise read_error(file, error) from None
 
@@ -112,11 +132,12 @@ def parse(spec: CrimeSource, file, salt: str | None = None) -> pd.DataFrame:
     Loads never use it (see `land_file`)."""
     file = Path(file)
     with connect(None, allowed=[file.resolve().parent]) as con:
-        source, _ = landing_sql(spec, file, con, numbered=True)
-        try:
-            table = con.execute(source).fetch_arrow_table()
-        except duckdb.Error as error:
-            raise read_error(file, error) from None
+        table = read_landing(
+            file,
+            lambda parallel: con.execute(
+                landing_sql(spec, file, con, numbered=True, parallel=parallel)[0]
+            ).fetch_arrow_table(),
+        )
     return as_frame(table)
 
 
@@ -126,13 +147,13 @@ def as_frame(table: pa.Table) -> pd.DataFrame:
 
 
 def landing_sql(
-    spec: CrimeSource, file: Path, con: duckdb.DuckDBPyConnection, numbered: bool
+    spec: CrimeSource, file: Path, con: duckdb.DuckDBPyConnection, numbered: bool, parallel: bool = True
 ) -> tuple[str, int | None]:
     """A query of the landing file's mapped columns (canonical names, text, '' where blank) and `_row`, the
     record's number in the file (counting a CSV's header as row 1), in the file's order; and None. Unless
     `numbered`, a CSV file's query leaves `_row` out and the number of its first data row comes second.
     JSON and XLSX files are read in Python (their readers hold the whole document anyway) and registered on
-    `con`."""
+    `con`. `parallel` False reads a CSV file on one thread (see `read_landing`)."""
     suffix = file.suffix.lower()
     if suffix in (".json", ".geojson"):
         con.register(
@@ -152,7 +173,7 @@ def landing_sql(
     reader = (
         f"read_csv({literal(file)}, header = true, auto_detect = false, columns = {columns}, delim = ',', "
         f"quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, null_padding = true, "
-        f"max_line_size = {MAX_LINE_BYTES})"
+        f"parallel = {str(parallel).lower()}, max_line_size = {MAX_LINE_BYTES})"
     )
     selected = ", ".join(
         f"coalesce(c{positions[name]}, '') AS {name}" if name in positions else f"'' AS {name}"
@@ -292,29 +313,44 @@ def first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
 
 
+def duckdb_cause(message: str) -> str:
+    """The sentence of a DuckDB CSV error that says what is wrong: after the line number and the offending line
+    (never repeated: it may hold personal data), before the suggested fixes and the reader's settings."""
+    lines = message.splitlines()
+    start = next((i + 1 for i, text in enumerate(lines) if "CSV Error on Line" in text), 0)
+    for text in lines[start:]:
+        text = text.strip()
+        if text.startswith(("Possible fix", "Possible Solution", "file = ")):
+            break
+        if text and not text.startswith("Original Line:"):
+            return text[:300]
+    return first_line(Exception(message))
+
+
 def read_error(file: Path, error: duckdb.Error) -> SourceError:
     """DuckDB's CSV errors run to a page (and quote the whole offending line): one sentence naming the file,
-    the line and what is wrong with it."""
+    the line and what is wrong with it, then DuckDB's own words for the cause."""
     message = str(error)
     line = re.search(r"CSV Error on Line: (\d+)", message)
     where = f"{file}: line {line.group(1)}" if line else str(file)
+    cause = f" (DuckDB: {duckdb_cause(message)})"
     if "Invalid unicode" in message:
-        return SourceError(f"{where}: not UTF-8 text; re-export the file as UTF-8 CSV")
+        return SourceError(f"{where}: not UTF-8 text; re-export the file as UTF-8 CSV{cause}")
     if "Maximum line size" in message:
         return SourceError(
-            f"{where}: a line longer than {MAX_LINE_BYTES:,} bytes: not a CSV export (or a quote is never closed)"
+            f"{where}: a line longer than {MAX_LINE_BYTES:,} bytes: not a CSV export (or a quote is never "
+            f"closed){cause}"
         )
     if "unterminated quote" in message:
-        return SourceError(f"{where}: a quoted value is never closed")
+        return SourceError(f"{where}: a quoted value is never closed{cause}")
     columns = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
     if columns:
         return SourceError(
             f"{where}: {columns.group(2)} values where the header names {columns.group(1)} columns "
-            "(a delimiter or quote inside an unquoted value?)"
+            f"(a delimiter or quote inside an unquoted value?){cause}"
         )
     if line:
-        detail = next((text for text in message.splitlines()[2:] if text.strip()), "")
-        return SourceError(f"{where}: not a readable CSV line ({detail.strip()[:200]})")
+        return SourceError(f"{where}: not a readable CSV line{cause}")
     return SourceError(f"{file}: could not be read ({first_line(error)})")
 
 
@@ -367,9 +403,10 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
 
     The first failing rule of a row names its reason, in this order: missing_incident_id,
     unparseable_occurred_at, occurred_at_in_future, unparseable_updated_at, invalid_ucr_category_in_crosswalk,
-    unlocatable (no boundary contains the point and no area-code fallback), duplicate_incident (the same
-    id, update time and offense code earlier in the file, whatever that earlier row's own fate). A refused
-    row's `detail` names the file's column and value that failed it.
+    unknown_neighborhood (no boundary contains the point and the area crosswalk names a neighborhood no
+    boundary defines), unlocatable (no boundary contains the point and no area-code fallback), duplicate_incident
+    (the same id, update time and offense code earlier in the file, whatever that earlier row's own fate). A
+    refused row's `detail` names the file's column and value that failed it.
 
     Coordinates that are not a point on Earth (latitude outside [-90, 90], longitude outside [-180, 180]) or
     exactly (0, 0), which exports write for "not geocoded", are no coordinates: the row is placed by its area
@@ -385,12 +422,14 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
         if spec.area_crosswalk
         else {}
     )
+    known = known_targets(areas, context)
     con.register(
         "crime_areas",
         pa.table(
             {
                 "area_code": pa.array(list(areas), pa.string()),
                 "neighborhood_id": pa.array(list(areas.values()), pa.string()),
+                "has_boundary": pa.array([code in known for code in areas], pa.bool_()),
             }
         ),
     )
@@ -457,7 +496,10 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
                 i.*,
                 o.offense_code IS NOT NULL AS offense_mapped,
                 coalesce(o.ucr_category, 'other') AS t_ucr_category,
-                coalesce(l.neighborhood_id, a.neighborhood_id) AS t_neighborhood_id,
+                coalesce(l.neighborhood_id, CASE WHEN a.has_boundary THEN a.neighborhood_id END)
+                    AS t_neighborhood_id,
+                a.neighborhood_id IS NOT NULL AND NOT a.has_boundary AS area_without_boundary,
+                a.neighborhood_id AS area_neighborhood_id,
                 coalesce(i._position > r.first_position, false) AS repeated
             FROM typed i
             LEFT JOIN located l ON l._position = i._position
@@ -477,6 +519,7 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
                     WHEN t_occurred_at > TIMESTAMP '{now}' THEN 'occurred_at_in_future'
                     WHEN t_updated_at IS NULL AND NOT updated_at_blank THEN 'unparseable_updated_at'
                     WHEN t_ucr_category NOT IN {UCR_CATEGORIES} THEN 'invalid_ucr_category_in_crosswalk'
+                    WHEN t_neighborhood_id IS NULL AND area_without_boundary THEN 'unknown_neighborhood'
                     WHEN t_neighborhood_id IS NULL THEN 'unlocatable'
                     WHEN repeated THEN 'duplicate_incident'
                 END AS _reason
@@ -560,6 +603,8 @@ def rejection_detail(spec: CrimeSource, context: Context) -> str:
         WHEN 'unparseable_updated_at' THEN {_cited(columns.updated_at or "updated_at", "o_updated_at")}
         WHEN 'invalid_ucr_category_in_crosswalk' THEN {_cited(columns.offense_code, "o_offense_code")}
             || {_text(f" has a category other than {', '.join(UCR_CATEGORIES)} in {spec.offense_crosswalk}")}
+        WHEN 'unknown_neighborhood' THEN {_cited(code, "o_area_code")} || {_text(" is mapped to " + chr(39))}
+            || area_neighborhood_id || {_text(chr(39) + f" in {spec.area_crosswalk}, which no boundary defines")}
         WHEN 'unlocatable' THEN {where}
         WHEN 'duplicate_incident' THEN {_cited(columns.incident_id, "o_incident_id")} || ' repeated'
     END"""
@@ -591,8 +636,9 @@ def parse_crime_times(values: list[str | None], fmt: str) -> list[pd.Timestamp |
 
 
 def check_sample(spec: CrimeSource, sample: Path, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """What `check-source` adds for a crime sample, once `stage` validated it into `con`'s warehouse as its one
-    load: (level, text) findings on timestamps, offense codes missing from the crosswalk and categories."""
+    """What `check-source` adds for a crime sample, once `stage` validated it on `con` and the sample was written
+    as the warehouse's one load: (level, text) findings on timestamps, offense codes missing from the crosswalk
+    and the categories of the rows that would load."""
     table = quote(spec.name)
     received, loaded = con.execute(
         "SELECT sum(rows_received), sum(rows_loaded) FROM meta.loads WHERE source = ?", [spec.name]
@@ -615,19 +661,19 @@ def check_sample(spec: CrimeSource, sample: Path, con: duckdb.DuckDBPyConnection
                 f"{spec.timestamp_format!r}, e.g. {example!r} in row {row}{hint}",
             )
         )
-    # The run's unmapped-offense check counts the incidents it loads: so does this.
+    # Every row's code, whether or not the row would load: the crosswalk is fixed whatever else is wrong.
     unmapped = con.execute(
-        f"SELECT offense_code, count(*) FROM raw.{table} WHERE NOT offense_mapped "
-        "GROUP BY offense_code ORDER BY count(*) DESC, min(_row)"
+        f"SELECT offense_code, count(*) FROM {VALIDATED} WHERE NOT offense_mapped "
+        "GROUP BY offense_code ORDER BY count(*) DESC, min(_position)"
     ).fetchall()
     if unmapped:
         rows = sum(n for _, n in unmapped)
-        share = rows / max(loaded, 1)
+        share = rows / max(received, 1)
         codes = ", ".join(f"{code!r} ({n})" for code, n in unmapped)
         findings.append(
             (
                 "error" if share > spec.max_unmapped_share else "warning",
-                f"{rows} of {loaded} rows that would load ({share:.1%}) have offense codes missing from "
+                f"{rows} of {received} rows ({share:.1%}) have offense codes missing from "
                 f"{spec.offense_crosswalk}, loaded as 'other' (the load blocks above "
                 f"{spec.max_unmapped_share:.1%}): add rows 'offense_code,ucr_category' for {codes}",
             )

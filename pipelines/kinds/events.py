@@ -26,6 +26,7 @@ from pipelines.kinds.base import (
     _Spec,
     blank,
     cite,
+    known_targets,
     neighborhood_matcher,
     parse_times,
     read_crosswalk,
@@ -189,7 +190,7 @@ def area_neighborhoods(spec: EventsSource, context: Context) -> dict[str, str]:
     if not path.is_file():
         raise SourceError(f"{spec.name}: field 'area': no file {path}")
     if spec.area.crosswalk:
-        return read_crosswalk(path, "area_code", "neighborhood_id")
+        return known_targets(read_crosswalk(path, "area_code", "neighborhood_id"), context)
     return _largest_overlap(path, spec, context)
 
 

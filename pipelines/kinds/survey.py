@@ -60,8 +60,9 @@ class HashedColumn(_Spec):
 
 
 class SurveyColumns(_Spec):
-    # Without a response id (Google Forms has none) a response is identified by a keyed hash of its mapped
-    # answers and timestamp, so the same response in two cumulative exports is counted once.
+    # A response id is loaded only as a keyed hash. Without one (Google Forms has none) a response is identified
+    # by a keyed hash of its mapped answers and timestamp, so the same response in two cumulative exports is
+    # counted once.
     response_id: str | HashedColumn | None = None
     submitted_at: str
     neighborhood: str
@@ -170,7 +171,19 @@ def parse(spec: SurveySource, file, salt: str | None = None) -> pd.DataFrame:
     table = pick_columns(file, export.header, rows_below(grid, export.header_rows), mapping)
     if hashed:
         table["response_id"] = table["response_id"].map(lambda v: _hash_identifier(v, salt)).astype("string")
-    elif not spec.columns.response_id:
+    elif spec.columns.response_id:
+        # A survey tool's response id links back to the named respondent inside the tool: only its keyed hash
+        # is kept (exact text: ids differing in case are different responses).
+        table["response_id"] = (
+            table["response_id"]
+            .map(
+                lambda v: (
+                    pseudonymize(f"response_id:{v.strip()}", salt) if isinstance(v, str) and v.strip() else ""
+                )
+            )
+            .astype("string")
+        )
+    else:
         answers = table.drop(columns=["response_id", "_row"]).fillna("")
         table["response_id"] = pd.array(
             [pseudonymize(f"response:{chr(31).join(row)}", salt) for row in answers.itertuples(index=False)],

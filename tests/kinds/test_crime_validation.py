@@ -28,7 +28,8 @@ PORTAL = "%m/%d/%Y %I:%M:%S %p"
 BOXES = {"N01": (-87.70, -87.65, 41.80, 41.85), "N02": (-87.65, -87.60, 41.80, 41.85)}
 HEADER = ["ID", "Date", "Updated On", "FBI Code", "Primary Type", "Latitude", "Longitude", "Arrest", "Area"]
 CROSSWALK = "offense_code,ucr_category\n03,violent\n04B,violent\n06,property\n08B,other\n99X,serious\n"
-AREAS = "area_code,neighborhood_id\n1,N01\n2,N02\n"
+# Area 3 names a neighborhood that no boundary defines: its rows are refused, not counted nowhere.
+AREAS = "area_code,neighborhood_id\n1,N01\n2,N02\n3,N99\n"
 NOW = dt.datetime.now()
 
 CRIME_YAML = """
@@ -92,6 +93,7 @@ ROWS = [
     row("111", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "08B", IN_N02),  # loaded
     row("111", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "04B", IN_N02),  # loaded: another offense
     row("111", "01/05/2024 10:00:00 PM", "01/07/2024 08:00:00 AM", "08B", IN_N02),  # loaded: a later version
+    row("112", "01/05/2024 10:00:00 PM", "", "06", ("", ""), area="3"),  # unknown_neighborhood
 ]
 
 
@@ -124,7 +126,7 @@ def place(values: list[str]) -> str | None:
                 return nbhd
     area = values[8].strip()
     area = area[: -len(".0")] if area.endswith(".0") else area
-    return {"1": "N01", "2": "N02"}.get(area)
+    return {"1": "N01", "2": "N02", "3": "N99"}.get(area)
 
 
 def expected_reasons(rows: list[list[str]]) -> dict[int, str]:
@@ -145,6 +147,7 @@ def expected_reasons(rows: list[list[str]]) -> dict[int, str]:
                 "invalid_ucr_category_in_crosswalk",
             ),
             (place(values) is None, "unlocatable"),
+            (place(values) not in (None, *BOXES), "unknown_neighborhood"),
             (version in seen, "duplicate_incident"),
         ]
         seen.add(version)
@@ -209,6 +212,7 @@ def test_each_rule_quarantines_its_rows_with_the_first_failing_reason(home):
         "unparseable_updated_at",
         "invalid_ucr_category_in_crosswalk",
         "unlocatable",
+        "unknown_neighborhood",
         "duplicate_incident",
     }  # the fixture itself exercises every rule
     refused = dict(query(paths, "SELECT _row, reason FROM quarantine.drops ORDER BY _row"))
@@ -254,7 +258,7 @@ def test_each_rule_quarantines_its_rows_with_the_first_failing_reason(home):
 
 def test_a_revised_incident_in_a_later_file_ends_as_one_row_with_the_new_values(home, tmp_path):
     paths, crimes, specs = home
-    write_csv(paths.landing / "drops" / "day1.csv", [ROWS[0], ROWS[-1]])
+    write_csv(paths.landing / "drops" / "day1.csv", [ROWS[0], ROWS[-2]])
     ingest.land(crimes, paths, None)
     ingest.load(crimes, specs, paths)
     revised = row(
@@ -350,11 +354,12 @@ BAD_FILES = {
     "huge_line.csv": (huge_line, r"huge_line\.csv: line 3: a line longer than 2,000,000 bytes"),
     "ragged.csv": (
         lambda p: write_csv(p, [ROWS[0], [*ROWS[0], "extra"]], bom=False),
-        r"ragged\.csv: line 3: 10 values where the header names 9 columns",
+        r"ragged\.csv: line 3: 10 values where the header names 9 columns .*"
+        r"\(DuckDB: Expected Number of Columns: 9 Found: 10\)$",
     ),
     "open_quote.csv": (
         lambda p: p.write_text(",".join(HEADER) + "\n" + ",".join(ROWS[0]) + '\n101,"01/05/2024\n'),
-        r"open_quote\.csv: line 3: a quoted value is never closed",
+        r"open_quote\.csv: line 3: a quoted value is never closed \(DuckDB: Value with unterminated quote found\.\)$",
     ),
 }
 
@@ -401,14 +406,13 @@ def test_a_sample_is_read_the_way_a_load_reads_it(home, capsys):
         ]
     )
     out, err = capsys.readouterr()
-    assert status == 1  # 'ZZ' is unmapped in more than 1 % of the rows that would load
-    loaded = len(ROWS) - len(expected_reasons(ROWS))
+    assert status == 1  # 'ZZ' is unmapped in more than 1 % of the rows
     assert (
         f"warning: {file}: 1 of {len(ROWS)} rows: occurred_at does not match timestamp_format '{PORTAL}', "
         "e.g. '13/45/2023 99:00:00 PM' in row 5\n"
     ) in err
     assert (
-        f"error: {file}: 1 of {loaded} rows that would load ({1 / loaded:.1%}) have offense codes missing from "
+        f"error: {file}: 1 of {len(ROWS)} rows ({1 / len(ROWS):.1%}) have offense codes missing from "
         "offenses.csv, loaded as 'other' (the load blocks above 1.0%): add rows 'offense_code,ucr_category' "
         "for 'ZZ' (1)\n"
     ) in err
@@ -424,6 +428,7 @@ COORDINATES = [
     (("95", "-87.68"), "2", "N02"),  # a latitude off the Earth: no coordinates either
     (("41.82", "-187.6"), "", "Latitude, Longitude: '41.82, -187.6' is not a point on Earth; Area: blank"),
     (("", ""), "7", "Latitude, Longitude: blank; Area: '7' is not in areas.csv"),
+    (("", ""), "3", "Area: '3' is mapped to 'N99' in areas.csv, which no boundary defines"),
     (
         ("41.82", "-87.55"),
         "",
@@ -471,3 +476,35 @@ def test_coordinates_off_the_earth_or_at_zero_are_no_coordinates_and_refusals_na
             assert details[incident].startswith(outcome), (incident, details[incident])
     assert details["300"] == "Date: '99/99/2024'"
     assert len(loaded) + len(details) == len(rows)
+
+
+def test_line_breaks_inside_quoted_values_load(home):
+    """RFC 4180 allows line breaks inside quoted values (a police export's multi-line addresses and
+    descriptions); DuckDB's parallel reader refuses such files when they are small (a few hundred rows),
+    and they are then read on one thread."""
+    paths, crimes, specs = home
+    rows = []
+    for number in range(300):
+        # Whether DuckDB's parallel reader accepts a file depends on the values: these two kinds are refused.
+        description = "ON\nFOOT" if number % 11 == 0 else "THEFT" if number % 7 else f"FROM\nCAR {number}"
+        rows.append(row(str(1000 + number), "01/05/2024 10:00:00 PM", "", "06", kind=description))
+    file = write_csv(paths.landing / "drops" / "multiline.csv", rows)
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        expected = {record["ID"]: record["Primary Type"] for record in csv.DictReader(handle)}
+    assert sum("\n" in text for text in expected.values()) == 67
+    ingest.land(crimes, paths, None)
+    (summary,) = ingest.load(crimes, specs, paths)
+    assert (summary.rows_received, summary.rows_loaded) == (300, 300)
+    loaded = dict(query(paths, "SELECT incident_id, offense_description FROM raw.drops"))
+    assert loaded == expected
+
+
+def test_a_read_error_keeps_duckdbs_own_words_for_the_cause():
+    from pipelines.kinds.crime import duckdb_cause
+
+    message = (
+        'Invalid Input Error: CSV Error on Line: 37\nOriginal Line: 101,jane@example.org,"x\n\n'
+        "Value with unterminated quote found.\n\nPossible fixes:\n* Disable the parser's strict mode\n\n"
+        "  file = /tmp/x.csv\n  delimiter = , (Set By User)\n"
+    )
+    assert duckdb_cause(message) == "Value with unterminated quote found."

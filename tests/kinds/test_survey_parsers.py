@@ -73,10 +73,12 @@ def test_real_qualtrics_export_parses_and_loads(real_data, tmp_path):
     spec = source(tmp_path, QUALTRICS_YAML)
     raw = survey.parse(spec, real_data / "qualtrics_export_sample_qualtRics.csv", TEST_SALT)
     assert set(raw.columns) == CANONICAL_RAW | {"item:this_is_a_multiple_choice_question"}
-    assert raw.loc[0, "response_id"] == "R_2YPOQ602ER1jkf1"
+    # The survey tool's response id links back to the respondent there: only its keyed hash is kept.
+    assert raw.loc[0, "response_id"] == keyed_hash("response_id:R_2YPOQ602ER1jkf1")
     assert raw.loc[0, "_row"] == 4  # three header rows
     text = everything(raw)
     assert "130.92.34.66" not in text and "47.115" not in text and "Hello World" not in text
+    assert "R_2YPOQ602ER1jkf1" not in text
 
     loaded, quarantined = survey.validate(spec, raw, context({"N_DE": "Bern"}))
     assert quarantined.empty
@@ -92,7 +94,7 @@ def test_real_legacy_qualtrics_export_parses_with_the_same_names(real_data, tmp_
     yaml_text = yaml_text.replace('["de", "Deutsch"]', '["standard-antwortsatz"]')
     spec = source(tmp_path, yaml_text)
     raw = survey.parse(spec, real_data / "qualtrics_export_legacy_sample_qualtRics.csv", TEST_SALT)
-    assert raw.loc[0, "response_id"] == "R_2YPOQ602ER1jkf1"
+    assert raw.loc[0, "response_id"] == keyed_hash("response_id:R_2YPOQ602ER1jkf1")
     assert raw.loc[0, "finished"] == "1" and raw.loc[0, "_row"] == 3
     assert "130.92.34.66" not in everything(raw) and "Anonym" not in everything(raw)
     loaded, quarantined = survey.validate(spec, raw, context({"N_DE": "Bern"}))
@@ -263,6 +265,10 @@ def test_qualtrics_validation_scores_reverse_codes_and_quarantines(tmp_path):
     raw = survey.parse(spec, file, TEST_SALT)
     assert "198.51.100" not in everything(raw) and "jane" not in everything(raw).lower()
     loaded, quarantined = survey.validate(spec, raw, context({"N01": "Alder Park"}))
+    # Response ids are keyed hashes from here on: name them back through the hashes of the file's ids.
+    ids = {keyed_hash(f"response_id:R_{n}"): f"R_{n}" for n in range(1, 6)}
+    quarantined["response_id"] = quarantined["response_id"].map(ids)
+    loaded["response_id"] = loaded["response_id"].map(ids)
     reasons = dict(
         zip(
             quarantined["response_id"] + "@" + quarantined["_row"].astype(str),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import duckdb
 import pandas as pd
@@ -35,19 +36,35 @@ def landing_people(landing) -> tuple[set[str], set[str]]:
     return names, {phone for phone in phones if sum(c.isdigit() for c in phone) >= 10}
 
 
+def landing_response_ids(landing) -> frozenset[str]:
+    """The survey tools' own response ids in the run's survey exports (Qualtrics R_..., SurveyMonkey numbers)."""
+    ids = set()
+    for file in sorted(landing.glob("demo_survey_*/*.csv")):
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                value = (row.get("ResponseId") or row.get("Respondent ID") or "").strip()
+                if re.fullmatch(r"R_\w{5,}|\d{9,}", value):  # not the header rows below the names
+                    ids.add(value)
+    return frozenset(ids)
+
+
 def test_the_inputs_hold_the_personal_data_the_scan_looks_for(security_run):
     """The scan is only as good as what it is given: the inputs must name people and hold their numbers."""
-    names, phones = landing_people(security_run.home / "landing")
+    landing = security_run.home / "landing"
+    names, phones = landing_people(landing)
+    ids = landing_response_ids(landing)
     assert {"Ada Lovelace", "Grace Hopper", "Rita Moreno", "Tom Jones", "Jane Roe"} <= names
     assert {"(312) 555-0142", "(312) 555-0199", "(312) 555-0188"} <= phones
-    assert (
-        len(find_personal_data(security_run.home, names, phones, skip=(), any_phone=True)) >= 20
-    )  # landing/
+    assert len(ids) >= 20
+    found = find_personal_data(security_run.home, names, phones, skip=(), any_phone=True, identifiers=ids)
+    assert len(found) >= 20 + len(ids)  # landing/
 
 
 def test_no_personal_data_in_any_table_or_file_outside_landing(security_run):
-    names, phones = landing_people(security_run.home / "landing")
-    assert find_personal_data(security_run.home, names, phones, any_phone=True) == []
+    landing = security_run.home / "landing"
+    names, phones = landing_people(landing)
+    ids = landing_response_ids(landing)
+    assert find_personal_data(security_run.home, names, phones, any_phone=True, identifiers=ids) == []
 
 
 def test_every_schema_of_both_databases_was_scanned(security_run):
@@ -94,11 +111,20 @@ def test_the_scan_finds_planted_personal_data(tmp_path):
         con.execute('INSERT INTO quarantine.x SELECT \'{"email": "grace@example.org"}\' FROM range(5000)')
     (home / "raw").mkdir()
     pd.DataFrame({"phone": ["312.555.0142"] * 1000}).to_parquet(home / "raw" / "load.parquet")
-    (home / "log.txt").write_text("login from 203.0.113.77 by rita moreno; portal at 127.0.0.1\n")
-    found = find_personal_data(home, {"Rita Moreno", "Ada Lovelace"}, set(), any_phone=True)
+    (home / "log.txt").write_text(
+        "login from 203.0.113.77 by rita moreno; portal at 127.0.0.1; response R_2YPOQ602ER1jkf1\n"
+    )
+    found = find_personal_data(
+        home,
+        {"Rita Moreno", "Ada Lovelace"},
+        set(),
+        any_phone=True,
+        identifiers=frozenset({"R_2YPOQ602ER1jkf1"}),
+    )
     assert sorted({f.split(": ", 1)[1] for f in found}) == [
         "IP 203.0.113.77",
         "email grace@example.org",
+        "identifier R_2YPOQ602ER1jkf1",
         "name rita moreno",
         "phone 312.555.0142",
     ]
