@@ -318,7 +318,7 @@ def write_staged_load(
     rejected: str,
 ) -> LoadSummary:
     """Write one load atomically from two relations of this connection: `loaded` (canonical columns and `_row`)
-    and `rejected` (`_row`, `reason`, `record`: the original values as JSON, `detail`). A load replaces any earlier load of
+    and `rejected` (`_row`, `reason`, `record`: the original values as JSON). A load replaces any earlier load of
     the same landing file, so re-running it, or re-dropping a corrected file under the same name, never doubles
     a row.
 
@@ -364,6 +364,7 @@ def write_staged_load(
             con.execute("DELETE FROM meta.loads WHERE source = ? AND load_id = ?", [source, load])
             con.execute("DELETE FROM meta.load_reasons WHERE source = ? AND load_id = ?", [source, load])
         con.execute(f"INSERT INTO raw.{quote(source)} BY NAME SELECT {select} FROM {loaded}", stamp)
+        # `rejected` also has `detail`: the file's column and value that failed the row (see kinds.base.cite).
         con.execute(
             f"INSERT INTO quarantine.{quote(source)} BY NAME SELECT $source AS source, $load_id AS load_id, "
             f"CAST($loaded_at AS TIMESTAMP) AS loaded_at, $file AS _file, CAST(_row AS BIGINT) AS _row, "
