@@ -211,8 +211,12 @@ def lookup_files(spec: SourceSpec, paths: Paths, salt: str) -> list[tuple[str, p
     if spec.connector == "file":
         module = kind_module(spec.kind)
         for landing in landing_files(paths.home, spec.landing_glob):
-            if landing.load_id not in files:
+            if landing.load_id in files:
+                continue
+            try:
                 files[landing.load_id] = (landing.relative, module.parse(spec, landing.path, salt))
+            except SourceError as error:  # the run would not load it either: the others still count
+                print(f"warning: {spec.name}: {error} (not used)", file=sys.stderr)
     return list(files.values())
 
 
