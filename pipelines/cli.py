@@ -103,50 +103,11 @@ def demo(size: str, home: str | None) -> int:
     return status
 
 
-def check_source(file: str, sample: str | None) -> int:
-    """Validate a source YAML (and a sample file against it) without loading anything or calling the portal.
-    Exit 0 when usable, 1 when the sample would fail the load's checks, 2 when the YAML or sample is unusable."""
-    from pipelines.kinds import kind_module
-    from pipelines.sources import SourceError, load_source
+def check_source(file: str, sample: str | None, home: str | None = None) -> int:
+    """Validate a source YAML, and a sample file against it as the run would (see pipelines/check_source.py)."""
+    from pipelines.check_source import check_source as check
 
-    try:
-        spec = load_source(Path(file))
-        if spec.connector == "file":
-            print(f"{file}: OK ({spec.kind} source {spec.name!r}, files {spec.landing_glob!r})")
-        else:
-            connector = spec.connector
-            cursor = (
-                f"incremental on {connector.cursor_field} with a {connector.lookback_days:g}-day look-back"
-                if connector.cursor_field
-                else "the whole dataset every run"
-            )
-            token = getattr(connector, "app_token_env", None)
-            print(
-                f"{file}: OK ({spec.kind} source {spec.name!r}, {connector.type} {connector.url}, "
-                f"pages of {connector.page_size} ordered by {connector.order_by}, {cursor}"
-                + (
-                    f", app token from ${token}{'' if os.environ.get(token) else ' (not set: anonymous, rate-limited)'}"
-                    if token
-                    else ""
-                )
-                + ")"
-            )
-        if sample:
-            module = kind_module(spec.kind)
-            table = module.parse(spec, Path(sample), os.environ.get("NBHD_PII_SALT") or "check-source-only")
-            print(f"{sample}: OK, {len(table)} rows with columns {[c for c in table.columns if c != '_row']}")
-            if hasattr(module, "check_sample"):
-                problems, notes = module.check_sample(spec, table)
-                for note in notes:
-                    print(f"  {note}")
-                for problem in problems:
-                    print(f"error: {sample}: {problem}", file=sys.stderr)
-                if problems:
-                    return 1
-    except SourceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return check(file, sample, home)
 
 
 def replay_quarantine(source: str) -> int:
@@ -219,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
         "check-source", help="validate a source YAML (and a sample file) without loading"
     )
     check_parser.add_argument("file")
-    check_parser.add_argument("--sample")
+    check_parser.add_argument("--sample", help="a file of the source, validated as the run would load it")
+    check_parser.add_argument(
+        "--home",
+        help="data home whose files hold the deployment's boundaries and calendars (default $NBHD_HOME or ./data)",
+    )
     replay_parser = commands.add_parser(
         "replay-quarantine",
         help="after a fix (a corrected crosswalk, say), re-validate a source's quarantined rows and load those that pass",
@@ -242,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "replay-quarantine":
         _configure(args.home, args.sources)
         return replay_quarantine(args.source)
-    return check_source(args.file, args.sample)
+    return check_source(args.file, args.sample, args.home)
 
 
 if __name__ == "__main__":

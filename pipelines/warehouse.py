@@ -240,6 +240,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: str, kind: str) -> Non
         f"CREATE TABLE IF NOT EXISTS quarantine.{quote(source)} "
         "(source VARCHAR, load_id VARCHAR, loaded_at TIMESTAMP, _file VARCHAR, _row BIGINT, reason VARCHAR, record VARCHAR)"
     )
+    # Which of the file's columns, holding which value, failed the row (`Q3: 'Somewhat agree'`).
+    con.execute(f"ALTER TABLE quarantine.{quote(source)} ADD COLUMN IF NOT EXISTS detail VARCHAR")
 
 
 def loaded_ids(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
@@ -274,15 +276,16 @@ def write_load(
     quarantined: pd.DataFrame,
 ) -> LoadSummary:
     """`write_staged_load` for a kind validated in pandas: `loaded` in canonical columns with `_row`,
-    `quarantined` the refused rows' original text values with `_row` and `_reason`."""
+    `quarantined` the refused rows' original text values with `_row`, `_reason` and `_detail`."""
     rejected = pd.DataFrame(
         {
             "_row": quarantined["_row"].astype("int64"),
             "reason": quarantined["_reason"].astype(str),
             "record": [
                 json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in record.items()})
-                for record in quarantined.drop(columns=["_row", "_reason"]).to_dict("records")
+                for record in quarantined.drop(columns=["_row", "_reason", "_detail"]).to_dict("records")
             ],
+            "detail": quarantined["_detail"].astype("string"),
         }
     )
     con.register("incoming_rows", loaded)
@@ -361,10 +364,12 @@ def write_staged_load(
             con.execute("DELETE FROM meta.loads WHERE source = ? AND load_id = ?", [source, load])
             con.execute("DELETE FROM meta.load_reasons WHERE source = ? AND load_id = ?", [source, load])
         con.execute(f"INSERT INTO raw.{quote(source)} BY NAME SELECT {select} FROM {loaded}", stamp)
+        # `rejected` also has `detail`: the file's column and value that failed the row (see kinds.base.cite).
         con.execute(
             f"INSERT INTO quarantine.{quote(source)} BY NAME SELECT $source AS source, $load_id AS load_id, "
             f"CAST($loaded_at AS TIMESTAMP) AS loaded_at, $file AS _file, CAST(_row AS BIGINT) AS _row, "
-            f"CAST(reason AS VARCHAR) AS reason, CAST(record AS VARCHAR) AS record FROM {rejected}",
+            f"CAST(reason AS VARCHAR) AS reason, CAST(record AS VARCHAR) AS record, "
+            f"CAST(detail AS VARCHAR) AS detail FROM {rejected}",
             stamp,
         )
         con.execute(

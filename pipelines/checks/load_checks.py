@@ -52,12 +52,12 @@ def _quarantine_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tup
     worst = con.execute(
         """
         WITH bad AS (
-            SELECT load_id, sum(rows) AS rows, arg_max(reason, rows) AS top_reason
+            SELECT load_id, sum(rows) AS rows
             FROM meta.load_reasons WHERE source = $source AND reason NOT IN (SELECT unnest($expected))
             GROUP BY load_id
         )
-        SELECT l.file, l.rows_received, coalesce(bad.rows, 0),
-               coalesce(bad.rows, 0) / greatest(l.rows_received, 1) AS share, bad.top_reason
+        SELECT l.load_id, l.file, l.rows_received, coalesce(bad.rows, 0),
+               coalesce(bad.rows, 0) / greatest(l.rows_received, 1) AS share
         FROM meta.loads l LEFT JOIN bad USING (load_id)
         WHERE l.source = $source ORDER BY share DESC, l.file LIMIT 1
         """,
@@ -65,7 +65,7 @@ def _quarantine_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tup
     ).fetchone()
     if worst is None:
         return True, f"{source.name}: no loads yet", {}
-    file, received, quarantined, share, reason = worst
+    load_id, file, received, quarantined, share = worst
     limit = source.max_quarantine_share
     metadata = {"worst_file": file, "worst_share": float(share), "threshold": limit}
     if share > limit:
@@ -73,7 +73,8 @@ def _quarantine_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tup
             False,
             (
                 f"{source.name}: {file}: {quarantined} of {received} rows refused ({share:.1%}, above the "
-                f"{limit:.1%} threshold); most common reason: {reason}. See quarantine.{source.name}."
+                f"{limit:.1%} threshold); most common reasons: {top_reasons(con, source.name, load_id)}. "
+                f"See quarantine.{source.name}."
             ),
             metadata,
         )
@@ -84,14 +85,43 @@ def _quarantine_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tup
     )
 
 
-def _unmapped_offense_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tuple[bool, str, dict]:
-    rows, unmapped, codes = con.execute(
+def top_reasons(
+    con: duckdb.DuckDBPyConnection, source: str, load_id: str, reasons: int = 3, values: int = 3
+) -> str:
+    """A load's most common refusal reasons, each with its most common details (the file's column and value):
+    `invalid_answer in 34 rows: Q3: 'Somewhat agree' (30), Q5: 'Agree strongly' (4)`."""
+    rows = con.execute(
         f"""
-        SELECT count(*), count(*) FILTER (WHERE NOT offense_mapped),
-               string_agg(DISTINCT offense_code, ', ') FILTER (WHERE NOT offense_mapped)
-        FROM raw.{quote(source.name)}
-        """
+        SELECT reason, detail, count(*) AS n, min(_row) AS first_row FROM quarantine.{quote(source)}
+        WHERE load_id = $load_id AND reason NOT IN (SELECT unnest($expected))
+        GROUP BY reason, detail
+        """,
+        {"load_id": load_id, "expected": list(EXPECTED_EXCLUSIONS)},
+    ).fetchall()
+    by_reason: dict[str, list[tuple[str | None, int, int]]] = {}
+    for reason, detail, n, first_row in rows:
+        by_reason.setdefault(reason, []).append((detail, n, first_row))
+    ranked = sorted(by_reason.items(), key=lambda item: (-sum(n for _, n, _ in item[1]), item[0]))
+    parts = []
+    for reason, details in ranked[:reasons]:
+        details.sort(key=lambda d: (-d[1], d[2]))
+        cited = [f"{detail} ({n})" for detail, n, _ in details if detail is not None]
+        more = len(cited) - values
+        listed = ", ".join(cited[:values]) + (f", and {more} more" if more > 0 else "")
+        rows = sum(n for _, n, _ in details)
+        parts.append(f"{reason} in {rows} row{'s' if rows != 1 else ''}" + (f": {listed}" if listed else ""))
+    return "; ".join(parts)
+
+
+def _unmapped_offense_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tuple[bool, str, dict]:
+    rows, unmapped = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE NOT offense_mapped) FROM raw.{quote(source.name)}"
     ).fetchone()
+    by_code = con.execute(
+        f"SELECT offense_code, count(*) FROM raw.{quote(source.name)} WHERE NOT offense_mapped "
+        "GROUP BY offense_code ORDER BY count(*) DESC, offense_code LIMIT 21"
+    ).fetchall()
+    codes = ", ".join(f"{code!r} ({n})" for code, n in by_code[:20]) + (", ..." if len(by_code) > 20 else "")
     share = unmapped / rows if rows else 0.0
     limit = source.max_unmapped_share
     metadata = {"unmapped_rows": unmapped, "unmapped_share": share, "threshold": limit}
@@ -100,7 +130,7 @@ def _unmapped_offense_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) 
             False,
             (
                 f"{source.name}: {unmapped} of {rows} incidents ({share:.1%}) have offense codes missing from "
-                f"{source.offense_crosswalk} (threshold {limit:.1%}): {(codes or '')[:300]}"
+                f"{source.offense_crosswalk} (threshold {limit:.1%}): {codes}"
             ),
             metadata,
         )

@@ -3,7 +3,8 @@
 Each kind (crime, geography, population, survey, events, roster, programs) is one module beside this one with
 its spec (the YAML's fields), `parse` (landing file -> text columns, personal data removed) and `validate`
 (text columns -> loaded rows + quarantined rows with a reason). Nothing is dropped: `received = loaded +
-quarantined` for every load, and the first failing rule names the reason.
+quarantined` for every load, and the first failing rule names the reason, with a detail naming the file's
+column and the value that failed it (see `cite`).
 
 Crime files run to millions of rows, so that kind does the same in DuckDB instead of pandas: `land_file` (landing
 file -> raw Parquet) and `stage` (raw Parquet -> loaded and quarantined rows, in SQL); see pipelines/kinds/crime.py.
@@ -130,27 +131,76 @@ class Context:
             }
         return known - {None}
 
+    def boundary_count(self) -> int:
+        return sum(
+            self.con.execute(f"SELECT count(*) FROM raw.{quote(source)}").fetchone()[0]
+            for source in self.neighborhood_sources
+        )
+
+    def refused_boundaries(self) -> list[str]:
+        """The boundaries the geography loads refused, as `source: 'id' name (reason)`: a point in such a
+        neighborhood is in no loaded boundary."""
+        refused = []
+        for source in self.neighborhood_sources:
+            refused += [
+                f"{source}: "
+                + (repr(nbhd_id) if nbhd_id else "(no id)")
+                + (f" {name}" if name else "")
+                + f" ({reason})"
+                for nbhd_id, name, reason in self.con.execute(
+                    "SELECT json_extract_string(record, '$.neighborhood_id'), json_extract_string(record, "
+                    f"'$.name'), reason FROM quarantine.{quote(source)} ORDER BY _file, _row"
+                ).fetchall()
+            ]
+        return refused
+
 
 def normalize_label(value: object) -> str:
     return " ".join(str(value if value is not None and not pd.isna(value) else "").lower().split())
 
 
+def cite(column: str, values: pd.Series) -> pd.Series:
+    """Per row, the file's column and its value, as a quarantined row's detail: `Q3: 'Somewhat agree'`, or
+    `Q3: blank`. `column` is the name the file uses (the YAML's mapping), not the canonical one."""
+    return pd.Series(
+        [
+            f"{column}: blank"
+            if value is None or pd.isna(value) or not str(value).strip()
+            else f"{column}: {value!r}"
+            for value in values.astype(object)
+        ],
+        index=values.index,
+        dtype="string",
+    )
+
+
 class Reasons:
-    """Collects the first failing rule per row."""
+    """Collects the first failing rule per row, and what failed it (the detail)."""
 
     def __init__(self, index: pd.Index):
         self.series = pd.Series(pd.NA, index=index, dtype="string")
+        self.details = pd.Series(pd.NA, index=index, dtype="string")
 
-    def flag(self, mask: pd.Series, reason: str) -> None:
-        self.series[mask.fillna(False).astype(bool) & self.series.isna()] = reason
+    def flag(self, mask: pd.Series, reason: str, detail: pd.Series | str | None = None) -> None:
+        """`reason` for the rows of `mask` not refused yet; `detail` (per row, or one text for all) says which
+        column and value failed, as `cite` writes it."""
+        newly = mask.fillna(False).astype(bool) & self.series.isna()
+        self.series[newly] = reason
+        if detail is not None:
+            self.details[newly] = detail[newly] if isinstance(detail, pd.Series) else detail
 
     @property
     def kept(self) -> pd.Series:
         return self.series.isna()
 
     def quarantined(self, raw: pd.DataFrame) -> pd.DataFrame:
-        """The refused rows with their original text values and the reason."""
-        return raw.loc[~self.kept].assign(_reason=self.series[~self.kept]).reset_index(drop=True)
+        """The refused rows with their original text values, the reason and its detail."""
+        refused = ~self.kept
+        return (
+            raw.loc[refused]
+            .assign(_reason=self.series[refused], _detail=self.details[refused])
+            .reset_index(drop=True)
+        )
 
     def split(self, raw: pd.DataFrame, typed: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         loaded = typed.loc[self.kept, [*CANONICAL_COLUMNS[kind], "_row"]].reset_index(drop=True)

@@ -36,7 +36,7 @@ from pipelines.parsers.tables import (
     read_json_records,
     read_table,
 )
-from pipelines.warehouse import CANONICAL_COLUMNS, connect, literal
+from pipelines.warehouse import CANONICAL_COLUMNS, connect, literal, quote
 
 UCR_CATEGORIES = ("violent", "property", "other")
 # Beside strptime formats, `timestamp_format` may name these: ISO 8601 text (SODA's 2024-02-10T00:44:00.000)
@@ -404,8 +404,13 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
     The first failing rule of a row names its reason, in this order: missing_incident_id,
     unparseable_occurred_at, occurred_at_in_future, unparseable_updated_at, invalid_ucr_category_in_crosswalk,
     unknown_neighborhood (no boundary contains the point and the area crosswalk names a neighborhood no
-    boundary defines), unlocatable (no boundary contains the point and no area-code fallback), duplicate_incident (the same
-    id, update time and offense code earlier in the file, whatever that earlier row's own fate)."""
+    boundary defines), unlocatable (no boundary contains the point and no area-code fallback), duplicate_incident
+    (the same id, update time and offense code earlier in the file, whatever that earlier row's own fate). A
+    refused row's `detail` names the file's column and value that failed it.
+
+    Coordinates that are not a point on Earth (latitude outside [-90, 90], longitude outside [-180, 180]) or
+    exactly (0, 0), which exports write for "not geocoded", are no coordinates: the row is placed by its area
+    code, or is unlocatable, and is loaded without them."""
     con = context.con
     offenses = read_crosswalk(spec.beside(spec.offense_crosswalk), "offense_code", "ucr_category")
     con.register(
@@ -445,29 +450,39 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
     area_code = f"regexp_replace({strip('i.o_area_code')}, '^(\\d+)\\.0+$', '\\1')"
     now = pd.Timestamp(context.now).isoformat(sep=" ")
     record = ", ".join(f"'{name}', o_{name}" for name in TEXT_COLUMNS)
-    placeable = f"(NOT {blank('latitude')} AND NOT {blank('longitude')})" + (
-        f" OR NOT {blank('area_code')}" if spec.area_crosswalk else ""
+    placeable = "coalesce(on_earth, false)" + (
+        f" OR NOT {blank('o_area_code')}" if spec.area_crosswalk else ""
     )
     # One narrow row per record: the typed columns, the reason (NULL = loaded), and the original text values
     # as JSON for the refused ones only.
     sql = f"""
     CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
     WITH
-        typed AS (
+        read_values AS (
             SELECT
                 _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
                 {blank("incident_id")} AS incident_id_blank,
                 {blank("updated_at")} AS updated_at_blank,
-                {placeable} AS placeable,
                 {strip("incident_id")} AS t_incident_id,
                 {time_sql("occurred_at", spec.timestamp_format)} AS t_occurred_at,
                 {time_sql("updated_at", spec.timestamp_format)} AS t_updated_at,
                 {strip("offense_code")} AS t_offense_code,
-                {number_sql("latitude")} AS t_latitude,
-                {number_sql("longitude")} AS t_longitude,
+                {number_sql("latitude")} AS n_latitude,
+                {number_sql("longitude")} AS n_longitude,
                 {bool_sql("arrest")} AS t_arrest,
                 {bool_sql("domestic")} AS t_domestic
             FROM ({incoming})
+        ),
+        earth AS (
+            SELECT *, n_latitude BETWEEN -90 AND 90 AND n_longitude BETWEEN -180 AND 180
+                      AND NOT (n_latitude = 0 AND n_longitude = 0) AS on_earth
+            FROM read_values
+        ),
+        typed AS (
+            SELECT *, {placeable} AS placeable,
+                   CASE WHEN on_earth THEN n_latitude END AS t_latitude,
+                   CASE WHEN on_earth THEN n_longitude END AS t_longitude
+            FROM earth
         ),
         {located}
         -- The same incident version listed twice in one file (same id, update time and offense code) counts
@@ -484,6 +499,7 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
                 coalesce(l.neighborhood_id, CASE WHEN a.has_boundary THEN a.neighborhood_id END)
                     AS t_neighborhood_id,
                 a.neighborhood_id IS NOT NULL AND NOT a.has_boundary AS area_without_boundary,
+                a.neighborhood_id AS area_neighborhood_id,
                 coalesce(i._position > r.first_position, false) AS repeated
             FROM typed i
             LEFT JOIN located l ON l._position = i._position
@@ -510,6 +526,7 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
             FROM classified
         )
     SELECT
+        {rejection_detail(spec, context)} AS detail,
         t_incident_id AS incident_id, t_occurred_at AS occurred_at, t_updated_at AS updated_at,
         t_offense_code AS offense_code, o_offense_description AS offense_description, t_ucr_category AS ucr_category, offense_mapped,
         t_latitude AS latitude, t_longitude AS longitude, t_neighborhood_id AS neighborhood_id,
@@ -534,10 +551,63 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
         f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {columns}, _row FROM {VALIDATED} WHERE _reason IS NULL"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, _position "
+        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
         f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
     )
     return con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _cited(label: str, value: str) -> str:
+    """SQL for a detail `label: 'value'` (`label: blank`), as `base.cite` writes it."""
+    return (
+        f"CASE WHEN {blank(value)} THEN {_text(label + ': blank')} "
+        f"ELSE {_text(label + ': ' + chr(39))} || {strip(value)} || {_text(chr(39))} END"
+    )
+
+
+def rejection_detail(spec: CrimeSource, context: Context) -> str:
+    """SQL (over `decided`) for a refused row's detail: the file's column and value that failed it."""
+    columns = spec.columns
+    point = f"{columns.latitude or 'latitude'}, {columns.longitude or 'longitude'}"
+    code = columns.area_code or "area_code"
+    if not context.neighborhood_sources:
+        nowhere = " (no boundary source)"
+    elif not context.boundary_count():
+        nowhere = " (no boundaries loaded)"
+    else:
+        refused = context.refused_boundaries()
+        nowhere = (
+            f" (boundaries refused: {'; '.join(refused[:5])}{'; ...' if len(refused) > 5 else ''})"
+            if refused
+            else ""
+        )
+    where = f"""CASE
+            WHEN on_earth THEN {_text(f"{point}: a point in no boundary{nowhere}")}
+            WHEN {blank("o_latitude")} AND {blank("o_longitude")} THEN {_text(f"{point}: blank")}
+            WHEN n_latitude = 0 AND n_longitude = 0 THEN {_text(f"{point}: (0, 0), read as no coordinates")}
+            ELSE {_text(f"{point}: '")} || o_latitude || ', ' || o_longitude || {_text("' is not a point on Earth")}
+        END""" + (
+        f""" || CASE WHEN {blank("o_area_code")} THEN {_text(f"; {code}: blank")}
+            ELSE {_text(f"; {code}: '")} || {strip("o_area_code")} || {_text(f"' is not in {spec.area_crosswalk}")} END"""
+        if spec.area_crosswalk
+        else ""
+    )
+    return f"""CASE _reason
+        WHEN 'missing_incident_id' THEN {_text(f"{columns.incident_id}: blank")}
+        WHEN 'unparseable_occurred_at' THEN {_cited(columns.occurred_at, "o_occurred_at")}
+        WHEN 'occurred_at_in_future' THEN {_cited(columns.occurred_at, "o_occurred_at")}
+        WHEN 'unparseable_updated_at' THEN {_cited(columns.updated_at or "updated_at", "o_updated_at")}
+        WHEN 'invalid_ucr_category_in_crosswalk' THEN {_cited(columns.offense_code, "o_offense_code")}
+            || {_text(f" has a category other than {', '.join(UCR_CATEGORIES)} in {spec.offense_crosswalk}")}
+        WHEN 'unknown_neighborhood' THEN {_cited(code, "o_area_code")} || {_text(" is mapped to " + chr(39))}
+            || area_neighborhood_id || {_text(chr(39) + f" in {spec.area_crosswalk}, which no boundary defines")}
+        WHEN 'unlocatable' THEN {where}
+        WHEN 'duplicate_incident' THEN {_cited(columns.incident_id, "o_incident_id")} || ' repeated'
+    END"""
 
 
 def raw_file_sql(raw_file: Path) -> str:
@@ -565,62 +635,53 @@ def parse_crime_times(values: list[str | None], fmt: str) -> list[pd.Timestamp |
     return [None if value is None else pd.Timestamp(value) for (value,) in rows]
 
 
-def check_sample(spec: CrimeSource, raw: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """What `check-source --sample` reports for a crime sample, without loading: (problems, notes).
-
-    The rows are validated as a load would be, except for location, which needs the loaded boundaries."""
-    with connect(None, allowed=[]) as con:
-        sample = raw.assign(_position=range(len(raw)))
-        con.register("sample_rows", pa.Table.from_pandas(sample, preserve_index=False))
-        total, _, _ = stage(spec, "SELECT * FROM sample_rows", Context(con))
-        reasons = con.execute(
-            f"SELECT reason, count(*) FROM {REJECTED} GROUP BY reason ORDER BY count(*) DESC, min(_position)"
-        ).fetchall()
-        bad_time = con.execute(
-            f"SELECT json_extract_string(record, '$.occurred_at'), _row FROM {VALIDATED} "
-            "WHERE _reason = 'unparseable_occurred_at' "
-            "ORDER BY _position LIMIT 1"
-        ).fetchone()
-        unmapped = con.execute(
-            f"SELECT offense_code, count(*) FROM {VALIDATED} WHERE NOT offense_mapped "
-            "GROUP BY offense_code ORDER BY count(*) DESC, min(_position)"
-        ).fetchall()
-        placeable = con.execute(f"SELECT count(*) FROM {VALIDATED} WHERE placeable").fetchone()[0]
-        categories = dict(
-            con.execute(
-                f"SELECT ucr_category, count(*) FROM {LOADED} GROUP BY ucr_category "
-                "ORDER BY count(*) DESC, min(_row)"
-            ).fetchall()
-        )
-    problems, notes = [], []
-    counts = dict(reasons)
-    if bad_time:
-        example, row = bad_time
+def check_sample(spec: CrimeSource, sample: Path, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """What `check-source` adds for a crime sample, once `stage` validated it on `con` and the sample was written
+    as the warehouse's one load: (level, text) findings on timestamps, offense codes missing from the crosswalk
+    and the categories of the rows that would load."""
+    table = quote(spec.name)
+    received, loaded = con.execute(
+        "SELECT sum(rows_received), sum(rows_loaded) FROM meta.loads WHERE source = ?", [spec.name]
+    ).fetchone()
+    findings = []
+    unparseable, example, row = con.execute(
+        f"SELECT count(*), arg_min(json_extract_string(record, '$.occurred_at'), _row), min(_row) "
+        f"FROM quarantine.{table} WHERE reason = 'unparseable_occurred_at'"
+    ).fetchone()
+    if unparseable:
         hint = (
             " (for values like 2024-02-10T00:44:00.000 use timestamp_format: iso8601)"
-            if "T" in example
+            if "T" in (example or "")
             else ""
         )
-        problems.append(
-            f"{counts['unparseable_occurred_at']} of {total} rows: occurred_at does not match timestamp_format "
-            f"{spec.timestamp_format!r}, e.g. {example!r} in row {row}{hint}"
+        findings.append(
+            (
+                "warning",
+                f"{unparseable} of {received} rows: occurred_at does not match timestamp_format "
+                f"{spec.timestamp_format!r}, e.g. {example!r} in row {row}{hint}",
+            )
         )
-    unmapped_rows = sum(n for _, n in unmapped)
-    share = unmapped_rows / max(total, 1)
-    if share > spec.max_unmapped_share:
-        codes = ", ".join(f"{code!r} ({n})" for code, n in [u for u in unmapped if u[0] is not None][:15])
-        problems.append(
-            f"{unmapped_rows} of {total} rows ({share:.1%}) have offense codes missing from "
-            f"{spec.offense_crosswalk} (the load blocks above {spec.max_unmapped_share:.1%}): add rows "
-            f"'offense_code,ucr_category' for {codes}"
+    # Every row's code, whether or not the row would load: the crosswalk is fixed whatever else is wrong.
+    unmapped = con.execute(
+        f"SELECT offense_code, count(*) FROM {VALIDATED} WHERE NOT offense_mapped "
+        "GROUP BY offense_code ORDER BY count(*) DESC, min(_position)"
+    ).fetchall()
+    if unmapped:
+        rows = sum(n for _, n in unmapped)
+        share = rows / max(received, 1)
+        codes = ", ".join(f"{code!r} ({n})" for code, n in unmapped)
+        findings.append(
+            (
+                "error" if share > spec.max_unmapped_share else "warning",
+                f"{rows} of {received} rows ({share:.1%}) have offense codes missing from "
+                f"{spec.offense_crosswalk}, loaded as 'other' (the load blocks above "
+                f"{spec.max_unmapped_share:.1%}): add rows 'offense_code,ucr_category' for {codes}",
+            )
         )
-    for reason, count in reasons:
-        if reason not in ("unparseable_occurred_at", "unlocatable"):
-            notes.append(f"{count} rows would be quarantined as {reason}")
-    notes.append(
-        f"{placeable} of {total} rows have coordinates"
-        + (" or an area code" if spec.area_crosswalk else "")
-        + " to find their neighborhood with (checked against the boundaries at load time)"
-    )
-    notes.append(f"categories: {categories}")
-    return problems, notes
+    categories = con.execute(
+        f"SELECT ucr_category, count(*) FROM raw.{table} GROUP BY ucr_category ORDER BY count(*) DESC, ucr_category"
+    ).fetchall()
+    if categories:
+        listed = ", ".join(f"{category} {n}" for category, n in categories)
+        findings.append(("note", f"categories of the {loaded} rows that would load: {listed}"))
+    return findings

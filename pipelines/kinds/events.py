@@ -25,6 +25,7 @@ from pipelines.kinds.base import (
     SourceError,
     _Spec,
     blank,
+    cite,
     known_targets,
     neighborhood_matcher,
     parse_times,
@@ -147,13 +148,25 @@ def validate(spec: EventsSource, raw: pd.DataFrame, context: Context) -> tuple[p
     by_area = typed["area_code"].map(area_neighborhoods(spec, context)).astype("string")
     typed["neighborhood_id"] = named.fillna(by_area)
 
-    reasons.flag(blank(typed["event_id"]), "missing_event_id")
-    reasons.flag(typed["starts_at"].isna(), "unparseable_starts_at")
+    columns = spec.columns
+    event = cite(columns.event_id or "event id (a digest of district, title and start)", raw["event_id"])
+    reasons.flag(blank(typed["event_id"]), "missing_event_id", event)
+    reasons.flag(
+        typed["starts_at"].isna(), "unparseable_starts_at", cite(columns.starts_at, raw["starts_at"])
+    )
     # A neighborhood or beat that was given but matches nothing is an error; only a district-wide event (no
     # neighborhood, no beat, but a district) is loaded without a neighborhood.
     given = ~blank(raw["neighborhood"]) | typed["area_code"].notna()
-    reasons.flag(typed["neighborhood_id"].isna() & (given | typed["district"].isna()), "unknown_neighborhood")
-    reasons.flag(typed["event_id"].duplicated(), "duplicate_event_id")
+    place = cite(f"area code in {columns.area or columns.title}", typed["area_code"])
+    if columns.neighborhood:
+        place = place.where(blank(raw["neighborhood"]), cite(columns.neighborhood, raw["neighborhood"]))
+    place = place.where(
+        given, f"{columns.neighborhood or 'neighborhood'}, {columns.district or 'district'}: blank"
+    )
+    reasons.flag(
+        typed["neighborhood_id"].isna() & (given | typed["district"].isna()), "unknown_neighborhood", place
+    )
+    reasons.flag(typed["event_id"].duplicated(), "duplicate_event_id", event)
     return reasons.split(raw, typed, "events")
 
 

@@ -27,6 +27,25 @@ def parse(spec: GeographySource, file, salt: str | None = None) -> pd.DataFrame:
     return parse_records(spec, features, str(file))
 
 
+def check_sample(spec: GeographySource, sample, con) -> list[tuple[str, str]]:
+    """What `check-source` adds for a boundary file: an `id_property` or `name_property` that no feature has
+    (every id or name would be blank), naming the properties the features do have."""
+    document = read_json_records(sample)
+    properties: dict[str, None] = {}
+    for feature in document.get("features") or []:
+        if isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
+            properties |= dict.fromkeys(feature["properties"])
+    return [
+        (
+            "error",
+            f"{field} {getattr(spec, field)!r}: no feature has this property; the features' properties are "
+            f"{list(properties)[:40]}",
+        )
+        for field in ("id_property", "name_property")
+        if getattr(spec, field) not in properties
+    ]
+
+
 def parse_records(spec: GeographySource, features: list, where: str, first_row: int = 1) -> pd.DataFrame:
     """GeoJSON features (a file's, or a page of a portal's `.geojson` endpoint) -> id, name, geometry as text."""
     rows = []

@@ -6,7 +6,7 @@ from typing import Literal
 
 import pandas as pd
 
-from pipelines.kinds.base import Context, Reasons, SourceBase, normalize_label
+from pipelines.kinds.base import Context, Reasons, SourceBase, cite, normalize_label
 from pipelines.parsers.tables import pick_columns, read_table
 
 
@@ -38,9 +38,23 @@ def validate(
     typed["population"] = pd.to_numeric(raw["population"].str.strip(), errors="coerce")
     typed["dimension"] = raw["dimension"].str.strip().str.lower()
     typed["category"] = raw["category"].str.strip()
-    reasons.flag(typed["neighborhood_id"].isna(), "unknown_neighborhood")
-    reasons.flag(~typed["dimension"].isin(["total", "age_group", "gender"]), "unknown_dimension")
+    neighborhood = cite("neighborhood_id", raw["neighborhood_id"])
+    reasons.flag(typed["neighborhood_id"].isna(), "unknown_neighborhood", neighborhood)
+    reasons.flag(
+        ~typed["dimension"].isin(["total", "age_group", "gender"]),
+        "unknown_dimension",
+        cite("dimension", raw["dimension"]),
+    )
     population = typed["population"]
-    reasons.flag(population.isna() | (population < 0) | (population % 1 != 0), "invalid_population")
-    reasons.flag(typed.duplicated(["neighborhood_id", "dimension", "category"]), "duplicate_population_row")
+    reasons.flag(
+        population.isna() | (population < 0) | (population % 1 != 0),
+        "invalid_population",
+        cite("population", raw["population"]),
+    )
+    repeated = (
+        neighborhood + ", " + cite("dimension", raw["dimension"]) + ", " + cite("category", raw["category"])
+    )
+    reasons.flag(
+        typed.duplicated(["neighborhood_id", "dimension", "category"]), "duplicate_population_row", repeated
+    )
     return reasons.split(raw, typed, "population")

@@ -6,7 +6,7 @@ from typing import Literal
 
 import pandas as pd
 
-from pipelines.kinds.base import Context, Reasons, SourceBase, blank, normalize_label, parse_times
+from pipelines.kinds.base import Context, Reasons, SourceBase, blank, cite, normalize_label, parse_times
 from pipelines.parsers.tables import pick_columns, read_table
 
 
@@ -28,9 +28,18 @@ def validate(spec: ProgramsSource, raw: pd.DataFrame, context: Context) -> tuple
     typed["neighborhood_id"] = raw["neighborhood_id"].map(lambda v: known.get(normalize_label(v)))
     typed["start_date"] = parse_times(raw["start_date"], "%Y-%m-%d").dt.date
     typed["end_date"] = parse_times(raw["end_date"], "%Y-%m-%d").dt.date
-    reasons.flag(blank(raw["program_id"]), "missing_program_id")
-    reasons.flag(typed["neighborhood_id"].isna(), "unknown_neighborhood")
-    reasons.flag(typed["start_date"].isna(), "unparseable_start_date")
-    reasons.flag(typed["end_date"].isna() & ~blank(raw["end_date"]), "unparseable_end_date")
-    reasons.flag(typed["program_id"].duplicated(), "duplicate_program_id")
+    program = cite("program_id", raw["program_id"])
+    reasons.flag(blank(raw["program_id"]), "missing_program_id", program)
+    reasons.flag(
+        typed["neighborhood_id"].isna(),
+        "unknown_neighborhood",
+        cite("neighborhood_id", raw["neighborhood_id"]),
+    )
+    reasons.flag(typed["start_date"].isna(), "unparseable_start_date", cite("start_date", raw["start_date"]))
+    reasons.flag(
+        typed["end_date"].isna() & ~blank(raw["end_date"]),
+        "unparseable_end_date",
+        cite("end_date", raw["end_date"]),
+    )
+    reasons.flag(typed["program_id"].duplicated(), "duplicate_program_id", program)
     return reasons.split(raw, typed, "programs")

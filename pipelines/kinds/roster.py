@@ -9,7 +9,16 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field, model_validator
 
-from pipelines.kinds.base import Context, Reasons, SourceBase, _Spec, blank, normalize_label, parse_times
+from pipelines.kinds.base import (
+    Context,
+    Reasons,
+    SourceBase,
+    _Spec,
+    blank,
+    cite,
+    normalize_label,
+    parse_times,
+)
 from pipelines.parsers.tables import pick_columns, read_table
 from pipelines.pii import person_key, pseudonymize, require_salt
 from pipelines.warehouse import quote
@@ -83,10 +92,26 @@ def validate(spec: RosterSource, raw: pd.DataFrame, context: Context) -> tuple[p
         by_name, ambiguous = match_events(spec, raw, context)
         typed["event_id"] = typed["event_id"].fillna(by_name)
         ambiguous &= typed["event_id"].isna()
-    reasons.flag(blank(typed["event_id"]) & ~ambiguous & blank(raw["event_name"]), "missing_event_id")
-    reasons.flag(blank(raw["person_id"]), "no_identity")
-    reasons.flag(ambiguous, "ambiguous_event")
-    reasons.flag(~typed["event_id"].isin(context.known_events()), "unknown_event")
+    columns = spec.columns
+    # The event as the file names it: its id, else its name and date.
+    event = cite(columns.event_id, raw["event_id"]) if columns.event_id else None
+    if columns.event_name:
+        named = (
+            cite(columns.event_name, raw["event_name"])
+            + ", "
+            + cite(columns.event_date or "event_date", raw["event_date"])
+        )
+        event = named if event is None else event.where(~blank(raw["event_id"]), named)
+    identity = ", ".join(
+        column
+        for column in (columns.email, columns.phone, columns.name, columns.first_name, columns.last_name)
+        if column
+    )
+    reasons.flag(blank(typed["event_id"]) & ~ambiguous & blank(raw["event_name"]), "missing_event_id", event)
+    # Never the values: they identify a person (and are gone by now: only their keyed hash is kept).
+    reasons.flag(blank(raw["person_id"]), "no_identity", f"{identity}: blank")
+    reasons.flag(ambiguous, "ambiguous_event", event)
+    reasons.flag(~typed["event_id"].isin(context.known_events()), "unknown_event", event)
     return reasons.split(raw, typed, "roster")
 
 

@@ -21,6 +21,7 @@ from pipelines.kinds.base import (
     SourceError,
     _Spec,
     blank,
+    cite,
     neighborhood_matcher,
     normalize_label,
     parse_bool,
@@ -39,7 +40,9 @@ LIKERT_5 = {
     "strongly agree": 5,
 }
 
-MISSING_ANSWERS = ["", "don't know", "dont know", "prefer not to say", "n/a"]
+# Answers that mean "no answer" (case and spacing ignored): the item is skipped, not refused. A source's
+# `missing` list adds to these.
+MISSING_ANSWERS = ("", "don't know", "dont know", "prefer not to say", "n/a")
 
 
 def _one_to_five(scale: dict[str, int] | None) -> dict[str, int] | None:
@@ -95,9 +98,11 @@ class SurveySource(SourceBase):
     columns: SurveyColumns
     timestamp_format: str
     items: list[SurveyItem] = Field(min_length=1)
-    # Answer label (case-insensitive) -> score 1..5. Numeric codes can be listed too.
+    # Answer label (case-insensitive) -> score 1..5. Numeric codes can be listed too. A `scale` given replaces
+    # this default (an item's own `scale` replaces the source's for that item).
     scale: dict[str, int] = Field(default_factory=lambda: dict(LIKERT_5))
-    missing: list[str] = Field(default_factory=lambda: list(MISSING_ANSWERS))
+    # More answers meaning "no answer" (a tool's code for "Don't know", say), in addition to MISSING_ANSWERS.
+    missing: list[str] = Field(default_factory=list)
     # Optional CSV `answer,neighborhood_id`; answers also match neighborhood ids and names directly.
     neighborhood_crosswalk: str | None = None
     # neighborhood_id -> other answers meaning it (abbreviations, old names, ZIP codes).
@@ -107,6 +112,19 @@ class SurveySource(SourceBase):
     @classmethod
     def _scores_one_to_five(cls, value):
         return _one_to_five(value)
+
+    @property
+    def missing_answers(self) -> set[str]:
+        """Every answer that means "no answer", normalized: the defaults and this source's `missing`."""
+        return {normalize_label(label) for label in (*MISSING_ANSWERS, *self.missing)}
+
+    @property
+    def response_id_column(self) -> str:
+        """The file's column identifying a response, as details name it."""
+        column = self.columns.response_id
+        if column is None:
+            return "response id (a digest of the answers)"
+        return column.column if isinstance(column, HashedColumn) else column
 
 
 def _hash_identifier(value: str, salt: str) -> str:
@@ -203,31 +221,45 @@ def validate(spec: SurveySource, raw: pd.DataFrame, context: Context) -> tuple[p
     typed["response_id"] = raw["response_id"].str.strip()
     typed["submitted_at"] = parse_times(raw["submitted_at"], spec.timestamp_format)
     typed["neighborhood_id"] = raw["neighborhood"].map(_neighborhood_lookup(spec, context))
-    missing = {normalize_label(label) for label in spec.missing}
+    missing = spec.missing_answers
     for column in ("age_group", "gender"):
         values = raw[column].str.strip()
         typed[column] = values.where(~values.map(normalize_label).isin(missing) & ~blank(values))
 
-    invalid_answer = pd.Series(False, index=raw.index)
+    # A row's first answer neither on its item's scale nor a missing code, cited by the file's column.
+    invalid_answer = pd.Series(pd.NA, index=raw.index, dtype="string")
     for item in spec.items:
         scale = {normalize_label(label): score for label, score in (item.scale or spec.scale).items()}
         answers = raw[f"item:{item.item_id}"].map(normalize_label)
         scores = answers.map(scale).astype("Float64")
-        invalid_answer |= scores.isna() & ~answers.isin(missing)
+        off_scale = scores.isna() & ~answers.isin(missing) & invalid_answer.isna()
+        invalid_answer = invalid_answer.mask(off_scale, cite(item.column, raw[f"item:{item.item_id}"]))
         typed[f"item:{item.item_id}"] = 6 - scores if item.reverse else scores
 
-    if spec.columns.finished:
+    columns = spec.columns
+    if columns.finished:
         finished = parse_bool(raw["finished"])
-        reasons.flag(finished != True, "incomplete_response")  # noqa: E712
-    reasons.flag(blank(raw["response_id"]), "missing_response_id")
-    reasons.flag(typed["submitted_at"].isna(), "unparseable_submitted_at")
-    reasons.flag(typed["submitted_at"] > context.now, "submitted_at_in_future")
-    reasons.flag(typed["neighborhood_id"].isna(), "unknown_neighborhood")
-    reasons.flag(invalid_answer, "invalid_answer")
+        reasons.flag(finished != True, "incomplete_response", cite(columns.finished, raw["finished"]))  # noqa: E712
+    reasons.flag(
+        blank(raw["response_id"]), "missing_response_id", cite(spec.response_id_column, raw["response_id"])
+    )
+    submitted = cite(columns.submitted_at, raw["submitted_at"])
+    reasons.flag(typed["submitted_at"].isna(), "unparseable_submitted_at", submitted)
+    reasons.flag(typed["submitted_at"] > context.now, "submitted_at_in_future", submitted)
+    reasons.flag(
+        typed["neighborhood_id"].isna(),
+        "unknown_neighborhood",
+        cite(columns.neighborhood, raw["neighborhood"]),
+    )
+    reasons.flag(invalid_answer.notna(), "invalid_answer", invalid_answer)
     # Duplicate response ids keep the latest submission.
     latest_first = typed.sort_values(["submitted_at", "_row"], ascending=False)
     superseded = latest_first.duplicated("response_id").reindex(typed.index)
-    reasons.flag(superseded, "duplicate_response_superseded")
+    reasons.flag(
+        superseded,
+        "duplicate_response_superseded",
+        f"{spec.response_id_column}: repeated; the latest submission is kept",
+    )
 
     # One row per (response, item): the shape trust metrics are computed from.
     kept = typed.loc[reasons.kept]
@@ -241,3 +273,15 @@ def validate(spec: SurveySource, raw: pd.DataFrame, context: Context) -> tuple[p
         ignore_index=True,
     )
     return long[[*CANONICAL_COLUMNS["survey"], "_row"]], reasons.quarantined(raw)
+
+
+def check_sample(spec: SurveySource, sample, con) -> list[tuple[str, str]]:
+    """What `check-source` adds for a survey sample: the scale and the missing codes in effect."""
+
+    def labels(scale: dict[str, int]) -> str:
+        return ", ".join(f"{label!r} = {score}" for label, score in scale.items())
+
+    notes = [f"scale: {labels(spec.scale)}"]
+    notes += [f"scale of {item.column}: {labels(item.scale)}" for item in spec.items if item.scale]
+    notes.append(f"missing codes (skipped, never refused): {sorted(spec.missing_answers)}")
+    return [("note", note) for note in notes]

@@ -4,14 +4,16 @@ writes. Real samples from ../shared/data/real; the CLI runs in a subprocess."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pandas as pd
 import pytest
 
+from pipelines import ingest
 from pipelines.kinds import crime
 from pipelines.kinds.base import SourceError
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import REPO_ROOT, Paths
 from pipelines.sources import load_source
 from tests.conftest import run_cli
 
@@ -69,11 +71,38 @@ def check(*args):
     return run_cli("check-source", *args, timeout=120)
 
 
-def test_check_source_accepts_the_ready_made_deployments_and_their_samples(real_data):
-    result = check(str(CHICAGO_CRIMES), "--sample", str(real_data / "chicago_crimes_soda_api_sample200.json"))
+def test_check_source_accepts_the_ready_made_deployments_and_their_samples(
+    real_data, portal, tmp_path, monkeypatch
+):
+    # The community areas as a run fetches them (from a local stand-in of the portal) into a data home's raw/:
+    # the boundaries check-source places the sample's incidents in.
+    areas = json.loads((real_data / "chicago_community_areas_simplified_derived.geojson").read_text())
+    portal.soda("igwz-8jzy", areas["features"], geojson=True)
+    monkeypatch.setenv("CHICAGO_PORTAL_URL", portal.base_url)
+    home = tmp_path / "home"
+    paths = Paths(home, CHICAGO_CRIMES.parent, home / "warehouse.duckdb", home / "published")
+    ingest.land(load_source(CHICAGO_CRIMES.parent / "chicago_community_areas.yml"), paths, None)
+
+    result = run_cli(
+        "check-source",
+        str(CHICAGO_CRIMES),
+        "--sample",
+        str(real_data / "chicago_crimes_soda_api_sample200.json"),
+        "--home",
+        str(home),
+        env={"CHICAGO_PORTAL_URL": portal.base_url},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "socrata" in result.stdout and "incremental on updated_on with a 7-day look-back" in result.stdout
-    assert "categories: {'other': 110, 'property': 70, 'violent': 20}" in result.stdout
+    assert (
+        "geography lookup chicago_community_areas: " in result.stdout and "of 77 rows loaded" in result.stdout
+    )
+    categories = re.search(
+        r"categories of the (\d+) rows that would load: other (\d+), property (\d+), violent (\d+)\n",
+        result.stdout,
+    )
+    assert categories and int(categories[1]) == sum(int(n) for n in categories.groups()[1:]) > 190
     for folder in ("chicago", "san_francisco"):
         for yml in sorted((REPO_ROOT / "sources" / folder).glob("*.yml")):
             assert check(str(yml)).returncode == 0, yml
@@ -117,7 +146,9 @@ def test_check_source_names_the_codes_missing_from_the_crosswalk(newcomer, real_
         r["fbi_code"] == "06"
         for r in json.loads((real_data / "chicago_crimes_soda_api_sample200.json").read_text())
     )
-    assert f"{thefts} of 200 rows" in result.stderr and f"'06' ({thefts})" in result.stderr
+    assert (
+        f"{thefts} of 200 rows ({thefts / 200:.1%})" in result.stderr and f"'06' ({thefts})" in result.stderr
+    )
 
 
 def test_check_source_refuses_a_bad_connector_with_an_actionable_message(newcomer):

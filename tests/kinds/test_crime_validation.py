@@ -384,8 +384,9 @@ def test_an_unreadable_file_gets_one_clear_error_and_the_good_file_still_lands(h
     assert not list((paths.raw / "drops").glob("*.tmp"))
 
 
-def test_a_sample_is_read_the_way_a_load_reads_it(home):
+def test_a_sample_is_read_the_way_a_load_reads_it(home, capsys):
     paths, crimes, _ = home
+    from pipelines.cli import main
     from pipelines.kinds import crime
 
     file = write_csv(paths.landing / "drops" / "sample.csv", ROWS)
@@ -393,16 +394,88 @@ def test_a_sample_is_read_the_way_a_load_reads_it(home):
     assert frame["_row"].tolist() == list(range(2, len(ROWS) + 2))
     assert frame.loc[0, "incident_id"] == "100" and frame.loc[1, "incident_id"] == ""
     assert frame["domestic"].eq("").all()  # not mapped: blank, as in the raw file
-    problems, notes = crime.check_sample(crimes, frame)
-    assert problems[0] == (
-        f"1 of {len(ROWS)} rows: occurred_at does not match timestamp_format '{PORTAL}', "
-        "e.g. '13/45/2023 99:00:00 PM' in row 5"
+
+    status = main(
+        [
+            "check-source",
+            str(paths.sources_dir / "drops.yml"),
+            "--sample",
+            str(file),
+            "--home",
+            str(paths.home),
+        ]
     )
-    assert problems[1].startswith(
-        f"1 of {len(ROWS)} rows ({1 / len(ROWS):.1%}) have offense codes missing from offenses.csv"
+    out, err = capsys.readouterr()
+    assert status == 1  # 'ZZ' is unmapped in more than 1 % of the rows
+    assert (
+        f"warning: {file}: 1 of {len(ROWS)} rows: occurred_at does not match timestamp_format '{PORTAL}', "
+        "e.g. '13/45/2023 99:00:00 PM' in row 5\n"
+    ) in err
+    assert (
+        f"error: {file}: 1 of {len(ROWS)} rows ({1 / len(ROWS):.1%}) have offense codes missing from "
+        "offenses.csv, loaded as 'other' (the load blocks above 1.0%): add rows 'offense_code,ucr_category' "
+        "for 'ZZ' (1)\n"
+    ) in err
+    assert f"missing_incident_id: ID: blank in 2 of {len(ROWS)} rows" in err
+    assert f"unparseable_occurred_at: Date: '13/45/2023 99:00:00 PM' in 1 of {len(ROWS)} rows" in err
+    assert "check unmapped_offense_share would block the load" in err
+
+
+# (latitude, longitude, area) -> the neighborhood, or the detail of the refusal, written out by hand.
+COORDINATES = [
+    (("0", "0"), "1", "N01"),  # (0, 0) is "not geocoded": placed by its area code
+    (("0.0", "0.00"), "", "Latitude, Longitude: (0, 0), read as no coordinates; Area: blank"),
+    (("95", "-87.68"), "2", "N02"),  # a latitude off the Earth: no coordinates either
+    (("41.82", "-187.6"), "", "Latitude, Longitude: '41.82, -187.6' is not a point on Earth; Area: blank"),
+    (("", ""), "7", "Latitude, Longitude: blank; Area: '7' is not in areas.csv"),
+    (("", ""), "3", "Area: '3' is mapped to 'N99' in areas.csv, which no boundary defines"),
+    (
+        ("41.82", "-87.55"),
+        "",
+        "Latitude, Longitude: a point in no boundary (boundaries refused: places: 'N03' ",
+    ),
+    (IN_N01, "", "N01"),
+]
+
+
+def test_coordinates_off_the_earth_or_at_zero_are_no_coordinates_and_refusals_name_column_and_value(home):
+    paths, crimes, specs = home
+    # A third neighborhood whose shape the geography load refuses: the incidents there name it.
+    places = next(spec for spec in specs if spec.kind == "geography")
+    broken = {"type": "Feature", "properties": {"nbhd_id": "N03"}, "geometry": None}
+    (paths.landing / "places" / "more.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": [broken]})
     )
-    assert problems[1].endswith("for 'ZZ' (1)") and len(problems) == 2
-    assert "2 rows would be quarantined as missing_incident_id" in notes
+    ingest.land(places, paths, None)
+    ingest.load(places, specs, paths)
+    rows = [
+        row(str(200 + i), "01/05/2024 10:00:00 PM", "", "06", point, area=area)
+        for i, (point, area, _) in enumerate(COORDINATES)
+    ]
+    rows.append(row("300", "99/99/2024", "", "06"))
+    write_csv(paths.landing / "drops" / "day1.csv", rows)
+    ingest.land(crimes, paths, None)
+    ingest.load(crimes, specs, paths)
+
+    loaded = {
+        r[0]: r[1:]
+        for r in query(paths, "SELECT incident_id, neighborhood_id, latitude, longitude FROM raw.drops")
+    }
+    details = dict(
+        query(paths, "SELECT json_extract_string(record, '$.incident_id'), detail FROM quarantine.drops")
+    )
+    for i, (point, _, outcome) in enumerate(COORDINATES):
+        incident = str(200 + i)
+        if outcome.startswith("N0"):
+            on_earth = point == IN_N01
+            assert loaded[incident] == (
+                outcome,
+                *((float(point[0]), float(point[1])) if on_earth else (None, None)),
+            )
+        else:
+            assert details[incident].startswith(outcome), (incident, details[incident])
+    assert details["300"] == "Date: '99/99/2024'"
+    assert len(loaded) + len(details) == len(rows)
 
 
 def test_line_breaks_inside_quoted_values_load(home):

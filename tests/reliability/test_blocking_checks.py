@@ -25,6 +25,12 @@ def test_a_failed_load_check_builds_nothing_downstream(reference, tmp_path):
     assert result.returncode == 1
     assert "check quarantine_share on warehouse/demo_crimes failed" in result.stderr
     assert "4 of 265 rows refused" in result.stderr
+    # For its most common reasons, the error names the file's columns and the values that failed them.
+    assert (
+        "most common reasons: unlocatable in 2 rows: Latitude, Longitude: a point in no boundary (1), "
+        "Latitude, Longitude: blank (1); duplicate_incident in 1 row: ID: '20000005' repeated (1); "
+        "unparseable_occurred_at in 1 row: Date: '13/45/2024 99:00:00 PM' (1)."
+    ) in result.stderr
     built = materialized_in_last_run(home)
     assert "warehouse/demo_crimes" in built  # the load itself is kept (its rows, its quarantine)
     downstream = downstream_of("warehouse/demo_crimes")
