@@ -331,10 +331,16 @@ def write_staged_load(
     a row.
 
     Counts are of source records (`_row`): a survey response is one record even though it is loaded as one
-    row per item."""
+    row per item, and a row may stand for several records (`_parts`, optional: a boundary made of several
+    features)."""
     source, kind = spec.name, spec.kind
+    # A row made of several source records (a boundary of several features) says how many in `_parts`.
+    has_parts = "_parts" in {
+        column[0] for column in con.execute(f"SELECT * FROM {loaded} LIMIT 0").description
+    }
     rows_loaded, unmapped = con.execute(
-        "SELECT count(DISTINCT _row), "
+        "SELECT count(DISTINCT _row)"
+        + (" + coalesce(sum(_parts - 1), 0), " if has_parts else ", ")
         + ("count(*) FILTER (WHERE NOT offense_mapped)" if kind == "crime" else "NULL")
         + f" FROM {loaded}"
     ).fetchone()

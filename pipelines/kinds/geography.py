@@ -8,7 +8,7 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from pipelines.kinds.base import Context, Reasons, SourceBase, SourceError, blank
+from pipelines.kinds.base import Context, Reasons, SourceBase, SourceError, blank, normalize_label
 from pipelines.parsers.tables import read_json_records
 from pipelines.warehouse import load_spatial
 
@@ -49,24 +49,64 @@ def parse_records(spec: GeographySource, features: list, where: str, first_row: 
 
 
 def validate(spec: GeographySource, raw: pd.DataFrame, context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Boundaries as GIS tools use them: a shape that is invalid as given (a ring crossing itself, a bow-tie) is
-    repaired with ST_MakeValid and loaded, counted as the note `repaired_geometry`; only a shape that cannot be
-    used at all is refused: `empty_geometry` (no geometry, or an empty one), `unreadable_geometry` (GeoJSON that
-    DuckDB cannot read), `unrepairable_geometry` (no area left after the repair: a line, a point, a ring that
-    cannot be closed)."""
+    """Boundaries as GIS tools use them.
+
+    A shape that is invalid as given (a ring crossing itself, a bow-tie) is repaired with ST_MakeValid and loaded,
+    counted as the note `repaired_geometry`. Features that share an id and a name are parts of one neighborhood
+    (a police district in several pieces): loaded as one boundary, their union, counted as the note
+    `merged_boundary_parts`. Only what cannot be used is refused: `empty_geometry` (no geometry, or an empty
+    one), `unreadable_geometry` (GeoJSON that DuckDB cannot read), `unrepairable_geometry` (no area left after
+    the repair: a line, a point, a ring that is not closed) and `duplicate_neighborhood_id` (an id that features
+    of different names claim).
+
+    The loaded frame has one row per neighborhood, its first feature's `_row`, and `_parts`: the features it was
+    made of (what the warehouse counts as loaded)."""
     reasons = Reasons(raw.index)
     shapes = shape_report(context.con, raw["geometry_geojson"]).set_index(raw.index)
     reasons.flag(blank(raw["neighborhood_id"]), "missing_neighborhood_id")
     for reason in GEOMETRY_REASONS:
         reasons.flag(shapes["reason"] == reason, reason)
-    reasons.flag(raw["neighborhood_id"].duplicated(), "duplicate_neighborhood_id")
+    names = raw["name"].map(normalize_label)
+    first_name = names[reasons.kept].groupby(raw["neighborhood_id"][reasons.kept]).transform("first")
+    other_name = (names[reasons.kept] != first_name).reindex(raw.index, fill_value=False)
+    reasons.flag(other_name, "duplicate_neighborhood_id")
+    kept = reasons.kept
     repaired = shapes["repaired_geojson"].notna()
     typed = raw.assign(
         geometry_geojson=raw["geometry_geojson"].where(~repaired, shapes["repaired_geojson"]),
         area_sq_km=shapes["area"].astype("float64"),
     )
-    context.note("repaired_geometry", int((repaired & reasons.kept).sum()))
-    return reasons.split(raw, typed, "geography")
+    context.note("repaired_geometry", int((repaired & kept).sum()))
+    loaded, quarantined = reasons.split(raw, typed, "geography")
+    parts = loaded.groupby("neighborhood_id", sort=False)["_row"].transform("size")
+    context.note("merged_boundary_parts", int((parts > 1).sum()))
+    return _merge_parts(context.con, loaded.assign(_parts=parts)), quarantined
+
+
+MERGE_SQL = """
+SELECT neighborhood_id,
+       CAST(ST_AsGeoJSON(ST_Union_Agg(ST_GeomFromGeoJSON(geometry_geojson))) AS VARCHAR) AS geometry_geojson
+FROM boundary_parts GROUP BY neighborhood_id
+"""
+AREA_SQL = "SELECT ST_Area_Spheroid(ST_FlipCoordinates(ST_GeomFromGeoJSON(?))) / 1e6"
+
+
+def _merge_parts(con, loaded: pd.DataFrame) -> pd.DataFrame:
+    """One row per neighborhood: the parts of a neighborhood become its first part's row, with their union."""
+    several = loaded["_parts"] > 1
+    if not several.any():
+        return loaded
+    con.register("boundary_parts", loaded.loc[several, ["neighborhood_id", "geometry_geojson"]])
+    try:
+        unions = dict(con.execute(MERGE_SQL).fetchall())
+    finally:
+        con.unregister("boundary_parts")
+    merged = loaded.drop_duplicates("neighborhood_id").reset_index(drop=True)
+    for position in merged.index[merged["_parts"] > 1]:
+        union = unions[merged.at[position, "neighborhood_id"]]
+        merged.at[position, "geometry_geojson"] = union
+        merged.at[position, "area_sq_km"] = con.execute(AREA_SQL, [union]).fetchone()[0]
+    return merged
 
 
 # Why a shape is refused, in the order they are checked; a shape with none of them is loaded (repaired if needed).
