@@ -42,7 +42,7 @@ final as (
         cast(source as {{ dbt.type_string() }}) as source,
         cast(load_id as {{ dbt.type_string() }}) as load_id,
         cast(reason as {{ dbt.type_string() }}) as reason,
-        cast(refused as {{ dbt.type_boolean() }}) as refused,
+        cast(refused as boolean) as refused,
         cast(reason_rows as {{ dbt.type_bigint() }}) as rows
     from reasons_and_notes
 
