@@ -164,3 +164,46 @@ def test_a_bow_tie_becomes_its_two_triangles_and_shared_ids_with_other_names_are
     assert by_id.at["A", "area_sq_km"] == pytest.approx(whole / 2, rel=5e-3)
     assert by_id.at["B", "area_sq_km"] == pytest.approx(2 * whole, rel=5e-3)
     assert by_id.at["C", "name"] == "Gamma"
+
+
+def test_a_replaced_load_takes_its_notes_with_it(tmp_path):
+    """A corrected file dropped under the same name replaces its load: the notes go with the rows. The load of
+    another file keeps its own."""
+    x, y, d = -87.7, 41.8, 0.01
+    bow_tie = [[x, y], [x + d, y + d], [x + d, y], [x, y + d], [x, y]]
+    loads = [  # (load, file, outline)
+        ("l1", "landing/areas/areas.geojson", bow_tie),
+        ("l2", "landing/areas/other.geojson", bow_tie),
+        ("l3", "landing/areas/areas.geojson", square(x, y, d)),  # areas.geojson corrected
+    ]
+    spec = geography.GeographySource(name="areas", kind="geography", id_property="id", name_property="name")
+    notes = []
+    with connect(tmp_path / "warehouse.duckdb", spatial=True, allowed=[tmp_path]) as con:
+        for load_id, file, ring in loads:
+            raw = pd.DataFrame(
+                {
+                    "neighborhood_id": ["A"],
+                    "name": ["Alpha"],
+                    "geometry_geojson": [json.dumps({"type": "Polygon", "coordinates": [ring]})],
+                    "_row": [1],
+                }
+            ).astype({"neighborhood_id": "string", "name": "string", "geometry_geojson": "string"})
+            context = Context(con)
+            loaded, quarantined = geography.validate(spec, raw, context)
+            write_load(
+                con,
+                spec=spec,
+                load_id=load_id,
+                file=file,
+                loaded_at=pd.Timestamp("2026-12-01"),
+                raw=raw,
+                loaded=loaded,
+                quarantined=quarantined,
+                notes=context.take_notes(),
+            )
+            notes.append(con.execute("SELECT load_id, note, rows FROM meta.load_notes ORDER BY 1").fetchall())
+    assert notes == [
+        [("l1", "repaired_geometry", 1)],
+        [("l1", "repaired_geometry", 1), ("l2", "repaired_geometry", 1)],
+        [("l2", "repaired_geometry", 1)],
+    ]
