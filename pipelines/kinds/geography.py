@@ -1,4 +1,5 @@
-"""Neighborhood boundaries (CONTRACT §3.2): GeoJSON, WGS84, with id and name properties."""
+"""Neighborhood boundaries: GeoJSON, WGS84, with id and name properties; see docs/data-quality.md for what is
+repaired, merged or refused."""
 
 from __future__ import annotations
 
@@ -146,7 +147,9 @@ def shape_report(con, geometries: pd.Series) -> pd.DataFrame:
     raise rather than return NULL, even under TRY: then the shapes are read one by one, and one that still raises
     is unreadable if DuckDB cannot read it at all, otherwise unrepairable."""
     load_spatial(con)
-    texts = geometries.fillna("").astype(str).to_numpy()
+    blank_text = blank(geometries).to_numpy()
+    # No geometry at all is NULL to DuckDB (an empty text would make ST_GeomFromGeoJSON raise).
+    texts = [None if empty else str(text) for text, empty in zip(geometries, blank_text, strict=True)]
     try:
         found = _run(con, SHAPES_SQL, texts).sort_values("_position", ignore_index=True)
     except duckdb.Error:
@@ -159,7 +162,6 @@ def shape_report(con, geometries: pd.Series) -> pd.DataFrame:
                 rows.append(pd.Series({"readable": readable, "empty": False, "usable": False}))
         found = pd.DataFrame(rows).reset_index(drop=True)
     found = found.reindex(columns=["readable", "empty", "usable", "repaired_geojson", "area"])
-    blank_text = pd.Series(texts).str.strip() == ""
     readable = found["readable"].fillna(False).astype(bool)
     reason = pd.Series(pd.NA, index=found.index, dtype="string")
     reason[~found["usable"].fillna(False).astype(bool)] = "unrepairable_geometry"
@@ -175,7 +177,8 @@ def shape_report(con, geometries: pd.Series) -> pd.DataFrame:
 
 
 def _run(con, sql: str, texts) -> pd.DataFrame:
-    incoming = pd.DataFrame({"geometry_geojson": list(texts)}).reset_index(names="_position")
+    incoming = pd.DataFrame({"geometry_geojson": pd.Series(list(texts), dtype="string")})
+    incoming = incoming.reset_index(names="_position")
     con.register("incoming_shapes", incoming)
     try:
         return con.execute(sql).df()
