@@ -334,7 +334,6 @@ def write_staged_load(
     row per item, and a row may stand for several records (`_parts`, optional: a boundary made of several
     features)."""
     source, kind = spec.name, spec.kind
-    # A row made of several source records (a boundary of several features) says how many in `_parts`.
     has_parts = "_parts" in {
         column[0] for column in con.execute(f"SELECT * FROM {loaded} LIMIT 0").description
     }
