@@ -126,12 +126,19 @@ def load(
             if staged:
                 received, loaded, rejected = module.stage(spec, module.raw_file_sql(raw_file), context)
                 summary = write_staged_load(
-                    con, **where, rows_received=received, loaded=loaded, rejected=rejected
+                    con,
+                    **where,
+                    rows_received=received,
+                    loaded=loaded,
+                    rejected=rejected,
+                    notes=context.take_notes(),
                 )
             else:
                 raw = pd.read_parquet(raw_file)
                 loaded, quarantined = module.validate(spec, raw, context)
-                summary = write_load(con, **where, raw=raw, loaded=loaded, quarantined=quarantined)
+                summary = write_load(
+                    con, **where, raw=raw, loaded=loaded, quarantined=quarantined, notes=context.take_notes()
+                )
             summaries.append(summary)
     return summaries
 

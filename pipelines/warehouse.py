@@ -1,7 +1,8 @@
 """The warehouse: one DuckDB file, one writer, a connection per operation.
 
 Schemas: raw.<source> (loaded rows, typed), quarantine.<source> (refused rows with their reason and original
-values), meta.loads / meta.load_reasons (what every load received, loaded and refused), canonical.<kind>
+values), meta.loads / meta.load_reasons (what every load received, loaded and refused) / meta.load_notes
+(rows loaded but changed on the way, such as a repaired boundary), canonical.<kind>
 (one view per source kind over its raw tables: what dbt reads), and the dbt layers on top.
 
 Every DuckDB connection of the pipeline is opened by `connect`: bounded in memory, and with file access limited
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import duckdb
 import pandas as pd
@@ -108,6 +110,7 @@ LOAD_COLUMNS = {
     "_row": "BIGINT",
 }
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+NO_NOTES: Mapping[str, int] = MappingProxyType({})
 
 
 def quote(identifier: str) -> str:
@@ -225,6 +228,10 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE TABLE IF NOT EXISTS meta.load_reasons (source VARCHAR, load_id VARCHAR, reason VARCHAR, rows BIGINT)"
     )
+    # Rows loaded, not refused, but changed on the way (note 'repaired_geometry': a boundary made valid).
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS meta.load_notes (source VARCHAR, load_id VARCHAR, note VARCHAR, rows BIGINT)"
+    )
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, source: str, kind: str) -> None:
@@ -274,6 +281,7 @@ def write_load(
     raw: pd.DataFrame,
     loaded: pd.DataFrame,
     quarantined: pd.DataFrame,
+    notes: Mapping[str, int] = NO_NOTES,
 ) -> LoadSummary:
     """`write_staged_load` for a kind validated in pandas: `loaded` in canonical columns with `_row`,
     `quarantined` the refused rows' original text values with `_row`, `_reason` and `_detail`."""
@@ -300,6 +308,7 @@ def write_load(
             rows_received=len(raw),
             loaded="incoming_rows",
             rejected="incoming_rejects",
+            notes=notes,
         )
     finally:
         for view in ("incoming_rows", "incoming_rejects"):
@@ -316,17 +325,24 @@ def write_staged_load(
     rows_received: int,
     loaded: str,
     rejected: str,
+    notes: Mapping[str, int] = NO_NOTES,
 ) -> LoadSummary:
     """Write one load atomically from two relations of this connection: `loaded` (canonical columns and `_row`)
-    and `rejected` (`_row`, `reason`, `record`: the original values as JSON). A load replaces any earlier load of
+    and `rejected` (`_row`, `reason`, `record`: the original values as JSON), with `notes` (note -> loaded rows
+    it concerns, meta.load_notes: counted for users, never a refusal). A load replaces any earlier load of
     the same landing file, so re-running it, or re-dropping a corrected file under the same name, never doubles
     a row.
 
     Counts are of source records (`_row`): a survey response is one record even though it is loaded as one
-    row per item."""
+    row per item, and a row may stand for several records (`_parts`, optional: a boundary made of several
+    features)."""
     source, kind = spec.name, spec.kind
+    has_parts = "_parts" in {
+        column[0] for column in con.execute(f"SELECT * FROM {loaded} LIMIT 0").description
+    }
     rows_loaded, unmapped = con.execute(
-        "SELECT count(DISTINCT _row), "
+        "SELECT count(DISTINCT _row)"
+        + (" + coalesce(sum(_parts - 1), 0), " if has_parts else ", ")
         + ("count(*) FILTER (WHERE NOT offense_mapped)" if kind == "crime" else "NULL")
         + f" FROM {loaded}"
     ).fetchone()
@@ -363,6 +379,7 @@ def write_staged_load(
         for load in {*earlier, load_id}:
             con.execute("DELETE FROM meta.loads WHERE source = ? AND load_id = ?", [source, load])
             con.execute("DELETE FROM meta.load_reasons WHERE source = ? AND load_id = ?", [source, load])
+            con.execute("DELETE FROM meta.load_notes WHERE source = ? AND load_id = ?", [source, load])
         con.execute(f"INSERT INTO raw.{quote(source)} BY NAME SELECT {select} FROM {loaded}", stamp)
         # `rejected` also has `detail`: the file's column and value that failed the row (see kinds.base.cite).
         con.execute(
@@ -390,6 +407,11 @@ def write_staged_load(
             con.executemany(
                 "INSERT INTO meta.load_reasons VALUES (?, ?, ?, ?)",
                 [[source, load_id, reason, count] for reason, count in reasons],
+            )
+        if notes:
+            con.executemany(
+                "INSERT INTO meta.load_notes VALUES (?, ?, ?, ?)",
+                [[source, load_id, note, count] for note, count in sorted(notes.items())],
             )
         con.execute("COMMIT")
     except Exception:

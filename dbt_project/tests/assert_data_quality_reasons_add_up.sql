@@ -1,5 +1,6 @@
 {{ config(severity="warn") }}
--- The quarantine reasons of a load account for exactly its quarantined rows.
+-- The quarantine reasons of a load account for exactly its quarantined rows (notes, refused = false,
+-- are about loaded rows and are not counted).
 with
 
 loads as (
@@ -15,6 +16,7 @@ reasons as (
         load_id,
         sum(rows) as reason_rows
     from {{ ref('data_quality_reasons') }}
+    where refused
     group by source, load_id
 
 )

@@ -99,8 +99,9 @@ def validate_assets(specs: list[SourceSpec]) -> list[dg.AssetsDefinition]:
 
 
 def meta_assets(specs: list[SourceSpec]) -> list[dg.AssetsDefinition]:
-    """meta.loads and meta.load_reasons: what every load received, loaded and quarantined (dbt's source for
-    data_quality). The warehouse assets write them; this step makes their lineage visible."""
+    """meta.loads, meta.load_reasons and meta.load_notes: what every load received, loaded, quarantined and
+    changed on the way (dbt's source for data_quality). The warehouse assets write them; this step makes their
+    lineage visible."""
 
     @dg.multi_asset(
         specs=[
@@ -109,7 +110,7 @@ def meta_assets(specs: list[SourceSpec]) -> list[dg.AssetsDefinition]:
                 deps=[dg.AssetKey(["warehouse", s.name]) for s in specs],
                 group_name="validate",
             )
-            for table in ("loads", "load_reasons")
+            for table in ("loads", "load_reasons", "load_notes")
         ],
     )
     def load_log(data_home: DataHome):
@@ -117,5 +118,6 @@ def meta_assets(specs: list[SourceSpec]) -> list[dg.AssetsDefinition]:
             ensure_meta_tables(con)
         yield dg.MaterializeResult(asset_key=["meta", "loads"])
         yield dg.MaterializeResult(asset_key=["meta", "load_reasons"])
+        yield dg.MaterializeResult(asset_key=["meta", "load_notes"])
 
     return [load_log]

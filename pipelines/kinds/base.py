@@ -89,12 +89,25 @@ def read_crosswalk(path: Path, key: str, value: str) -> dict[str, str]:
 
 @dataclass
 class Context:
-    """What validation looks up in the warehouse: known neighborhoods, their shapes, known events."""
+    """What validation looks up in the warehouse (known neighborhoods, their shapes, known events), and the notes
+    it leaves about the load it validates: rows loaded but changed on the way (a boundary repaired), which
+    users see beside the quarantine reasons without the load being refused for them."""
 
     con: duckdb.DuckDBPyConnection
     neighborhood_sources: list[str] = field(default_factory=list)
     event_sources: list[str] = field(default_factory=list)
     now: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now().floor("s"))
+    notes: dict[str, int] = field(default_factory=dict)
+
+    def note(self, note: str, rows: int) -> None:
+        """Count `rows` loaded rows of the current load under `note` (zero counts are not kept)."""
+        if rows:
+            self.notes[note] = self.notes.get(note, 0) + rows
+
+    def take_notes(self) -> dict[str, int]:
+        """The notes of the load just validated; the next load starts with none."""
+        notes, self.notes = self.notes, {}
+        return notes
 
     def neighborhood_lookup(self) -> dict[str, str]:
         """Normalized id or name -> neighborhood_id."""

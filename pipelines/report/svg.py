@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from html import escape
@@ -34,6 +34,27 @@ def _rings(geometry: dict) -> list[list[list[float]]]:
     return []
 
 
+def projection(
+    points: Sequence[Sequence[float]], box_width: int, box_height: int, margin: int = 10
+) -> tuple[Callable[[float, float], tuple[float, float]], int, int]:
+    """(lon, lat) -> (x, y) in SVG units fitting the points' extent in the box with a margin, and the drawing's
+    width and height. Equirectangular with the x axis shrunk by cos(latitude): true shapes at city scale.
+
+    The extent is computed once, here: the projection of each point is then constant time, and a map linear in
+    its boundary points (a city's official file has tens of thousands)."""
+    west, east = min(p[0] for p in points), max(p[0] for p in points)
+    south, north = min(p[1] for p in points), max(p[1] for p in points)
+    squeeze = math.cos(math.radians((south + north) / 2))
+    span_x, span_y = (east - west) * squeeze or 1e-9, (north - south) or 1e-9
+    scale = min((box_width - 2 * margin) / span_x, (box_height - 2 * margin) / span_y)  # fit, keep the shape
+    width, height = int(span_x * scale) + 2 * margin, int(span_y * scale) + 2 * margin
+
+    def project(lon: float, lat: float) -> tuple[float, float]:
+        return margin + (lon - west) * squeeze * scale, margin + (north - lat) * scale
+
+    return project, width, height
+
+
 def _bins(values: Sequence[float], count: int) -> list[float]:
     """Equal-width class breaks between the smallest and largest value (count - 1 inner breaks)."""
     low, high = min(values), max(values)
@@ -49,15 +70,11 @@ def choropleth(
     points = [point for _, rings in shapes for ring in rings for point in ring]
     if not points:
         return f'<figure class="map"><figcaption>{escape(title)}</figcaption><p>No boundaries.</p></figure>'
-    lons, lats = [p[0] for p in points], [p[1] for p in points]
-    # Equirectangular with the x axis shrunk by cos(latitude): true shapes at city scale.
-    squeeze = math.cos(math.radians((min(lats) + max(lats)) / 2))
-    span_x, span_y = (max(lons) - min(lons)) * squeeze or 1e-9, (max(lats) - min(lats)) or 1e-9
-    scale = min((box_width - 20) / span_x, (box_height - 20) / span_y)  # fit the box, keep the shape
-    width, height = int(span_x * scale) + 20, int(span_y * scale) + 20
+    project, width, height = projection(points, box_width, box_height)
 
     def xy(lon: float, lat: float) -> str:
-        return f"{10 + (lon - min(lons)) * squeeze * scale:.1f},{10 + (max(lats) - lat) * scale:.1f}"
+        x, y = project(lon, lat)
+        return f"{x:.1f},{y:.1f}"
 
     known = [area.value for area in areas if area.value is not None]
     single = len(set(known)) == 1  # one value (or one neighborhood with a figure): one class, mid-ramp

@@ -32,20 +32,30 @@ def _in_ring(x: float, y: float, ring: list) -> bool:
     return inside
 
 
-def containing_area(x: float, y: float, features: list) -> str | None:
-    for feature in features:
-        geometry = feature["geometry"]
+def containing_area(x: float, y: float, shapes: dict[str, dict]) -> str | None:
+    """The id of the boundary holding the point (the smallest id where simplified outlines overlap)."""
+    holding = []
+    for nbhd, geometry in shapes.items():
         polygons = (
             geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
         )
         for exterior, *holes in polygons:
             if _in_ring(x, y, exterior) and not any(_in_ring(x, y, hole) for hole in holes):
-                return feature["properties"]["area_numbe"]
-    return None
+                holding.append(nbhd)
+    return min(holding) if holding else None
 
 
 def published(home, table: str) -> pd.DataFrame:
     return pd.read_parquet(home / "published" / f"{table}.parquet")
+
+
+def published_shapes(home) -> dict[str, dict]:
+    """The boundaries as published (repaired where the file's shape was invalid), by neighborhood id."""
+    neighborhoods = published(home, "neighborhoods")
+    return {
+        n: json.loads(g)
+        for n, g in zip(neighborhoods["neighborhood_id"], neighborhoods["geometry_geojson"], strict=True)
+    }
 
 
 def warehouse(home, sql: str) -> pd.DataFrame:
@@ -54,12 +64,44 @@ def warehouse(home, sql: str) -> pd.DataFrame:
 
 
 # ---- sources/chicago against a mirror of data.cityofchicago.org
+def portal_export_as_soda(file) -> list[dict]:
+    """The portal's "Export CSV" rows as its SODA API serves the same records: snake_case fields, ISO times,
+    booleans, and no key at all for an empty value."""
+    export = pd.read_csv(file, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    iso = lambda column: pd.to_datetime(export[column], format="%m/%d/%Y %I:%M:%S %p").dt.strftime(  # noqa: E731
+        "%Y-%m-%dT%H:%M:%S.000"
+    )
+    soda = pd.DataFrame(
+        {
+            "id": export["ID"],
+            "case_number": export["Case Number"],
+            "date": iso("Date"),
+            "block": export["Block"],
+            "iucr": export["IUCR"],
+            "primary_type": export["Primary Type"],
+            "description": export["Description"],
+            "arrest": export["Arrest"] == "true",
+            "domestic": export["Domestic"] == "true",
+            "beat": export["Beat"],
+            "district": export["District"],
+            "community_area": export["Community Area"],
+            "fbi_code": export["FBI Code"],
+            "updated_on": iso("Updated On"),
+            "latitude": export["Latitude"],
+            "longitude": export["Longitude"],
+        }
+    )
+    return [{k: v for k, v in record.items() if v != ""} for record in soda.to_dict("records")]
+
+
 @pytest.fixture(scope="module")
 def chicago(tmp_path_factory, real_data):
     home = tmp_path_factory.mktemp("chicago")
+    # The API sample (2019) and the 2024 export's records, as the portal serves both: more areas with incidents.
     rows = json.loads((real_data / "chicago_crimes_soda_api_sample200.json").read_text())
+    rows += portal_export_as_soda(real_data / "chicago_crimes_portal_export_2024_sample750.csv")
     areas = json.loads((real_data / "chicago_community_areas_simplified_derived.geojson").read_text())
-    env = {"SOCRATA_APP_TOKEN": "canary-app-token-5e2d", "CHICAGO_PAGE_SIZE": "60"}
+    env = {"SOCRATA_APP_TOKEN": "canary-app-token-5e2d", "CHICAGO_PAGE_SIZE": "300"}
     with running_portal() as portal:
         portal.soda("ijzp-q8t2", rows)
         portal.soda("igwz-8jzy", areas["features"], geojson=True)
@@ -68,8 +110,9 @@ def chicago(tmp_path_factory, real_data):
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-6000:]
         before = published(home, "crime_monthly")
         # The police department revises one incident: a simple battery (08B) becomes aggravated (04B).
+        newest = max(pd.Timestamp(r["updated_on"]) for r in rows)
         revised = next(r for r in rows if r["fbi_code"] == "08B" and r.get("latitude"))
-        revised.update(fbi_code="04B", updated_on="2019-12-10T09:30:00.000")
+        revised.update(fbi_code="04B", updated_on=f"{newest + pd.Timedelta(days=1):%Y-%m-%dT%H:%M:%S.000}")
         requests_before = len(portal.log)
         second = run_cli("run", *RUN, "--home", str(home), "--sources", str(CHICAGO), env=env)
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-6000:]
@@ -88,18 +131,35 @@ def month_of(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
 
 
-def expected_monthly(rows: list[dict], features: list) -> pd.DataFrame:
+def expected_monthly(rows: list[dict], shapes: dict[str, dict]) -> pd.DataFrame:
+    """Per area and month, counted here from the records as the portal holds them now: the latest version of
+    each incident, placed by point in polygon, else by its community area through the source's crosswalk;
+    categories from the source's offense crosswalk (a code missing from it counts as 'other')."""
     frame = pd.DataFrame(rows)
+    frame = frame.sort_values("updated_on").drop_duplicates("id", keep="last")
+    areas = pd.read_csv(CHICAGO / "community_area_crosswalk.csv", dtype=str)
+    by_area = dict(zip(areas["area_code"], areas["neighborhood_id"], strict=True))
     located = [
-        containing_area(float(r["longitude"]), float(r["latitude"]), features) if r.get("latitude") else None
-        for r in rows
+        containing_area(float(lon), float(lat), shapes) if isinstance(lat, str) else None
+        for lat, lon in zip(frame["latitude"], frame["longitude"], strict=True)
     ]
-    frame["neighborhood_id"] = pd.Series(located).fillna(frame["community_area"])  # the area-code fallback
+    frame["neighborhood_id"] = pd.Series(located, index=frame.index).fillna(
+        frame["community_area"].map(by_area)
+    )
+    assert frame["neighborhood_id"].notna().all()  # every record here can be placed: none may go missing
+    offenses = pd.read_csv(CHICAGO / "fbi_code_crosswalk.csv", dtype=str)
+    category = frame["fbi_code"].map(
+        dict(zip(offenses["offense_code"], offenses["ucr_category"], strict=True))
+    )
     frame["month"] = month_of(frame["date"])
-    return frame.groupby(["neighborhood_id", "month"]).agg(
-        incidents=("id", "size"),
-        violent_incidents=("fbi_code", lambda c: c.isin(VIOLENT).sum()),
-        property_incidents=("fbi_code", lambda c: c.isin(PROPERTY).sum()),
+    return (
+        frame.assign(violent=category == "violent", property=category == "property")
+        .groupby(["neighborhood_id", "month"])
+        .agg(
+            incidents=("id", "size"),
+            violent_incidents=("violent", "sum"),
+            property_incidents=("property", "sum"),
+        )
     )
 
 
@@ -113,17 +173,30 @@ def nonzero(monthly: pd.DataFrame) -> pd.DataFrame:
 
 def test_chicago_from_its_portal_matches_an_independent_count(chicago):
     home = chicago["home"]
-    # The simplified Lincoln Park polygon crosses itself: quarantined, not dropped, and not used for location.
-    refused = warehouse(home, "SELECT DISTINCT _row, reason FROM quarantine.chicago_community_areas")
-    assert refused.to_dict("records") == [{"_row": 7, "reason": "invalid_geometry"}]
-    usable = [f for f in chicago["areas"] if f["properties"]["area_numbe"] != "7"]
+    # All 77 community areas are published: the simplified Lincoln Park outline crosses itself, and is loaded
+    # repaired (a note in data_quality_reasons, not a refusal).
     neighborhoods = published(home, "neighborhoods")
-    assert len(neighborhoods) == 76 and neighborhoods["population"].isna().all()
+    file_ids = {f["properties"]["area_numbe"] for f in chicago["areas"]}
+    assert len(file_ids) == 77 and set(neighborhoods["neighborhood_id"]) == file_ids
+    assert neighborhoods["population"].isna().all()
+    reasons = published(home, "data_quality_reasons")
+    loads = published(home, "data_quality").query("source == 'chicago_community_areas'")
+    assert len(loads) == 2 and (loads["rows_loaded"] == 77).all()  # the boundaries are read whole every run
+    areas = reasons[reasons["source"] == "chicago_community_areas"].sort_values("load_id")
+    assert areas[["load_id", "reason", "refused", "rows"]].to_dict("records") == [
+        {"load_id": load_id, "reason": "repaired_geometry", "refused": False, "rows": 1}
+        for load_id in sorted(loads["load_id"])
+    ]
+    assert warehouse(home, "SELECT count(*) AS n FROM quarantine.chicago_community_areas")["n"][0] == 0
     monthly = published(home, "crime_monthly")
+    assert set(monthly["neighborhood_id"]) == file_ids
     assert monthly["incidents_per_1k"].isna().all()  # no population configured: rates NULL, not an error
-    expected = expected_monthly(chicago["rows"], usable).sort_index()  # the rows as the portal holds them now
-    expected = expected[expected.index.get_level_values(0).isin(set(neighborhoods["neighborhood_id"]))]
-    assert expected["incidents"].sum() > 180
+    # Every incident is in the published counts, each cell as counted here on the published (repaired) shapes.
+    expected = expected_monthly(chicago["rows"], published_shapes(home)).sort_index()
+    incidents = len({r["id"] for r in chicago["rows"]})
+    assert incidents == 950 and expected["incidents"].sum() == incidents == monthly["incidents"].sum()
+    assert len(expected.index.get_level_values(0).unique()) > 70  # nearly every area has incidents
+    assert "7" in expected.index.get_level_values(0)  # Lincoln Park's own incidents among them
     pd.testing.assert_frame_equal(nonzero(monthly), expected)
     assert chicago["tokens"] == {"canary-app-token-5e2d"}  # the token from the environment reached the portal
     for file in home.rglob("*"):
@@ -314,15 +387,16 @@ def test_four_formats_load_into_the_same_canonical_incidents(many, real_data):
     received = received.set_index("source")["n"].to_dict()
     assert received["chicago_portal_csv"] == 750 and received["chicago_soda_json"] == 200
     assert received["chicago_soda_csv"] == 100 and received["sf_export"] == 500
-    # Refused, with a reason: SF rows with neither coordinates nor a neighborhood, Detroit's row without a
-    # neighborhood, and the self-intersecting Lincoln Park polygon. Nothing else.
+    # Refused, with a reason: SF rows with neither coordinates nor a neighborhood and Detroit's row without a
+    # neighborhood. Nothing else: the self-intersecting Lincoln Park polygon is loaded repaired, with a note.
     sf = pd.read_csv(real_data / "sf_police_incident_reports_2018_sample500.csv", dtype=str)
     lost = int((sf["Latitude"].isna() & sf["Analysis Neighborhood"].isna()).sum())
     assert sorted(map(tuple, refused.itertuples(index=False))) == [
-        ("chicago_areas", "invalid_geometry", 1),
         ("detroit_crimes", "unlocatable", 1),
         ("sf_export", "unlocatable", lost),
     ]
+    notes = warehouse(many["home"], "SELECT source, note, rows FROM meta.load_notes")
+    assert notes.to_dict("records") == [{"source": "chicago_areas", "note": "repaired_geometry", "rows": 1}]
     assert counts == {
         "chicago_portal_csv": 750,
         "chicago_soda_json": 200,
@@ -368,17 +442,16 @@ def test_sf_incidents_with_several_offense_rows_count_once_with_the_most_severe(
 
 
 def test_chicago_2024_point_in_polygon_agrees_with_an_independent_count(many, real_data):
-    areas = json.loads((real_data / "chicago_community_areas_simplified_derived.geojson").read_text())[
-        "features"
-    ]
-    usable = [f for f in areas if f["properties"]["area_numbe"] != "7"]  # quarantined: self-intersecting
+    # Chicago's areas as published: Lincoln Park's self-intersecting outline repaired.
+    shapes = {n: g for n, g in published_shapes(many["home"]).items() if n.isdigit()}
+    assert len(shapes) == 77
     rows = pd.read_csv(
         real_data / "chicago_crimes_portal_export_2024_sample750.csv", dtype=str, encoding="utf-8-sig"
     )
     located = rows.dropna(subset=["Latitude"])
     expected = pd.Series(
         [
-            containing_area(float(x), float(y), usable)
+            containing_area(float(x), float(y), shapes)
             for x, y in zip(located["Longitude"], located["Latitude"], strict=True)
         ],
         index=located["ID"],
@@ -390,7 +463,7 @@ def test_chicago_2024_point_in_polygon_agrees_with_an_independent_count(many, re
     ).set_index("incident_id")["neighborhood_id"]
     inside = expected.dropna()
     pd.testing.assert_series_equal(got.loc[inside.index].sort_index(), inside.sort_index(), check_names=False)
-    # Outside every usable polygon: the area-code fallback (the row's Community Area) applies.
+    # Outside every polygon: the area-code fallback (the row's Community Area) applies.
     outside = expected[expected.isna()].index
     fallback = located.set_index("ID").loc[outside, "Community Area"]
     assert got.loc[outside].tolist() == fallback.tolist()
@@ -403,7 +476,7 @@ def test_chicago_2024_point_in_polygon_agrees_with_an_independent_count(many, re
     counts = per_area.groupby("neighborhood_id")["incidents"].sum()
     all_rows = pd.concat([inside, located.set_index("ID").loc[outside, "Community Area"]])
     all_rows = pd.concat([all_rows, rows[rows["Latitude"].isna()].set_index("ID")["Community Area"]])
-    expected_counts = all_rows[all_rows != "7"].value_counts()
+    expected_counts = all_rows.value_counts()
     assert counts[counts > 0].sort_index().to_dict() == expected_counts.sort_index().to_dict()
 
 

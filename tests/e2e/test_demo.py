@@ -96,6 +96,7 @@ CONTRACT = {
         "source": "VARCHAR",
         "load_id": "VARCHAR",
         "reason": "VARCHAR",
+        "refused": "BOOLEAN",
         "rows": "BIGINT",
     },
 }

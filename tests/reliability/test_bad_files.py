@@ -304,14 +304,16 @@ def polygon(*corners: tuple[float, float]) -> dict:
     return {"type": "Polygon", "coordinates": [[list(corner) for corner in corners]]}
 
 
-def test_invalid_polygons_are_quarantined_naming_the_file_and_block_the_load(paths):
-    """Each invalid polygon is refused with its reason (not dropped); the load's blocking check then fails with one
-    message naming the file; the valid polygon is loaded."""
+def test_unusable_shapes_are_quarantined_naming_the_file_and_block_the_load(paths):
+    """A shape invalid as given (a bow-tie) is repaired and loaded, counted as a note; each shape that cannot be
+    used is refused with its reason (not dropped); the load's blocking check then fails with one message naming
+    the file; the usable polygons are loaded."""
     square = polygon((-87.7, 41.8), (-87.6, 41.8), (-87.6, 41.9), (-87.7, 41.9), (-87.7, 41.8))
     features = {
         "OK": square,
         "BOWTIE": polygon((-87.7, 41.8), (-87.6, 41.9), (-87.6, 41.8), (-87.7, 41.9), (-87.7, 41.8)),
         "OPEN": {"type": "Polygon", "coordinates": [[[-87.7, 41.8], [-87.6, 41.8], [-87.6, 41.9]]]},
+        "LINE": {"type": "LineString", "coordinates": [[-87.7, 41.8], [-87.6, 41.9]]},
         "TEXT": {"type": "Polygon", "coordinates": [[["west", "south"], ["east", "north"]]]},
         "NONE": None,
     }
@@ -329,21 +331,29 @@ def test_invalid_polygons_are_quarantined_naming_the_file_and_block_the_load(pat
     spec = write_source(paths, "places", GEOGRAPHY)
     drop(paths, "places", "areas.geojson", json.dumps(document))
     (summary,) = land_and_load(paths, spec, [spec])
-    assert (summary.rows_received, summary.rows_loaded, summary.rows_quarantined) == (5, 1, 4)
+    assert (summary.rows_received, summary.rows_loaded, summary.rows_quarantined) == (6, 2, 4)
     refused_rows = query(paths, "SELECT _file, reason, record FROM quarantine.places ORDER BY _row")
     assert set(refused_rows["_file"]) == {"landing/places/areas.geojson"}
-    assert set(refused_rows["reason"]) == {"invalid_geometry"}
-    assert [json.loads(r)["neighborhood_id"] for r in refused_rows["record"]] == [
-        "BOWTIE",
-        "OPEN",
-        "TEXT",
-        "NONE",
+    assert [
+        (json.loads(r)["neighborhood_id"], reason) for r, reason in refused_rows[["record", "reason"]].values
+    ] == [
+        ("OPEN", "unrepairable_geometry"),
+        ("LINE", "unrepairable_geometry"),
+        ("TEXT", "unreadable_geometry"),
+        ("NONE", "empty_geometry"),
     ]
-    assert query(paths, "SELECT neighborhood_id FROM raw.places")["neighborhood_id"].tolist() == ["OK"]
+    assert query(paths, "SELECT neighborhood_id FROM raw.places ORDER BY _row")[
+        "neighborhood_id"
+    ].tolist() == [
+        "OK",
+        "BOWTIE",
+    ]
+    notes = query(paths, "SELECT note, rows FROM meta.load_notes WHERE source = 'places'")
+    assert notes.to_dict("records") == [{"note": "repaired_geometry", "rows": 1}]
     with connect(paths.warehouse, read_only=True) as con:
         passed, message, _ = QUARANTINE_SHARE.run(con, spec)
     assert not passed
-    assert "landing/places/areas.geojson" in message and "invalid_geometry" in message
+    assert "landing/places/areas.geojson" in message and "unrepairable_geometry" in message
 
 
 # ---------------------------------------------------------------- the rest of the run is unaffected
