@@ -166,8 +166,11 @@ def deployment_lookups(con, spec: SourceSpec, paths: Paths, salt: str) -> Contex
             module = kind_module(lookup.kind)
             files = lookup_files(lookup, paths, salt)
             received = loaded = 0
+            notes: dict[str, int] = {}
             for label, frame in files:
                 rows, refused = module.validate(lookup, frame, context)
+                for note, count in (file_notes := context.take_notes()).items():
+                    notes[note] = notes.get(note, 0) + count
                 summary = write_load(
                     con,
                     spec=lookup,
@@ -177,6 +180,7 @@ def deployment_lookups(con, spec: SourceSpec, paths: Paths, salt: str) -> Contex
                     raw=frame,
                     loaded=rows,
                     quarantined=refused,
+                    notes=file_notes,
                 )
                 received += summary.rows_received
                 loaded += summary.rows_loaded
@@ -192,6 +196,8 @@ def deployment_lookups(con, spec: SourceSpec, paths: Paths, salt: str) -> Contex
                 if files
                 else f"  {kind} lookup {lookup.name}: no files in {where}: nothing to match against"
             )
+            for note, count in sorted(notes.items()):
+                print(f"    {note}: {count} rows (loaded, see docs/data-quality.md)")
             for refused in context.refused_boundaries() if kind == "geography" else []:
                 if refused.startswith(f"{lookup.name}:"):
                     print(f"    refused boundary {refused}")
@@ -229,8 +235,14 @@ def load_sample(con, spec: SourceSpec, module, raw: pd.DataFrame, sample: Path, 
         rows = pa.Table.from_pandas(raw.assign(_position=range(len(raw))), preserve_index=False)
         con.register("sample_rows", rows)
         received, loaded, rejected = module.stage(spec, "SELECT * FROM sample_rows", context)
-        return write_staged_load(
-            con, **where, rows_received=received, loaded=loaded, rejected=rejected
-        ).rows_received
-    loaded, quarantined = module.validate(spec, raw, context)
-    return write_load(con, **where, raw=raw, loaded=loaded, quarantined=quarantined).rows_received
+        summary = write_staged_load(
+            con, **where, rows_received=received, loaded=loaded, rejected=rejected, notes=context.notes
+        )
+    else:
+        loaded, quarantined = module.validate(spec, raw, context)
+        summary = write_load(
+            con, **where, raw=raw, loaded=loaded, quarantined=quarantined, notes=context.notes
+        )
+    for note, count in sorted(context.take_notes().items()):
+        print(f"  {note}: {count} rows would be loaded changed (see docs/data-quality.md)")
+    return summary.rows_received

@@ -218,6 +218,23 @@ def test_a_misspelt_id_property_is_named_with_the_properties_found(deployment, c
     assert "name_property" not in err
 
 
+def test_a_boundary_sample_with_a_self_intersecting_shape_is_repaired_not_refused(
+    deployment, tmp_path, capsys
+):
+    sources, home = deployment
+    west, east, south, north = BOXES["N1"][1]
+    bow_tie = feature("N1", "Alder Park", BOXES["N1"][1])
+    bow_tie["geometry"]["coordinates"] = [
+        [[west, south], [east, north], [east, south], [west, north], [west, south]]
+    ]
+    sample = tmp_path / "bow_tie.geojson"
+    sample.write_text(json.dumps({"type": "FeatureCollection", "features": [bow_tie]}))
+    status, out, err = check(capsys, sources / "bounds.yml", sample, home)
+    assert status == 0, err
+    assert "repaired_geometry: 1 rows would be loaded changed" in out
+    assert "invalid" not in err
+
+
 def test_an_unreadable_sample_exits_2(deployment, tmp_path, capsys):
     sources, home = deployment
     (sources / "residents.yml").write_text(SURVEY_YAML)
