@@ -35,7 +35,12 @@ flagged as (
 
 )
 
-select *
+select
+    neighborhood_id,
+    quarter,
+    crime_covered,
+    engagement_covered,
+    trust_covered
 from flagged
 where
     -- a quarter no subject covers has no row
