@@ -17,10 +17,9 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.fixtures.small_city import NEIGHBORHOODS, SOURCES, VIOLENT, build, write_sources
+from tests.reliability.conftest import TABLES_ONLY  # the published tables only: no docs site, no report
 
 MIN_CELL = 10
-# The published tables only: the docs site and the report are not what this module checks.
-TABLES_ONLY = 'not key:"published_docs" and not key:"published_report"'
 SURVEY_ONLY = ("demo_neighborhoods", "demo_population", "demo_survey_qualtrics", "demo_programs")
 LATE_CRIME = {"crime_start": "2024-04-01", "crime_days": 456}  # incidents 2024-04 .. 2025-06
 POPULATION = pd.Series({n: v[5] for n, v in NEIGHBORHOODS.items()}, name="population")
