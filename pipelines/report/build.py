@@ -264,7 +264,12 @@ def build_report(publish_dir: Path, out_dir: Path) -> list[Path]:
     answered = trust.groupby("quarter")["respondents"].sum()
     latest_quarter = max(answered[answered > 0].index, default=quarters[-1] if quarters else None)
     last_year = months[-12:]
-    period = f"Data from {month_label(months[0])} to {month_label(latest_month)}" if months else "No data yet"
+    # Each subject covers its own months (crime may start later than the calendars, or be missing).
+    engagement_last_year = sorted(engagement["month"].unique())[-12:]
+    covered = sorted({*months, *engagement["month"].unique()})
+    period = (
+        f"Data from {month_label(covered[0])} to {month_label(covered[-1])}" if covered else "No data yet"
+    )
     city_rate = city_violent_rate(crime)
     city_trust_index = city_trust(trust)
     written = []
@@ -287,7 +292,9 @@ def build_report(publish_dir: Path, out_dir: Path) -> list[Path]:
         latest_trust = own_trust[own_trust["quarter"] == latest_quarter]
         trust_suppressed = bool(latest_trust["suppressed"].iloc[0]) if len(latest_trust) else False
         trust_now = None if trust_suppressed or not len(latest_trust) else latest_trust.iloc[0]
-        participants_12m = int(own_engagement[own_engagement["month"].isin(last_year)]["attendances"].sum())
+        participants_12m = int(
+            own_engagement[own_engagement["month"].isin(engagement_last_year)]["attendances"].sum()
+        )
         summary_rows.append((nbhd, violent_12m, trust_now, trust_suppressed, participants_12m))
 
         if trust_suppressed:
@@ -363,7 +370,7 @@ def build_report(publish_dir: Path, out_dir: Path) -> list[Path]:
             y_from_zero=False,
         )
         recent_crime = own_crime[own_crime["month"].isin(last_year)]
-        recent_engagement = own_engagement[own_engagement["month"].isin(last_year)]
+        recent_engagement = own_engagement[own_engagement["month"].isin(engagement_last_year)]
         body = (
             cards
             + "<h2>Crime</h2>"
@@ -435,7 +442,7 @@ def build_report(publish_dir: Path, out_dir: Path) -> list[Path]:
         )
         + card(
             "Attendances, last 12 months",
-            count(city_attendances[city_attendances.index.isin(last_year)].sum()),
+            count(city_attendances[city_attendances.index.isin(engagement_last_year)].sum()),
             "person-event pairs at community events",
         )
         + "</div>"

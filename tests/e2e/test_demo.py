@@ -127,22 +127,41 @@ def test_published_tables_follow_the_contract(demo_home):
         assert (demo_home / "published" / f"{table}.csv").is_file()
 
 
-@pytest.mark.parametrize(
-    ("table", "period"),
-    [("crime_monthly", "month"), ("engagement_monthly", "month"), ("trust_quarterly", "quarter")],
-)
-def test_every_neighborhood_and_period_has_one_row(demo_home, table, period):
+def landing_dates(home, folder: str, column: str, timestamp_format: str, skiprows=None) -> pd.Series:
+    """The readable dates of one column across a source's landing files (refused rows' bad dates dropped)."""
+    frames = [
+        pd.read_csv(file, dtype=str, usecols=[column], skiprows=skiprows, encoding="utf-8-sig")
+        for file in sorted((home / "landing" / folder).glob("*.csv"))
+    ]
+    dates = pd.to_datetime(pd.concat(frames)[column], format=timestamp_format, errors="coerce")
+    return dates.dropna()
+
+
+# Per table: the landing files whose dates make its coverage (formats as in sources/demo/*.yml).
+COVERAGE_DATES = {
+    "crime_monthly": ("month", "demo_crimes", "Date", "%m/%d/%Y %I:%M:%S %p", None),
+    "engagement_monthly": ("month", "demo_events", "Start", "%Y-%m-%d %H:%M", None),
+    "trust_quarterly": ("quarter", "demo_survey_qualtrics", "RecordedDate", "%Y-%m-%d %H:%M:%S", [1, 2]),
+}
+
+
+@pytest.mark.parametrize("table", sorted(COVERAGE_DATES))
+def test_every_neighborhood_and_period_of_the_coverage_has_one_row(demo_home, table):
+    period, folder, column, timestamp_format, skiprows = COVERAGE_DATES[table]
     frame = pd.read_parquet(demo_home / "published" / f"{table}.parquet")
     neighborhoods = pd.read_parquet(demo_home / "published" / "neighborhoods.parquet")["neighborhood_id"]
-    periods = pd.to_datetime(frame[period])
+    dates = landing_dates(demo_home, folder, column, timestamp_format, skiprows)
     step = "MS" if period == "month" else "QS"
+    periods = dates.dt.to_period("M" if period == "month" else "Q").dt.to_timestamp()
     expected = pd.MultiIndex.from_product(
         [sorted(neighborhoods), pd.date_range(periods.min(), periods.max(), freq=step)]
     )
-    actual = pd.MultiIndex.from_arrays([frame["neighborhood_id"], periods]).sort_values()
+    actual = pd.MultiIndex.from_arrays(
+        [frame["neighborhood_id"], pd.to_datetime(frame[period])]
+    ).sort_values()
     assert len(neighborhoods) >= 20
     assert list(actual) == list(expected)
-    assert periods.dt.to_period("M").nunique() >= (36 if period == "month" else 12)
+    assert len(expected) >= len(neighborhoods) * (36 if period == "month" else 12)
 
 
 def test_loads_add_up_and_bad_rows_are_quarantined(demo_home):

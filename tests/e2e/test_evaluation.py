@@ -93,45 +93,61 @@ def quarter_start(values) -> pd.Series:
     return pd.to_datetime(pd.Series(values)).dt.to_period("Q").dt.to_timestamp()
 
 
+def coverage(dates, freq: str) -> pd.MultiIndex:
+    """Every neighborhood × period (month "MS" or quarter "QS") from a subject's first to its last date."""
+    periods = month_start(dates) if freq == "MS" else quarter_start(dates)
+    return pd.MultiIndex.from_product(
+        [sorted(NEIGHBORHOODS), pd.date_range(periods.min(), periods.max(), freq=freq)],
+        names=["neighborhood_id", "period"],
+    )
+
+
 @pytest.fixture(scope="module")
 def truth(city_run):
-    """Per neighborhood: monthly crime and participation, quarterly trust/safety/respondents, from the truth."""
+    """Per neighborhood: monthly crime and participation, quarterly trust/safety/respondents, from the truth,
+    each over its own subject's coverage (NaN outside it, where the published tables have no row)."""
     _, city, responses = city_run
     population = pd.Series({n: v[5] for n, v in NEIGHBORHOODS.items()}, name="population")
-    first = min(month_start(city.incidents["occurred_at"]).min(), month_start(city.events["starts_at"]).min())
-    last = max(month_start(city.incidents["occurred_at"]).max(), month_start(city.events["starts_at"]).max())
-    months = pd.date_range(first, last, freq="MS")
-    monthly = pd.MultiIndex.from_product([sorted(NEIGHBORHOODS), months], names=["neighborhood_id", "period"])
 
     incidents = city.incidents.assign(period=month_start(city.incidents["occurred_at"]).values)
     incidents["violent"] = incidents["fbi_code"].isin(VIOLENT)
     crime = incidents.groupby(["neighborhood_id", "period"]).agg(
         incidents=("incident_id", "size"), violent=("violent", "sum")
     )
-    crime = crime.reindex(monthly, fill_value=0).join(population, on="neighborhood_id")
+    crime = crime.reindex(coverage(city.incidents["occurred_at"], "MS"), fill_value=0)
+    crime = crime.join(population, on="neighborhood_id")
 
     events = city.events.assign(period=month_start(city.events["starts_at"]).values)
     attended = city.attendance.drop_duplicates(["event_id", "person"]).merge(events, on="event_id")
     participants = (
-        attended.groupby(["neighborhood_id", "period"])["person"].nunique().reindex(monthly, fill_value=0)
+        attended.groupby(["neighborhood_id", "period"])["person"]
+        .nunique()
+        .reindex(coverage(city.events["starts_at"], "MS"), fill_value=0)
+        .to_frame("unique_participants")
+        .join(population, on="neighborhood_id")
     )
 
-    values = pd.DataFrame(
-        {
-            "violent_per_1k": crime["violent"] / crime["population"] * 1000,
-            "incidents_per_1k": crime["incidents"] / crime["population"] * 1000,
-            "participants_per_1k": participants / crime["population"] * 1000,
-        }
-    )
+    values = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "violent_per_1k": crime["violent"] / crime["population"] * 1000,
+                    "incidents_per_1k": crime["incidents"] / crime["population"] * 1000,
+                }
+            ),
+            (participants["unique_participants"] / participants["population"] * 1000).rename(
+                "participants_per_1k"
+            ),
+        ],
+        axis=1,
+    ).sort_index()
 
     scored = responses.assign(period=quarter_start(responses["submitted_at"]).values)
     for construct, items in (("trust", ["T1", "T2", "T3", "T4"]), ("safety", ["S1", "S2", "S3"])):
         answered = scored[items].notna().sum(axis=1)
         score = scored[items].mean(axis=1).where(answered * 2 >= len(items))
         scored[f"{construct}_index"] = (score - 1) / 4 * 100
-    quarters = pd.MultiIndex.from_product(
-        [sorted(NEIGHBORHOODS), pd.date_range(first, last, freq="QS")], names=["neighborhood_id", "period"]
-    )
+    quarters = coverage(responses["submitted_at"], "QS")
     survey = (
         scored.groupby(["neighborhood_id", "period"])
         .agg(
@@ -147,6 +163,7 @@ def truth(city_run):
         "monthly": values,
         "quarterly": survey,
         "crime": crime,
+        "participants": participants,
         "attended": attended,
         "events": events,
     }
@@ -229,20 +246,28 @@ def test_comparison_is_population_weighted_not_a_plain_mean(city_run, truth):
 def test_neighborhood_scorecard_matches_pandas(city_run, truth):
     home, _, _ = city_run
     population = truth["population"]
+    keys = ["neighborhood_id", "quarter"]
     crime = truth["crime"].reset_index()
     crime["quarter"] = quarter_start(crime["period"]).values
-    quarterly = crime.groupby(["neighborhood_id", "quarter"])[["incidents", "violent"]].sum()
+    crime = crime.groupby(keys)[["incidents", "violent"]].sum()
+    # the quarters the calendars cover (any month of them), zero inside, absent outside
+    engagement_quarters = (
+        truth["participants"].reset_index().assign(quarter=lambda f: quarter_start(f["period"]).values)
+    )
+    engagement = engagement_quarters.groupby(keys).size().rename("months").to_frame()
     events = truth["events"].assign(quarter=quarter_start(truth["events"]["starts_at"]).values)
     attended = truth["attended"].assign(quarter=quarter_start(truth["attended"]["starts_at"]).values)
-    quarterly["events_held"] = events.groupby(["neighborhood_id", "quarter"]).size()
-    quarterly["unique_participants"] = attended.groupby(["neighborhood_id", "quarter"])["person"].nunique()
-    quarterly = quarterly.fillna(0).join(population, on="neighborhood_id")
-    survey = truth["quarterly"].rename_axis(["neighborhood_id", "quarter"])
-    expected = quarterly.join(survey)
+    engagement["events_held"] = events.groupby(keys).size()
+    engagement["unique_participants"] = attended.groupby(keys)["person"].nunique()
+    engagement = engagement.drop(columns="months").fillna(0)
+    survey = truth["quarterly"].rename_axis(keys)
+    # the scorecard's quarters: the union of the subjects'; a subject's columns NaN outside its own
+    expected = crime.join(engagement, how="outer").join(survey, how="outer").sort_index()
+    expected = expected.join(population, on="neighborhood_id")
     expected["name"] = [NEIGHBORHOODS[n][0] for n in expected.index.get_level_values(0)]
     expected["violent_per_1k"] = expected["violent"] / expected["population"] * 1000
     expected["participants_per_1k"] = expected["unique_participants"] / expected["population"] * 1000
-    expected["suppressed"] = expected["respondents"] < MIN_CELL
+    expected["suppressed"] = (expected["respondents"] < MIN_CELL).where(expected["respondents"].notna())
     for metric in ("violent_per_1k", "participants_per_1k", "trust_index"):
         by_nbhd = expected[metric].groupby(level="neighborhood_id")
         expected[f"{metric}_change_qoq"] = expected[metric] - by_nbhd.shift(1)
@@ -254,7 +279,11 @@ def test_neighborhood_scorecard_matches_pandas(city_run, truth):
     actual = actual.set_index(["neighborhood_id", "quarter"]).sort_index()
     assert list(actual.index) == list(expected.index)
     assert (actual["name"] == expected["name"]).all()
-    assert (actual["suppressed"] == expected["suppressed"]).all()
+
+    def flags(values: pd.Series) -> list:
+        return [None if pd.isna(value) else bool(value) for value in values]
+
+    assert flags(actual["suppressed"]) == flags(expected["suppressed"])  # None: no survey that quarter
     numeric = [c for c in expected.columns if c not in ("name", "suppressed")]
     pd.testing.assert_frame_equal(
         actual[numeric].astype(float),
@@ -267,6 +296,9 @@ def test_neighborhood_scorecard_matches_pandas(city_run, truth):
     # Sanity of the test itself: trust changes exist both quarter on quarter and year on year.
     assert expected["trust_index_change_qoq"].notna().sum() >= 3
     assert expected["trust_index_change_yoy"].notna().sum() >= 3
+    # Each subject leaves quarters uncovered here: crime 2023-2024, calendars 2024 Q1, surveys from 2023 Q2.
+    assert expected["events_held"].isna().sum() > 0 and expected["incidents"].notna().all()
+    assert actual.loc[("N01", pd.Timestamp("2023-01-01")), ["events_held", "respondents"]].isna().all()
     # Quarterly participants are distinct persons, not a sum of months (Rita attends N01 in Jan and Feb).
     assert actual.loc[("N01", pd.Timestamp("2024-01-01")), "unique_participants"] == 5
 
@@ -279,7 +311,7 @@ def test_engagement_monthly_matches_pandas(city_run, truth):
     attended["new"] = attended["person"].where(attended["period"] == attended["first_period"])
     attended["youth"] = attended["person"].where(attended["age_group"].isin(["under 18", "18-24"]))
     keys = ["neighborhood_id", "period"]
-    monthly = truth["monthly"]
+    monthly = truth["monthly"].loc[truth["participants"].index]
     expected = (
         truth["events"]
         .groupby(keys)

@@ -35,15 +35,10 @@ def month_start(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).dt.to_period("M").dt.to_timestamp()
 
 
-def spine(city) -> pd.DatetimeIndex:
-    months = pd.concat(
-        [
-            month_start(city.incidents["occurred_at"]),
-            month_start(city.events["starts_at"]),
-            month_start(city.responses["submitted_at"]),
-        ]
-    )
-    return pd.date_range(months.min(), months.max(), freq="MS")
+def coverage(dates: pd.Series, freq: str = "MS") -> pd.DatetimeIndex:
+    """A subject's own periods: every month (or quarter, "QS") from its first to its last date."""
+    periods = pd.to_datetime(dates).dt.to_period("M" if freq == "MS" else "Q").dt.to_timestamp()
+    return pd.date_range(periods.min(), periods.max(), freq=freq)
 
 
 def population() -> pd.Series:
@@ -70,7 +65,7 @@ def test_crime_monthly_matches_pandas(city_run):
         violent_incidents=("violent", "sum"),
         property_incidents=("property", "sum"),
     )
-    expected = counts.reindex(grid(spine(city), "month"), fill_value=0)
+    expected = counts.reindex(grid(coverage(city.incidents["occurred_at"]), "month"), fill_value=0)
     expected = expected.join(population(), on="neighborhood_id")
     for measure, rate in [
         ("incidents", "incidents_per_1k"),
@@ -129,7 +124,7 @@ def test_engagement_monthly_matches_pandas(city_run):
             ),
             how="outer",
         )
-        .reindex(grid(spine(city), "month"))
+        .reindex(grid(coverage(city.events["starts_at"]), "month"))
         .fillna(0)
     )
     expected["returning_participants"] = expected["unique_participants"] - expected["new_participants"]
@@ -157,7 +152,7 @@ def test_trust_quarterly_matches_scipy(city_run):
     )
     responses["trust"] = construct_scores(responses, ["T1", "T2", "T3", "T4"])
     responses["safety"] = construct_scores(responses, ["S1", "S2", "S3"])
-    quarters = pd.date_range(spine(city).min(), spine(city).max(), freq="QS")
+    quarters = coverage(city.responses["submitted_at"], "QS")
     rows = []
     for nbhd, quarter in grid(quarters, "quarter"):
         group = responses[(responses["neighborhood_id"] == nbhd) & (responses["quarter"] == quarter)]

@@ -1,8 +1,9 @@
 -- One row per attendance, i.e. distinct (event_id, person_id) pair, of a known event
--- (attendances of an event_id missing from the calendar are excluded; the relationships
--- test on stg_roster__attendances warns about them). Carries the event's neighborhood and
--- month — a person is counted in the neighborhood of the event attended — and the month of
--- the person's first-ever attendance anywhere.
+-- (attendances of an event_id missing from the loaded calendar are excluded: the roster load
+-- keeps lines of an event whose calendar row is quarantined, to count them once it is fixed;
+-- the relationships test on stg_roster__attendances warns about them). Carries the event's
+-- neighborhood and month — a person is counted in the neighborhood of the event attended —
+-- and the month of the person's first-ever attendance anywhere.
 with
 
 attendances as (

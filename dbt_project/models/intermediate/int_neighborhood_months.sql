@@ -1,5 +1,5 @@
--- Every neighborhood × every month of the spine, with the neighborhood's total population:
--- the frame the monthly marts are zero-filled on.
+-- Every neighborhood × every month of each subject's coverage, with the neighborhood's total
+-- population: the frame the monthly marts are zero-filled on (each mart takes its subject's).
 with
 
 neighborhoods as (
@@ -8,22 +8,23 @@ neighborhoods as (
 
 ),
 
-months as (
+coverage_months as (
 
-    select * from {{ ref('int_months') }}
+    select * from {{ ref('int_coverage_months') }}
 
 ),
 
 final as (
 
     select
+        coverage_months.subject,
         neighborhoods.neighborhood_id,
-        months.month,
-        months.quarter,
-        months.month_index,
+        coverage_months.month,
+        coverage_months.quarter,
+        coverage_months.month_index,
         neighborhoods.population
     from neighborhoods
-    cross join months
+    cross join coverage_months
 
 )
 

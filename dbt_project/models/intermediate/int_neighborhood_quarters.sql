@@ -1,5 +1,5 @@
--- Every neighborhood × every quarter touched by the month spine, with the neighborhood's
--- total population: the frame the quarterly marts are zero-filled on.
+-- Every neighborhood × every quarter touched by each subject's coverage, with the
+-- neighborhood's total population: the frame the quarterly marts are zero-filled on.
 with
 
 neighborhoods as (
@@ -8,27 +8,30 @@ neighborhoods as (
 
 ),
 
-months as (
+coverage_months as (
 
-    select * from {{ ref('int_months') }}
+    select * from {{ ref('int_coverage_months') }}
 
 ),
 
-quarters as (
+coverage_quarters as (
 
-    select distinct quarter
-    from months
+    select distinct
+        subject,
+        quarter
+    from coverage_months
 
 ),
 
 final as (
 
     select
+        coverage_quarters.subject,
         neighborhoods.neighborhood_id,
-        quarters.quarter,
+        coverage_quarters.quarter,
         neighborhoods.population
     from neighborhoods
-    cross join quarters
+    cross join coverage_quarters
 
 )
 

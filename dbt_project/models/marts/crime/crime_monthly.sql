@@ -1,8 +1,10 @@
 with
 
+-- the crime sources' coverage only: no row (never a zero) outside it
 neighborhood_months as (
 
     select * from {{ ref('int_neighborhood_months') }}
+    where subject = 'crime'
 
 ),
 
@@ -47,7 +49,7 @@ rolling as (
 
     select
         *,
-        -- the spine has every month, so 12 rows are 12 calendar months
+        -- coverage has every month from its first to its last, so 12 rows are 12 calendar months
         sum(violent_incidents) over (
             partition by neighborhood_id
             order by month
@@ -69,7 +71,7 @@ final as (
         cast({{ per_1k('incidents', 'population') }} as double) as incidents_per_1k,
         cast({{ per_1k('violent_incidents', 'population') }} as double) as violent_per_1k,
         cast({{ per_1k('property_incidents', 'population') }} as double) as property_per_1k,
-        -- NULL until the spine holds 12 months up to and including this one
+        -- NULL until the crime coverage holds 12 months up to and including this one
         cast(
             case
                 when month_index >= 12

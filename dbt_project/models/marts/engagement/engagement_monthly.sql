@@ -1,8 +1,10 @@
 with
 
+-- the calendars' coverage only: no row (never a zero) outside it
 neighborhood_months as (
 
     select * from {{ ref('int_neighborhood_months') }}
+    where subject = 'engagement'
 
 ),
 

@@ -1,11 +1,22 @@
--- One row per neighborhood × quarter of the covered range joining the three questions of the
--- evaluation: crime, participation and trust (CONTRACT §4), with changes on the previous
--- quarter and on the same quarter a year earlier.
+-- One row per neighborhood × quarter covered by at least one subject, joining the three
+-- questions of the evaluation: crime, participation and trust, with changes on the previous
+-- quarter and on the same quarter a year earlier. A subject's columns are NULL in a quarter
+-- outside its coverage (its mart has no row there), never 0.
 with
 
 neighborhood_quarters as (
 
     select * from {{ ref('int_neighborhood_quarters') }}
+
+),
+
+-- the union of the subjects' quarters
+scorecard_quarters as (
+
+    select distinct
+        neighborhood_id,
+        quarter
+    from neighborhood_quarters
 
 ),
 
@@ -64,41 +75,52 @@ events_quarterly as (
 
 quarterly as (
 
+    -- crime_monthly, engagement_monthly and trust_quarterly hold every neighborhood × period of
+    -- their subject's coverage: a quarter without their row is outside it, and stays NULL
     select
-        neighborhood_quarters.neighborhood_id,
-        neighborhood_quarters.quarter,
+        scorecard_quarters.neighborhood_id,
+        scorecard_quarters.quarter,
         neighborhoods.name,
         neighborhoods.population,
-        coalesce(crime_quarterly.incidents, 0) as incidents,
-        {{ per_1k('coalesce(crime_quarterly.violent_incidents, 0)', 'neighborhoods.population') }}
-            as violent_per_1k,
-        coalesce(events_quarterly.events_held, 0) as events_held,
-        coalesce(participants.unique_participants, 0) as unique_participants,
-        {{ per_1k('coalesce(participants.unique_participants, 0)', 'neighborhoods.population') }}
-            as participants_per_1k,
+        crime_quarterly.incidents,
+        {{ per_1k('crime_quarterly.violent_incidents', 'neighborhoods.population') }} as violent_per_1k,
+        events_quarterly.events_held,
+        case
+            when events_quarterly.neighborhood_id is not null
+                then coalesce(participants.unique_participants, 0)
+        end as unique_participants,
         trust.trust_index,
         trust.safety_index,
-        coalesce(trust.respondents, 0) as respondents,
-        coalesce(trust.suppressed, true) as suppressed
-    from neighborhood_quarters
+        trust.respondents,
+        trust.suppressed
+    from scorecard_quarters
     inner join neighborhoods
-        on neighborhood_quarters.neighborhood_id = neighborhoods.neighborhood_id
+        on scorecard_quarters.neighborhood_id = neighborhoods.neighborhood_id
     left join crime_quarterly
         on
-            neighborhood_quarters.neighborhood_id = crime_quarterly.neighborhood_id
-            and neighborhood_quarters.quarter = crime_quarterly.quarter
+            scorecard_quarters.neighborhood_id = crime_quarterly.neighborhood_id
+            and scorecard_quarters.quarter = crime_quarterly.quarter
     left join events_quarterly
         on
-            neighborhood_quarters.neighborhood_id = events_quarterly.neighborhood_id
-            and neighborhood_quarters.quarter = events_quarterly.quarter
+            scorecard_quarters.neighborhood_id = events_quarterly.neighborhood_id
+            and scorecard_quarters.quarter = events_quarterly.quarter
     left join participants
         on
-            neighborhood_quarters.neighborhood_id = participants.neighborhood_id
-            and neighborhood_quarters.quarter = participants.quarter
+            scorecard_quarters.neighborhood_id = participants.neighborhood_id
+            and scorecard_quarters.quarter = participants.quarter
     left join trust
         on
-            neighborhood_quarters.neighborhood_id = trust.neighborhood_id
-            and neighborhood_quarters.quarter = trust.quarter
+            scorecard_quarters.neighborhood_id = trust.neighborhood_id
+            and scorecard_quarters.quarter = trust.quarter
+
+),
+
+with_rates as (
+
+    select
+        *,
+        {{ per_1k('unique_participants', 'population') }} as participants_per_1k
+    from quarterly
 
 ),
 
@@ -106,22 +128,22 @@ quarterly as (
 with_changes as (
 
     select
-        quarterly.*,
-        quarterly.violent_per_1k - previous_quarter.violent_per_1k as violent_per_1k_change_qoq,
-        quarterly.violent_per_1k - year_earlier.violent_per_1k as violent_per_1k_change_yoy,
-        quarterly.participants_per_1k - previous_quarter.participants_per_1k as participants_per_1k_change_qoq,
-        quarterly.participants_per_1k - year_earlier.participants_per_1k as participants_per_1k_change_yoy,
-        quarterly.trust_index - previous_quarter.trust_index as trust_index_change_qoq,
-        quarterly.trust_index - year_earlier.trust_index as trust_index_change_yoy
-    from quarterly
-    left join quarterly as previous_quarter
+        with_rates.*,
+        with_rates.violent_per_1k - previous_quarter.violent_per_1k as violent_per_1k_change_qoq,
+        with_rates.violent_per_1k - year_earlier.violent_per_1k as violent_per_1k_change_yoy,
+        with_rates.participants_per_1k - previous_quarter.participants_per_1k as participants_per_1k_change_qoq,
+        with_rates.participants_per_1k - year_earlier.participants_per_1k as participants_per_1k_change_yoy,
+        with_rates.trust_index - previous_quarter.trust_index as trust_index_change_qoq,
+        with_rates.trust_index - year_earlier.trust_index as trust_index_change_yoy
+    from with_rates
+    left join with_rates as previous_quarter
         on
-            quarterly.neighborhood_id = previous_quarter.neighborhood_id
-            and previous_quarter.quarter = cast({{ dbt.dateadd('month', -3, 'quarterly.quarter') }} as date)
-    left join quarterly as year_earlier
+            with_rates.neighborhood_id = previous_quarter.neighborhood_id
+            and previous_quarter.quarter = cast({{ dbt.dateadd('month', -3, 'with_rates.quarter') }} as date)
+    left join with_rates as year_earlier
         on
-            quarterly.neighborhood_id = year_earlier.neighborhood_id
-            and year_earlier.quarter = cast({{ dbt.dateadd('month', -12, 'quarterly.quarter') }} as date)
+            with_rates.neighborhood_id = year_earlier.neighborhood_id
+            and year_earlier.quarter = cast({{ dbt.dateadd('month', -12, 'with_rates.quarter') }} as date)
 
 ),
 

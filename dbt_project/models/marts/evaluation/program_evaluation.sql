@@ -1,6 +1,7 @@
--- Before/after and difference-in-differences per program and metric (CONTRACT §4). Values
--- come from the published period tables; a period counts when its value is not NULL (rates
--- need a population; suppressed survey cells have no trust_index). A quarter counts in a
+-- Before/after and difference-in-differences per program and metric. Values come from the
+-- published period tables, which have rows only inside their subject's coverage, so a period
+-- counts when its subject covers it and its value is not NULL (rates need a population;
+-- suppressed survey cells have no trust_index). A quarter counts in a
 -- window only when it lies wholly inside it, so a quarter straddling the start month is in
 -- neither. See docs/evaluation.md for how to read the result.
 {%- set min_months = var('evaluation_min_months', 6) %}

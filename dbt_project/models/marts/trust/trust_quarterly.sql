@@ -7,9 +7,11 @@
 ] %}
 with
 
+-- the surveys' coverage only: no row (never a zero) outside it
 neighborhood_quarters as (
 
     select * from {{ ref('int_neighborhood_quarters') }}
+    where subject = 'trust'
 
 ),
 
