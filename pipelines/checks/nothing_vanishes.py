@@ -83,7 +83,9 @@ def differences(con: duckdb.DuckDBPyConnection, subject: Subject) -> list[Differ
         ORDER BY abs(coalesce(loaded.rows, 0) - coalesce(published.rows, 0)) DESC, 1 NULLS FIRST
         """
     ).fetchall()
-    return [Difference(nbhd, int(loaded), int(published), bool(known)) for nbhd, loaded, published, known in rows]
+    return [
+        Difference(nbhd, int(loaded), int(published), bool(known)) for nbhd, loaded, published, known in rows
+    ]
 
 
 def describe(subject: Subject, found: list[Difference]) -> str:
