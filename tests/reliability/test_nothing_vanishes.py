@@ -13,7 +13,7 @@ import pandas as pd
 from pipelines.checks.nothing_vanishes import SUBJECTS, describe, differences
 from pipelines.settings import DEMO_SOURCES_DIR
 from tests.conftest import run_cli
-from tests.reliability.conftest import CITY_ENV, published_fingerprint
+from tests.reliability.conftest import CITY_ENV, materialized_in_last_run, published_fingerprint
 
 CRIME = next(subject for subject in SUBJECTS if subject.mart == "crime_monthly")
 
@@ -97,4 +97,8 @@ def test_incidents_in_a_neighborhood_no_boundary_holds_fail_the_run_and_publish_
         "check nothing_vanishes on published/crime_monthly failed: crime_monthly: 2 of 2 loaded incidents in "
         "neighborhood 'N07' are in no cell (N07 is not a published neighborhood)"
     ) in result.stderr
+    # The mart was built and checked; publishing, which waits for the check, did not run.
+    built = materialized_in_last_run(home)
+    assert {"warehouse/demo_crimes", "published/crime_monthly"} <= built
+    assert not {"published_files", "published_docs", "published_report"} & built
     assert published_fingerprint(home) == published_before
