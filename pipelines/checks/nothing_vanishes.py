@@ -107,8 +107,8 @@ def describe(subject: Subject, found: list[Difference]) -> str:
                 sentence += f" ({difference.neighborhood_id} is not a published neighborhood)"
         else:
             sentence = (
-                f"{subject.mart}: its cells count {-lost} {subject.rows} {where} more than the "
-                f"{difference.loaded} loaded"
+                f"{subject.mart}: its cells count {difference.published} {subject.rows} {where}, "
+                f"{difference.loaded} were loaded ({-lost} counted more than once)"
             )
         sentences.append(sentence)
     return "; ".join(sentences)

@@ -50,7 +50,7 @@ def test_the_check_names_the_subject_the_neighborhood_and_the_rows_lost(tmp_path
     assert describe(CRIME, found) == (
         "crime_monthly: 57 of 57 loaded incidents in neighborhood 'N07' are in no cell "
         "(N07 is not a published neighborhood); "
-        "crime_monthly: its cells count 1 incidents in neighborhood 'N01' more than the 3 loaded"
+        "crime_monthly: its cells count 4 incidents in neighborhood 'N01', 3 were loaded (1 counted more than once)"
     )
 
 
