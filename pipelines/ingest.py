@@ -49,9 +49,8 @@ from pipelines.warehouse import (
 )
 
 FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landing file a raw load came from
-LANDED_KEY = (
-    b"neighborhood_metrics.landed_at"  # Parquet metadata: when that version of the file was landed (UTC)
-)
+# Parquet metadata: when that version of the landing file was landed (UTC); the latest is the current one.
+LANDED_KEY = b"neighborhood_metrics.landed_at"
 # Kinds whose validation may place points or shapes (DuckDB spatial: loaded only where needed).
 SPATIAL_KINDS = {"geography", "events", "crime"}
 # Validation looks neighborhoods up in the boundaries and roster events in the calendars: the lookups of each
