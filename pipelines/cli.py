@@ -38,7 +38,9 @@ def run(selection=None, run_config: dict | None = None) -> int:
 
     from pipelines.definitions import defs
 
-    assets = list(defs.assets or [])
+    # The blocking checks defined beside the assets run with them; the others (freshness) are the daemon's.
+    checks = [c for c in defs.asset_checks or [] if any(spec.blocking for spec in c.check_specs)]
+    assets = [*(defs.assets or []), *checks]
     result = dg.materialize(
         assets,
         instance=dg.DagsterInstance.get(),
@@ -110,51 +112,77 @@ def check_source(file: str, sample: str | None, home: str | None = None) -> int:
     return check(file, sample, home)
 
 
+def validated_against(source: str, specs) -> list[str]:
+    """`source` and every source validated against it, directly or through another lookup (a calendar is
+    validated against the boundaries, a roster against the calendars)."""
+    from pipelines.ingest import LOOKUP_KINDS
+
+    kinds = {spec.name: spec.kind for spec in specs}
+    names = [source]
+    for name in names:  # grows while it is read: each dependent's own dependents follow it
+        names += [
+            spec.name
+            for spec in specs
+            if kinds[name] in LOOKUP_KINDS.get(spec.kind, []) and spec.name not in names
+        ]
+    return names
+
+
 def replay_quarantine(source: str) -> int:
-    """Re-validate SOURCE's quarantined rows against its current config and lookups, load those that pass,
-    and rebuild everything downstream."""
+    """Re-validate SOURCE's quarantined rows, and those of every source validated against it, with their current
+    config and lookups, load those that pass, and rebuild everything downstream, in one run.
+
+    The run selects what depends on SOURCE and everything that reads from, so a corrected file dropped beside
+    the fix is landed first and no model is built on another that this run left out."""
     import dagster as dg
 
     from pipelines.sources import load_sources
     from pipelines.warehouse import connect
 
     paths = Paths.from_env()
-    names = [spec.name for spec in load_sources(paths.sources_dir)]
+    specs = load_sources(paths.sources_dir)
+    names = [spec.name for spec in specs]
     if source not in names:
         print(
             f"error: no source {source!r} in {paths.sources_dir} (sources: {', '.join(names)})",
             file=sys.stderr,
         )
         return 2
+    replayed = validated_against(source, specs)
 
-    def quarantined() -> dict[str, int]:
+    def quarantined() -> dict[tuple[str, str], int]:
         if not paths.warehouse.exists():
             return {}
         with connect(paths.warehouse, read_only=True) as con:
-            return dict(
-                con.execute(
-                    "SELECT reason, sum(rows) FROM meta.load_reasons WHERE source = ? GROUP BY reason ORDER BY 1",
-                    [source],
-                ).fetchall()
-            )
+            rows = con.execute(
+                "SELECT source, reason, sum(rows) FROM meta.load_reasons WHERE list_contains(?, source) "
+                "GROUP BY ALL ORDER BY ALL",
+                [replayed],
+            ).fetchall()
+        return {(name, reason): int(count) for name, reason, count in rows}
 
     before = quarantined()
     if not before:
-        print(f"{source}: nothing is quarantined; nothing to replay")
+        print(f"{', '.join(replayed)}: nothing is quarantined; nothing to replay")
         return 0
+    affected = dg.AssetSelection.assets(*(["warehouse", name] for name in replayed)).downstream()
     status = run(
-        dg.AssetSelection.assets(["warehouse", source]).downstream(),
-        {"ops": {f"warehouse__{source}": {"config": {"replay_quarantine": True}}}},
+        affected.upstream(),
+        {"ops": {f"warehouse__{name}": {"config": {"replay_quarantine": True}} for name in replayed}},
     )
     after = quarantined()
-    print(
-        f"{source}: {sum(before.values())} quarantined rows replayed: {sum(before.values()) - sum(after.values())} "
-        f"now loaded, {sum(after.values())} still quarantined"
-        + "".join(
-            f"\n  {reason}: {before.get(reason, 0)} -> {after.get(reason, 0)}"
-            for reason in {**before, **after}
+    for name in replayed:
+        was = {reason: n for (each, reason), n in before.items() if each == name}
+        now = {reason: n for (each, reason), n in after.items() if each == name}
+        if not was and not now:
+            continue
+        print(
+            f"{name}: {sum(was.values())} quarantined rows replayed: {sum(was.values()) - sum(now.values())} "
+            f"now loaded, {sum(now.values())} still quarantined"
+            + "".join(
+                f"\n  {reason}: {was.get(reason, 0)} -> {now.get(reason, 0)}" for reason in {**was, **now}
+            )
         )
-    )
     return status
 
 

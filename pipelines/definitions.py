@@ -15,6 +15,7 @@ from pipelines.assets.ingest import raw_asset  # noqa: E402
 from pipelines.assets.publish import docs_asset, publish_asset, report_asset  # noqa: E402
 from pipelines.assets.validate import meta_assets, validate_assets  # noqa: E402
 from pipelines.assets.weights import survey_respondent_weights  # noqa: E402
+from pipelines.checks.nothing_vanishes import nothing_vanishes_checks  # noqa: E402
 from pipelines.freshness import freshness_checks  # noqa: E402
 from pipelines.resources import build_resources  # noqa: E402
 from pipelines.schedules import build_schedules  # noqa: E402
@@ -32,7 +33,7 @@ assets = (
 
 defs = dg.Definitions(
     assets=assets,
-    asset_checks=freshness_checks(specs),
+    asset_checks=freshness_checks(specs) + nothing_vanishes_checks(),
     schedules=build_schedules(specs),
     sensors=[landing_sensor(specs, assets)],
     resources=build_resources(paths),

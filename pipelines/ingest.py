@@ -3,6 +3,14 @@
 raw/<source>/<load_id>.parquet is immutable and already free of personal data; the warehouse can be rebuilt
 from raw/ alone. Both steps skip what they have already done, so re-running changes nothing.
 
+A landing file has one current version: the one landed last. A corrected file dropped under the same name lands
+as a new raw file (its load id holds the digest of its bytes), the older raw versions of that file are then
+removed, and `load` reads only the newest version of each landing file, so a run stopped between the two steps
+still loads the right one, and the loaded rows and quarantine of the older version are replaced.
+
+A load validated against a lookup (boundaries, calendars) is validated again when that lookup's loads change
+after it: see `stale_loads`.
+
 Network sources (socrata, arcgis) land one raw file per run: pages stream into it as they arrive, so memory
 stays flat. Their cursor lives in state/<source>.json under the data home and moves only after the raw file
 is in place; a run that fails on page N keeps pages 1..N-1 and records where to resume, so the next run
@@ -13,10 +21,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections import defaultdict
 from collections.abc import Collection
 from contextlib import nullcontext
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,8 +49,51 @@ from pipelines.warehouse import (
 )
 
 FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landing file a raw load came from
+# Parquet metadata: when that version of the landing file was landed (UTC); the latest is the current one.
+LANDED_KEY = b"neighborhood_metrics.landed_at"
 # Kinds whose validation may place points or shapes (DuckDB spatial: loaded only where needed).
 SPATIAL_KINDS = {"geography", "events", "crime"}
+# Validation looks neighborhoods up in the boundaries and roster events in the calendars: the lookups of each
+# kind are loaded first, and a load is validated again when its lookups change after it.
+LOOKUP_KINDS = {
+    "crime": ["geography"],
+    "survey": ["geography"],
+    "events": ["geography"],
+    "population": ["geography"],
+    "programs": ["geography"],
+    "roster": ["events"],
+}
+
+
+def landed_at(raw_file: Path) -> int:
+    """When a raw file's version of its landing file was landed, in nanoseconds. Raw files written before this
+    was recorded fall back to the time the file was written."""
+    stamp = (pq.read_schema(raw_file).metadata or {}).get(LANDED_KEY)
+    return pd.Timestamp(stamp.decode()).value if stamp else raw_file.stat().st_mtime_ns
+
+
+def raw_versions(folder: Path) -> tuple[list[Path], list[Path]]:
+    """A source's raw files split into (current, superseded): the newest landed version of each landing file,
+    and its older versions.
+
+    Versions of one file share the load id's stem (`<stem>-<digest>`); only where a stem has several raw files is
+    their metadata read, so a source of thousands of files is not scanned on every run."""
+    by_stem: dict[str, list[Path]] = defaultdict(list)
+    for raw_file in sorted(folder.glob("*.parquet")):
+        by_stem[raw_file.stem.rsplit("-", 1)[0]].append(raw_file)
+    current, superseded = [], []
+    for files in by_stem.values():
+        if len(files) == 1:
+            current += files
+            continue
+        by_landing_file: dict[bytes, list[Path]] = defaultdict(list)
+        for raw_file in files:
+            by_landing_file[pq.read_schema(raw_file).metadata[FILE_KEY]].append(raw_file)
+        for versions in by_landing_file.values():
+            *older, newest = sorted(versions, key=lambda f: (landed_at(f), f.name))
+            current.append(newest)
+            superseded += older
+    return sorted(current), sorted(superseded)
 
 
 def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None = None) -> list[Path]:
@@ -63,15 +116,17 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
             if destination.exists():
                 continue
             temporary = destination.with_suffix(".parquet.tmp")
+            stamps = {
+                FILE_KEY.decode(): landing.relative,
+                LANDED_KEY.decode(): pd.Timestamp.now(tz="UTC").isoformat(),
+            }
             try:
                 if streams:
-                    module.land_file(
-                        spec, landing.path, temporary, {FILE_KEY.decode(): landing.relative}, con
-                    )
+                    module.land_file(spec, landing.path, temporary, stamps, con)
                 else:
                     table = module.parse(spec, landing.path, salt)
                     arrow = pa.Table.from_pandas(table, preserve_index=False)
-                    metadata = {**(arrow.schema.metadata or {}), FILE_KEY: landing.relative}
+                    metadata = {**(arrow.schema.metadata or {}), **{k.encode(): v for k, v in stamps.items()}}
                     pq.write_table(arrow.replace_schema_metadata(metadata), temporary)
             except SourceError as error:
                 temporary.unlink(missing_ok=True)
@@ -79,6 +134,10 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
                 continue
             os.replace(temporary, destination)  # atomic: a raw file is complete or absent
             written.append(destination)
+    # Only once the new versions are in place are the older ones removed; a run stopped in between leaves both,
+    # `load` reads the newest, and the next run removes the older.
+    for superseded in raw_versions(target)[1]:
+        superseded.unlink()
     if errors:
         raise SourceError(f"{spec.name}: {len(errors)} file(s) could not be read:\n" + "\n".join(errors))
     return written
@@ -87,7 +146,8 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
 def load(
     spec: SourceSpec, specs: list[SourceSpec], paths: Paths, redo: Collection[str] = ()
 ) -> list[LoadSummary]:
-    """Validate every raw file not yet in the warehouse, and the loads named in `redo` again, and write each
+    """Validate every current raw file (the newest version of each landing file) not yet in the warehouse, the
+    loads named in `redo` and those validated against older lookups (`stale_loads`) again, and write each
     (loaded rows + quarantine) atomically in place of its earlier version.
 
     A kind with `stage` (crime) is validated in SQL straight from its raw Parquet, one file at a time; the
@@ -99,11 +159,9 @@ def load(
         for each in [spec, *lookups]:
             ensure_tables(con, each.name, each.kind)
         done = loaded_ids(con, spec.name)
-    pending = [
-        raw_file
-        for raw_file in sorted((paths.raw / spec.name).glob("*.parquet"))
-        if raw_file.stem not in done or raw_file.stem in redo
-    ]
+        again = {*redo, *stale_loads(con, spec, specs)}
+    current, _ = raw_versions(paths.raw / spec.name)
+    pending = [raw_file for raw_file in current if raw_file.stem not in done or raw_file.stem in again]
     if not pending:
         return []
     neighborhoods = [s.name for s in lookups if s.kind == "geography"]
@@ -141,6 +199,21 @@ def load(
                 )
             summaries.append(summary)
     return summaries
+
+
+def stale_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec, specs: list[SourceSpec]) -> list[str]:
+    """Loads of `spec` validated before the latest load of one of its lookup sources (LOOKUP_KINDS): a corrected
+    boundary file or a replayed calendar may locate, or refuse, their rows differently. Validating one again
+    stamps it with a later `loaded_at`, so it is not stale on the next run."""
+    lookup_sources = [s.name for s in specs if s.kind in LOOKUP_KINDS.get(spec.kind, [])]
+    if not lookup_sources:
+        return []
+    rows = con.execute(
+        "SELECT load_id FROM meta.loads WHERE source = ? AND loaded_at < "
+        "(SELECT max(loaded_at) FROM meta.loads WHERE list_contains(?, source))",
+        [spec.name, lookup_sources],
+    ).fetchall()
+    return [load_id for (load_id,) in rows]
 
 
 NETWORK_CONNECTORS = {"socrata": socrata, "arcgis": arcgis}

@@ -10,16 +10,6 @@ from pipelines.resources import DataHome
 from pipelines.sources import KINDS, SourceSpec
 from pipelines.warehouse import CANONICAL_VIEWS, connect, ensure_meta_tables, refresh_canonical_view
 
-# Validation looks neighborhoods up in the boundaries and roster events in the calendars: load those first.
-LOOKUP_KINDS = {
-    "crime": ["geography"],
-    "survey": ["geography"],
-    "events": ["geography"],
-    "population": ["geography"],
-    "programs": ["geography"],
-    "roster": ["events"],
-}
-
 
 class LoadConfig(dg.Config):
     # Validate again every load that quarantined rows, with the source's current config (a corrected
@@ -37,7 +27,7 @@ def loads_with_quarantine(paths, source: str) -> list[str]:
 
 
 def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefinition:
-    lookups = [s for s in specs if s.kind in LOOKUP_KINDS.get(spec.kind, [])]
+    lookups = [s for s in specs if s.kind in ingest.LOOKUP_KINDS.get(spec.kind, [])]
     checks = load_checks(spec)
 
     @dg.asset(
