@@ -330,6 +330,8 @@ def many(tmp_path_factory, real_data):
     (landing / "sf_export").mkdir()
     shutil.copy(real_data / "sf_police_incident_reports_2018_sample500.csv", landing / "sf_export")
     (sources / "sf_export.yml").write_text(SF_YAML)
+    sf_areas = pd.read_csv(SF / "analysis_neighborhood_crosswalk.csv", dtype=str)
+    sf_areas = dict(zip(sf_areas["area_code"], sf_areas["neighborhood_id"], strict=True))
 
     detroit = pd.read_csv(
         real_data / "detroit_rms_crime_incidents_liquor_2024_subset.csv", dtype=str, encoding="utf-8-sig"
@@ -342,31 +344,36 @@ def many(tmp_path_factory, real_data):
     (sources / "detroit_neighborhoods.csv").write_text(
         "area_code,neighborhood_id\n" + "".join(f"{n},{n}\n" for n in names)
     )
-    # Boundaries for the published neighborhood list: a small square per neighborhood, side by side.
-    squares = [
-        {
-            "type": "Feature",
-            "properties": {"name": n},
-            "geometry": {
-                "type": "Polygon",
-                "coordinates": [
-                    [
-                        [-83 + i * 0.01, 42.0],
-                        [-82.995 + i * 0.01, 42.0],
-                        [-82.995 + i * 0.01, 42.005],
-                        [-83 + i * 0.01, 42.005],
-                        [-83 + i * 0.01, 42.0],
-                    ]
-                ],
-            },
-        }
-        for i, n in enumerate(names)
-    ]
-    (landing / "detroit_neighborhoods").mkdir()
-    (landing / "detroit_neighborhoods" / "areas.geojson").write_text(
-        json.dumps({"type": "FeatureCollection", "features": squares})
-    )
-    (sources / "detroit_neighborhoods.yml").write_text(DETROIT_AREAS_YAML)
+    # Boundaries for the published neighborhood lists (no real file here for Detroit or San Francisco): a small
+    # square per neighborhood, side by side, far from any incident, so rows are placed by their area names.
+    for source, west, south, ids in (
+        ("detroit_neighborhoods", -83.0, 42.0, names),
+        ("sf_neighborhoods", -100.0, 30.0, sorted(set(sf_areas.values()))),
+    ):
+        squares = [
+            {
+                "type": "Feature",
+                "properties": {"name": n},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [west + i * 0.01, south],
+                            [west + 0.005 + i * 0.01, south],
+                            [west + 0.005 + i * 0.01, south + 0.005],
+                            [west + i * 0.01, south + 0.005],
+                            [west + i * 0.01, south],
+                        ]
+                    ],
+                },
+            }
+            for i, n in enumerate(ids)
+        ]
+        (landing / source).mkdir()
+        (landing / source / "areas.geojson").write_text(
+            json.dumps({"type": "FeatureCollection", "features": squares})
+        )
+        (sources / f"{source}.yml").write_text(DETROIT_AREAS_YAML.replace("detroit_neighborhoods", source))
 
     result = run_cli("run", *RUN, "--home", str(home), "--sources", str(sources))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
