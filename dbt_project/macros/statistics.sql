@@ -40,22 +40,10 @@
 
 {#
     The q-quantile (0 ≤ q ≤ 1) of an aggregated column with linear interpolation between the
-    order statistics (numpy's default, "type 7"), as an aggregate function. NULL values are
-    ignored; NULL when there is none.
+    order statistics (numpy's default, "type 7"), as an aggregate function: SQL's ordered-set
+    percentile_cont, which DuckDB and Spark (3.3 on) both implement. NULL values are ignored;
+    NULL when there is none.
 #}
 {% macro percentile_linear(expression, q) -%}
-    {{ return(adapter.dispatch('percentile_linear')(expression, q)) }}
-{%- endmacro %}
-
-{% macro default__percentile_linear(expression, q) -%}
     percentile_cont({{ q }}) within group (order by {{ expression }})
-{%- endmacro %}
-
-{% macro duckdb__percentile_linear(expression, q) -%}
-    quantile_cont({{ expression }}, {{ q }})
-{%- endmacro %}
-
-{# Spark's exact percentile() interpolates linearly too. #}
-{% macro spark__percentile_linear(expression, q) -%}
-    percentile({{ expression }}, {{ q }})
 {%- endmacro %}

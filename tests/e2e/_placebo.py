@@ -188,7 +188,7 @@ def expected_evaluation(publish_dir: Path, programs: list[Program]) -> tuple[pd.
                         "metric": metric,
                         "relative_period": rel,
                         "period_start": row["period"],
-                        "value": row["value"],
+                        "neighborhood_value": row["value"],
                         "comparison_value": row["comparison"],
                         "gap": row["gap"],
                         "gap_vs_pre": row["gap_vs_pre"],

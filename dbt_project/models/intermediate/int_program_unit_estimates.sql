@@ -11,10 +11,7 @@ unit_periods as (
 
 ),
 
-{%- set decimal_mean -%}
-    cast(sum(cast({value} as decimal(38, 18))) as double) / count({value})
-{%- endset %}
-
+-- sums of decimals, not doubles, so that rebuilds publish the same floats (as in program_evaluation)
 window_means as (
 
     select
@@ -22,36 +19,57 @@ window_means as (
         metric,
         unit_neighborhood_id,
         is_placebo,
+        window_name,
         period_months,
-        {% for window in ['pre', 'post'] -%}
-            {%- set unit_value = "case when window_name = '" ~ window ~ "' then unit_value end" -%}
-            {%- set comparison_value = "case when window_name = '" ~ window ~ "' then comparison_value end" %}
-        {{ decimal_mean | replace('{value}', unit_value) }} as unit_{{ window }},
-        count({{ unit_value }}) as unit_periods_{{ window }},
-        {{ decimal_mean | replace('{value}', comparison_value) }} as comparison_{{ window }},
-        count({{ comparison_value }}) as comparison_periods_{{ window }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        cast(sum(cast(unit_value as decimal(38, 18))) as double) / count(unit_value) as unit_mean,
+        count(unit_value) as unit_periods,
+        cast(sum(cast(comparison_value as decimal(38, 18))) as double) / count(comparison_value) as comparison_mean,
+        count(comparison_value) as comparison_periods
     from unit_periods
-    group by program_id, metric, unit_neighborhood_id, is_placebo, period_months
+    group by program_id, metric, unit_neighborhood_id, is_placebo, window_name, period_months
+
+),
+
+units as (
+
+    select distinct
+        program_id,
+        metric,
+        unit_neighborhood_id,
+        is_placebo,
+        period_months
+    from unit_periods
 
 ),
 
 final as (
 
     select
-        program_id,
-        metric,
-        unit_neighborhood_id,
-        is_placebo,
+        units.program_id,
+        units.metric,
+        units.unit_neighborhood_id,
+        units.is_placebo,
         case
             when
-                unit_periods_pre * period_months >= {{ min_months }}
-                and unit_periods_post * period_months >= {{ min_months }}
-                and comparison_periods_pre * period_months >= {{ min_months }}
-                and comparison_periods_post * period_months >= {{ min_months }}
-                then (unit_post - unit_pre) - (comparison_post - comparison_pre)
+                pre.unit_periods * units.period_months >= {{ min_months }}
+                and post.unit_periods * units.period_months >= {{ min_months }}
+                and pre.comparison_periods * units.period_months >= {{ min_months }}
+                and post.comparison_periods * units.period_months >= {{ min_months }}
+                then (post.unit_mean - pre.unit_mean) - (post.comparison_mean - pre.comparison_mean)
         end as did
-    from window_means
+    from units
+    left join window_means as pre
+        on
+            units.program_id = pre.program_id
+            and units.metric = pre.metric
+            and units.unit_neighborhood_id = pre.unit_neighborhood_id
+            and pre.window_name = 'pre'
+    left join window_means as post
+        on
+            units.program_id = post.program_id
+            and units.metric = post.metric
+            and units.unit_neighborhood_id = post.unit_neighborhood_id
+            and post.window_name = 'post'
 
 )
 

@@ -116,15 +116,15 @@ final as (
         metric,
         period_months,
         neighborhood_id,
-        cast(period_start as date) as period_start,
+        period_start,
         metric_value,
-        case when months_from_start < 0 then 'pre' else 'post' end as window_name,
         cast(
             case
                 when months_from_start < 0 then ceil(cast(months_from_start as double) / period_months)
                 else floor(cast(months_from_start as double) / period_months)
             end as integer
-        ) as relative_period
+        ) as relative_period,
+        case when months_from_start < 0 then 'pre' else 'post' end as window_name
     from windowed
 
 )

@@ -80,7 +80,7 @@ final as (
         cast(period_keys.metric as {{ dbt.type_string() }}) as metric,
         cast(period_keys.relative_period as integer) as relative_period,
         cast(period_keys.period_start as date) as period_start,
-        cast(treated.unit_value as double) as value,
+        cast(treated.unit_value as double) as neighborhood_value,
         cast(treated.comparison_value as double) as comparison_value,
         cast(treated.gap as double) as gap,
         cast(treated.gap_vs_pre as double) as gap_vs_pre,
