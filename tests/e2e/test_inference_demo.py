@@ -8,10 +8,13 @@ published period tables and the landing programs.csv.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
 from pipelines.demo.generate import generate_demo_city
+from pipelines.report import build_report
 from tests.conftest import run_cli
 from tests.e2e._placebo import assert_frames_agree, comparison, expected_evaluation, read_programs
 
@@ -88,3 +91,31 @@ def test_no_effect_is_not_found(null_city):
     rows = evaluation(null_city)
     assert rows["did_p_value"].notna().all()
     assert (rows["did_p_value"] > 0.1).sum() > len(rows) / 2, rows
+
+
+def test_program_page_says_how_sure(effect_city, tmp_path):
+    """With 20 placebos every estimate has an interval: the page gives it, says "no change distinguishable from
+    the placebo neighborhoods" exactly where it covers 0, and shades the placebo band of every chart."""
+    build_report(effect_city / "published", tmp_path)
+    html = (tmp_path / "programs.html").read_text(encoding="utf-8")
+    sections = dict(re.findall(r'<section class="program" id="program-([^"]+)"(.*?)</section>', html, re.S))
+    rows = evaluation(effect_city)
+    for row in rows.itertuples():
+        decimals = 1 if row.metric == "trust_index" else 2
+        paragraph = re.search(
+            rf'<p>(?:(?!</p>).)*data-metric="{row.metric}" data-field="did".*?</p>',
+            sections[row.program_id],
+            re.S,
+        ).group(0)
+        for field in ("did", "did_ci_low", "did_ci_high"):
+            value = getattr(row, field)
+            assert f'data-field="{field}">{value:+,.{decimals}f}</span>' in paragraph, (field, paragraph)
+        covers_zero = row.did_ci_low <= 0 <= row.did_ci_high
+        assert ("no change distinguishable from the placebo neighborhoods" in paragraph) == covers_zero
+        chart = re.search(
+            rf'<svg class="event-study" data-program="{row.program_id}" data-metric="{row.metric}".*?</svg>',
+            sections[row.program_id],
+            re.S,
+        ).group(0)
+        assert 'class="placebo-band"' in chart and 'class="start"' in chart
+    assert (rows["did_ci_low"] > 0).any() and (rows["did_ci_low"] <= 0).any(), "both verdicts occur"
