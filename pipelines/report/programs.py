@@ -44,7 +44,10 @@ def _field(program: str, metric: str, field: str, text: str) -> str:
 def verdict(row: pd.Series) -> str:
     """The estimate of one program × metric in plain words."""
     label, unit, decimals = METRICS.get(row["metric"], (row["metric"], "", 2))
-    field = lambda name, text: _field(row["program_id"], row["metric"], name, text)  # noqa: E731
+
+    def field(name: str, text: str) -> str:
+        return _field(row["program_id"], row["metric"], name, text)
+
     if _missing(row["did"]):
         return (
             f"<p><b>{escape(label)}</b>: no estimate — fewer than 6 months of data on a side "
