@@ -78,7 +78,7 @@ def verdict(row: pd.Series) -> str:
 
 
 def event_study_chart(
-    rows: pd.DataFrame, program: str, metric: str, width: int = 520, height: int = 200
+    rows: pd.DataFrame, program: str, metric: str, width: int = 1000, height: int = 220
 ) -> str:
     """gap_vs_pre by relative period, the placebo band shaded, the start marked between periods -1 and 0."""
     label, unit, _ = METRICS.get(metric, (metric, "", 2))
