@@ -297,7 +297,9 @@ with_inference as (
         cast(
             case
                 when final.did is not null
-                    then (1.0 + coalesce(placebo_summary.placebos_as_large, 0)) / (1 + placebo_summary.placebos)
+                    -- a double division on every engine (Spark reads 1.0 as a decimal)
+                    then cast(1 + coalesce(placebo_summary.placebos_as_large, 0) as double)
+                        / (1 + placebo_summary.placebos)
             end as double
         ) as did_p_value,
         cast(placebo_summary.placebos as integer) as placebos,
