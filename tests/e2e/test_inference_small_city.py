@@ -162,6 +162,15 @@ def test_placebo_inference_equals_numpy(home):
         "P2": "Safe Streets",
     }
     assert evaluation.loc[evaluation["program_id"] == "P2", "did_p_value"].isna().all()
+    # what decides the comparison neighborhoods is published too, so anyone can recompute the placebos
+    for program in programs:
+        rows = evaluation[evaluation["program_id"] == program.program_id]
+        assert (rows["neighborhood_id"] == program.neighborhood_id).all()
+        assert (rows["start_month"] == program.start).all()
+        if program.end_date is None:
+            assert rows["end_date"].isna().all()
+        else:
+            assert (pd.to_datetime(rows["end_date"]) == program.end_date).all()
 
 
 def test_event_study_equals_numpy(home):

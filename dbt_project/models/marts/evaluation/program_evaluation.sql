@@ -283,6 +283,7 @@ with_inference as (
         cast(programs.program_name as {{ dbt.type_string() }}) as program_name,
         cast(programs.neighborhood_id as {{ dbt.type_string() }}) as neighborhood_id,
         cast(programs.start_month as date) as start_month,
+        cast(programs.end_date as date) as end_date,
         final.metric,
         final.pre,
         final.post,
