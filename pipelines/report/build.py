@@ -501,7 +501,7 @@ def build_report(publish_dir: Path, out_dir: Path) -> list[Path]:
         ]
         shown = programs.assign(
             program=[
-                " · ".join(str(v) for v in row)
+                " · ".join(str(v) for v in row if not is_missing(v))
                 for row in programs[["program_id", *labels]].itertuples(index=False)
             ]
         )
