@@ -37,3 +37,13 @@
             ) / (1 + {{ z }} * {{ z }} / {{ n }})
     end
 {%- endmacro %}
+
+{#
+    The q-quantile (0 ≤ q ≤ 1) of an aggregated column with linear interpolation between the
+    order statistics (numpy's default, "type 7"), as an aggregate function: SQL's ordered-set
+    percentile_cont, which DuckDB and Spark (3.3 on) both implement. NULL values are ignored;
+    NULL when there is none.
+#}
+{% macro percentile_linear(expression, q) -%}
+    percentile_cont({{ q }}) within group (order by {{ expression }})
+{%- endmacro %}

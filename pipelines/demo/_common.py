@@ -68,6 +68,8 @@ class City:
     safety_base: np.ndarray
     population: np.ndarray
     programs: list[Program]
+    # 1.0: the programs' built-in effects; 0.0: a city where programs change nothing (a null for inference tests)
+    program_effect: float = 1.0
 
     @property
     def n(self) -> int:
@@ -89,7 +91,7 @@ class City:
         months = np.arange(self.n_months)
         for p in self.programs:
             ramp[p.nbhd] = np.maximum(ramp[p.nbhd], np.clip((months - p.start_month + 1) / 12, 0, 1))
-        return ramp
+        return ramp * self.program_effect
 
 
 def month_index(city: City, year: int, month: int) -> int:

@@ -104,13 +104,17 @@ def _write_programs(city: City, landing: Path) -> Path:
     return path
 
 
-def generate_demo_city(landing_dir: Path, size: str | int = "small", seed: int = 7) -> dict:
+def generate_demo_city(
+    landing_dir: Path, size: str | int = "small", seed: int = 7, program_effect: float = 1.0
+) -> dict:
     """Write the demo city's source files under landing_dir/<source_name>/ and summarise them.
 
     ``size`` is a key of SIZES or a number of incidents. "Incidents" means crime data rows across
     the yearly files, the deliberately bad and duplicated rows included, so an int size gives exactly
     that many rows. Periods: 2022-2025 (48 months) below 2,000,000 incidents, else 2000-2025.
     Surveys, residents and attendance grow with size but are capped (~10x small) to stay tractable.
+    ``program_effect`` scales the programs' built-in effects on crime, participation and trust
+    (0.0: programs that change nothing, the same city otherwise).
     """
     n_incidents = SIZES[size] if isinstance(size, str) else int(size)
     if n_incidents < 1:
@@ -118,6 +122,7 @@ def generate_demo_city(landing_dir: Path, size: str | int = "small", seed: int =
     landing = Path(landing_dir)
     rng = _streams(seed)
     city = _build_city(n_incidents, rng["city"])
+    city.program_effect = program_effect
     ratio = n_incidents / SMALL
 
     files: list[Path] = []

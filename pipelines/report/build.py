@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.report.dictionary import read_dictionary
+from pipelines.report.programs import EXPLANATION, program_sections
 from pipelines.report.svg import CRIME_RAMP, TRUST_RAMP, MapArea, Series, choropleth, line_chart
 
 CITY_COLOR, LOCAL_COLOR, TRUST_COLOR = "#969696", "#d94801", "#2171b5"
@@ -252,6 +253,7 @@ def build_report(publish_dir: Path, out_dir: Path) -> list[Path]:
     if neighborhoods is None or crime is None or engagement is None or trust is None:
         raise FileNotFoundError(f"{publish_dir}: the published tables are missing; publish first")
     programs = _read(publish_dir, "program_evaluation")
+    event_study = _read(publish_dir, "program_event_study")
     dictionary_csv = publish_dir / "docs" / "data_dictionary.csv"
     has_programs = programs is not None
     neighborhoods = neighborhoods.sort_values("name")
@@ -506,15 +508,16 @@ def build_report(publish_dir: Path, out_dir: Path) -> list[Path]:
         ]
         shown = programs.assign(
             program=[
-                " · ".join(str(v) for v in row)
+                " · ".join(str(v) for v in row if not is_missing(v))
                 for row in programs[["program_id", *labels]].itertuples(index=False)
             ]
         )
+        names = dict(zip(neighborhoods["neighborhood_id"], neighborhoods["name"], strict=True))
         body = (
-            '<p class="note">Difference in differences: the change in the program\'s neighborhoods from the '
-            "12 months before the start to the 12 months from it, minus the same change in neighborhoods "
-            "without a program (population-weighted). Estimates with fewer than 6 months of data on either "
-            'side are left out (“–”). See <a href="dictionary.html#program_evaluation">the dictionary</a>.</p>'
+            EXPLANATION
+            + program_sections(programs, event_study, names)
+            + "<h2>All estimates</h2>"
+            + '<p class="note">Estimates with fewer than 6 months of data on either side are left out (“–”).</p>'
             + table("programs", shown, "program", str, columns)
         )
         write("programs.html", page("Program evaluation", period, body, "", has_programs))

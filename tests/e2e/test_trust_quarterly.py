@@ -478,6 +478,16 @@ def expected_table(truth: pd.DataFrame) -> pd.DataFrame:
                 row[f"{construct}_index_weighted"] = (
                     np.average(x, weights=weights[has]) if weights is not None and len(x) else np.nan
                 )
+                # linearization interval, as survey::svymean(~x, svydesign(ids = ~1, weights = ~w))
+                row[f"{construct}_index_weighted_ci_low"] = row[f"{construct}_index_weighted_ci_high"] = (
+                    np.nan
+                )
+                if weights is not None and len(x) > 1:
+                    w, y, mean = weights[has], x.to_numpy(), row[f"{construct}_index_weighted"]
+                    variance = len(y) / (len(y) - 1) * np.sum((w * (y - mean)) ** 2) / w.sum() ** 2
+                    half = stats.t.ppf(0.975, len(y) - 1) * np.sqrt(variance)
+                    row[f"{construct}_index_weighted_ci_low"] = mean - half
+                    row[f"{construct}_index_weighted_ci_high"] = mean + half
             trusting = cell["trust"].dropna()
             if len(trusting):
                 successes = int((trusting >= 4).sum())
@@ -487,6 +497,10 @@ def expected_table(truth: pd.DataFrame) -> pd.DataFrame:
                     "pct_trust_ci_low": ci.low * 100,
                     "pct_trust_ci_high": ci.high * 100,
                 }
+                if weights is not None:
+                    has = cell["trust"].notna().to_numpy()
+                    trusts = (cell["trust"] >= 4).to_numpy()
+                    row["pct_trust_weighted"] = 100 * weights[has & trusts].sum() / weights[has].sum()
             if n:
                 row["effective_n"] = (
                     weights.sum() ** 2 / (weights**2).sum() if weights is not None else float(n)
@@ -536,6 +550,15 @@ def test_every_published_statistic_matches_scipy_and_a_direct_ipf_loop(trust_run
         rtol=1e-9,
         atol=1e-9,
     )
+    for construct in ("trust", "safety"):  # the weighted interval brackets the published weighted index
+        weighted = actual.dropna(subset=[f"{construct}_index_weighted_ci_low"])
+        assert len(weighted) > 0
+        assert (
+            weighted[f"{construct}_index_weighted_ci_low"] <= weighted[f"{construct}_index_weighted"]
+        ).all()
+        assert (
+            weighted[f"{construct}_index_weighted"] <= weighted[f"{construct}_index_weighted_ci_high"]
+        ).all()
     # The fixture exercises what it claims to.
     shown = expected[~expected["suppressed"]]
     raked = shown["trust_index_weighted"].notna()

@@ -12,6 +12,9 @@ PUBLISHED_KEYS = {
     "trust_quarterly": ["neighborhood_id", "quarter"],
     "neighborhood_scorecard": ["neighborhood_id", "quarter"],
     "program_evaluation": ["program_id", "metric"],
+    "program_event_study": ["program_id", "metric", "relative_period"],
+    "survey_constructs_quarterly": ["neighborhood_id", "quarter", "construct"],
+    "survey_by_group": ["neighborhood_id", "quarter", "construct", "dimension", "category"],
     "data_quality": ["source", "load_id"],
     "data_quality_reasons": ["source", "load_id", "reason"],
 }

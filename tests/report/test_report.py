@@ -178,3 +178,67 @@ def test_a_neighborhood_page_shows_the_published_figures(published, tmp_path):
     answered = trust.groupby("quarter")["respondents"].sum()
     latest = own_trust.set_index("quarter").loc[answered[answered > 0].index.max()]  # the last survey wave
     assert trust_card == ("suppressed" if latest.suppressed else shown_index(latest.trust_index))
+
+
+# How the program page shows an estimate: signed, in the metric's unit (index points: one decimal).
+def shown_estimate(value, metric: str) -> str:
+    return "–" if pd.isna(value) else f"{value:+,.{1 if metric == 'trust_index' else 2}f}"
+
+
+def test_the_program_page_shows_the_published_estimates(published, tmp_path):
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    assert CHROMIUM.exists(), "Debian's chromium is installed by `make test` (apt-get install chromium)"
+    evaluation = table(published, "program_evaluation", "start_month")
+    event_study = table(published, "program_event_study")
+    names = table(published, "neighborhoods").set_index("neighborhood_id")["name"]
+    assert len(evaluation) and evaluation["did"].notna().any(), "the fixture's program has estimates"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto((published / "report" / "index.html").as_uri())
+        page.get_by_role("link", name="Program evaluation").first.click()
+        page.wait_for_load_state()
+        assert page.url.endswith("/programs.html") and page.title() == "Program evaluation"
+        page.screenshot(path=tmp_path / "programs.png", full_page=True)
+        shown = {}
+        for row in evaluation.itertuples():
+            section = page.locator(f'section[data-program="{row.program_id}"]')
+            assert row.program_name in section.locator("h2").inner_text()
+            assert section.locator('[data-field="neighborhood"]').inner_text() == names[row.neighborhood_id]
+            assert section.locator('[data-field="start_month"]').inner_text() == row.start_month.strftime(
+                "%B %Y"
+            )
+            fields = section.locator(f'[data-metric="{row.metric}"][data-field]')
+            shown[(row.program_id, row.metric)] = {
+                "fields": {
+                    fields.nth(i).get_attribute("data-field"): fields.nth(i).inner_text()
+                    for i in range(fields.count())
+                },
+                "text": section.inner_text(),
+                "points": [
+                    (int(c.get_attribute("data-relative-period")), float(c.get_attribute("data-gap-vs-pre")))
+                    for c in section.locator(f'svg.event-study[data-metric="{row.metric}"] circle').all()
+                ],
+            }
+        browser.close()
+    assert (tmp_path / "programs.png").stat().st_size > 10_000
+
+    for row in evaluation.itertuples():
+        got = shown[(row.program_id, row.metric)]
+        if pd.isna(row.did):
+            assert got["fields"] == {}
+        else:
+            assert got["fields"]["did"] == shown_estimate(row.did, row.metric)
+            assert got["fields"]["did_p_value"] == f"{row.did_p_value:.3f}"
+            assert got["fields"]["placebos"] == str(row.placebos)
+            if pd.isna(
+                row.did_ci_low
+            ):  # the small city has 2 comparison neighborhoods: too few for an interval
+                assert "did_ci_low" not in got["fields"]
+                assert "Too few placebo neighborhoods" in got["text"]
+        own = event_study[
+            (event_study["program_id"] == row.program_id) & (event_study["metric"] == row.metric)
+        ]
+        own = own.dropna(subset=["gap_vs_pre"]).sort_values("relative_period")
+        assert got["points"] == list(zip(own["relative_period"], own["gap_vs_pre"], strict=True))

@@ -248,6 +248,73 @@ final as (
         cast(months_post as integer) as months_post
     from joined
 
+),
+
+-- Placebo (randomization) inference: each comparison neighborhood's own estimate with the rest
+-- of the comparison as its comparison (int_program_unit_estimates); see docs/evaluation.md.
+placebo_estimates as (
+
+    select * from {{ ref('int_program_unit_estimates') }}
+    where is_placebo and did is not null
+
+),
+
+placebo_summary as (
+
+    select
+        final.program_id,
+        final.metric,
+        count(placebo_estimates.did) as placebos,
+        sum(case when abs(placebo_estimates.did) >= abs(final.did) then 1 else 0 end) as placebos_as_large,
+        {{ percentile_linear('placebo_estimates.did', 0.025) }} as placebo_q025,
+        {{ percentile_linear('placebo_estimates.did', 0.975) }} as placebo_q975
+    from final
+    left join placebo_estimates
+        on
+            final.program_id = placebo_estimates.program_id
+            and final.metric = placebo_estimates.metric
+    group by final.program_id, final.metric
+
+),
+
+with_inference as (
+
+    select
+        final.program_id,
+        cast(programs.program_name as {{ dbt.type_string() }}) as program_name,
+        cast(programs.neighborhood_id as {{ dbt.type_string() }}) as neighborhood_id,
+        cast(programs.start_month as date) as start_month,
+        cast(programs.end_date as date) as end_date,
+        final.metric,
+        final.pre,
+        final.post,
+        final.comparison_pre,
+        final.comparison_post,
+        final.did,
+        -- fewer than 19 placebos cannot place an estimate outside their 2.5–97.5 % range
+        cast(case when placebo_summary.placebos >= 19 then final.did - placebo_summary.placebo_q975 end as double)
+            as did_ci_low,
+        cast(case when placebo_summary.placebos >= 19 then final.did - placebo_summary.placebo_q025 end as double)
+            as did_ci_high,
+        cast(
+            case
+                when final.did is not null
+                    -- a double division on every engine (Spark reads 1.0 as a decimal)
+                    then cast(1 + coalesce(placebo_summary.placebos_as_large, 0) as double)
+                        / (1 + placebo_summary.placebos)
+            end as double
+        ) as did_p_value,
+        cast(placebo_summary.placebos as integer) as placebos,
+        final.months_pre,
+        final.months_post
+    from final
+    inner join programs
+        on final.program_id = programs.program_id
+    inner join placebo_summary
+        on
+            final.program_id = placebo_summary.program_id
+            and final.metric = placebo_summary.metric
+
 )
 
-select * from final
+select * from with_inference

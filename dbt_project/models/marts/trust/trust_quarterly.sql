@@ -154,6 +154,41 @@ final as (
         cast(suppressed as boolean) as suppressed
     from zero_filled
 
+),
+
+-- The weighted indices' linearization intervals and the weighted pct_trust, built per construct
+-- in int_survey_constructs_quarterly; the interval is centred on the published weighted index.
+constructs as (
+
+    select * from {{ ref('int_survey_constructs_quarterly') }}
+
+),
+
+with_weighted_intervals as (
+
+    select
+        final.*,
+        cast(final.trust_index_weighted - trust.construct_index_weighted_half_width as double)
+            as trust_index_weighted_ci_low,
+        cast(final.trust_index_weighted + trust.construct_index_weighted_half_width as double)
+            as trust_index_weighted_ci_high,
+        cast(final.safety_index_weighted - safety.construct_index_weighted_half_width as double)
+            as safety_index_weighted_ci_low,
+        cast(final.safety_index_weighted + safety.construct_index_weighted_half_width as double)
+            as safety_index_weighted_ci_high,
+        cast(case when not final.suppressed then trust.pct_high_weighted end as double) as pct_trust_weighted
+    from final
+    left join constructs as trust
+        on
+            final.neighborhood_id = trust.neighborhood_id
+            and final.quarter = trust.quarter
+            and trust.construct = 'trust'
+    left join constructs as safety
+        on
+            final.neighborhood_id = safety.neighborhood_id
+            and final.quarter = safety.quarter
+            and safety.construct = 'safety'
+
 )
 
-select * from final
+select * from with_weighted_intervals
