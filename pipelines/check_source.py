@@ -19,18 +19,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.ingest import LOOKUP_KINDS
 from pipelines.kinds import kind_module
 from pipelines.kinds.base import Context
 from pipelines.settings import Paths
 from pipelines.sources import SourceError, SourceSpec, load_source, load_sources
 
-# The lookups each kind is validated against, loaded in this order (an event calendar is validated against
-# the boundaries; a roster against the calendars).
-LOOKUPS = {
-    "geography": (),
-    "roster": ("geography", "events"),
-}
-DEFAULT_LOOKUPS = ("geography",)
 # Distinct values listed per reason; the rest are counted.
 VALUES_SHOWN = 10
 # What each refusal means, after `<column>: <value> in <n> of <m> rows`.
@@ -152,12 +146,21 @@ def check_sample(spec: SourceSpec, sample: Path, paths: Paths) -> int:
     return 1 if blocked or any(level == "error" for level, _ in findings) else 0
 
 
+def lookups_in_load_order(kind: str) -> list[str]:
+    """The kinds a run validates `kind` against (LOOKUP_KINDS), with theirs first: a roster needs the calendars,
+    which are themselves located in the boundaries."""
+    order: list[str] = []
+    for lookup in LOOKUP_KINDS.get(kind, []):
+        order += [k for k in [*lookups_in_load_order(lookup), lookup] if k not in order]
+    return order
+
+
 def deployment_lookups(con, spec: SourceSpec, paths: Paths, salt: str) -> Context:
     """The boundaries and calendars the run would validate `spec`'s rows against: the sources of those kinds
     defined beside the YAML, loaded (validated as a run would) from their files in the data home into `con`."""
     from pipelines.warehouse import ensure_tables, write_load
 
-    wanted = LOOKUPS.get(spec.kind, DEFAULT_LOOKUPS)
+    wanted = lookups_in_load_order(spec.kind)
     siblings = [s for s in load_sources(spec.definition_dir) if s.kind in wanted and s.name != spec.name]
     context = Context(con)
     for kind in wanted:

@@ -13,7 +13,12 @@ import pandas as pd
 from pipelines.checks.nothing_vanishes import SUBJECTS, describe, differences
 from pipelines.settings import DEMO_SOURCES_DIR
 from tests.conftest import run_cli
-from tests.reliability.conftest import CITY_ENV, materialized_in_last_run, published_fingerprint
+from tests.reliability.conftest import (
+    CITY_ENV,
+    TABLES_ONLY,
+    materialized_in_last_run,
+    published_fingerprint,
+)
 
 CRIME = next(subject for subject in SUBJECTS if subject.mart == "crime_monthly")
 
@@ -71,19 +76,19 @@ def test_the_check_passes_on_the_city_and_reads_every_subject(reference):
     assert trust["respondents"].sum() == located > 0
 
 
-def test_incidents_in_a_neighborhood_no_boundary_holds_fail_the_run_and_publish_nothing(reference, tmp_path):
+def test_a_crosswalk_to_a_neighborhood_no_boundary_holds_refuses_the_rows_with_a_visible_reason(
+    reference, tmp_path
+):
+    """The city's two unlocatable incidents are in community area 1; a crosswalk sends that area to N07, which no
+    boundary of the city holds. Loaded, they would be counted in no published cell: they stay refused, now as
+    unknown_neighborhood naming N07, and every published incident count is unchanged."""
     home = reference.copy_to(tmp_path / "home")
-    published_before = published_fingerprint(home)
-    # The city's two unlocatable incidents are in community area 1; a crosswalk sends that area to N07, which
-    # no boundary of the city holds: they load, located in N07, and crime_monthly has no N07 cell.
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        records = [
-            json.loads(record)
-            for (record,) in con.execute(
-                "SELECT record FROM quarantine.demo_crimes WHERE reason = 'unlocatable'"
-            ).fetchall()
-        ]
-    assert [record["area_code"] for record in records] == ["1", "1"]
+        unlocatable = con.execute(
+            "SELECT _file, _row, record FROM quarantine.demo_crimes WHERE reason = 'unlocatable' ORDER BY ALL"
+        ).fetchall()
+    assert [json.loads(record)["area_code"] for *_, record in unlocatable] == ["1", "1"]
+    incidents_before = pd.read_parquet(home / "published" / "crime_monthly.parquet")["incidents"].sum()
     sources = shutil.copytree(DEMO_SOURCES_DIR, tmp_path / "sources")
     (sources / "community_areas.csv").write_text("area_code,neighborhood_id\n1,N07\n")
     with open(sources / "demo_crimes.yml", "a") as spec:
@@ -92,13 +97,39 @@ def test_incidents_in_a_neighborhood_no_boundary_holds_fail_the_run_and_publish_
     result = run_cli(
         "replay-quarantine", "demo_crimes", "--home", str(home), "--sources", str(sources), env=CITY_ENV
     )
-    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-4000:]
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        refused = [
+            con.execute(
+                "SELECT reason, detail FROM quarantine.demo_crimes WHERE _file = ? AND _row = ?", [file, row]
+            ).fetchone()
+            for file, row, _ in unlocatable
+        ]
+    assert [reason for reason, _ in refused] == ["unknown_neighborhood", "unknown_neighborhood"]
+    assert all("'N07'" in detail for _, detail in refused), refused
+    reasons = pd.read_parquet(home / "published" / "data_quality_reasons.parquet")
+    assert reasons.query("source == 'demo_crimes' and reason == 'unknown_neighborhood'")["rows"].sum() == 2
     assert (
-        "check nothing_vanishes on published/crime_monthly failed: crime_monthly: 2 of 2 loaded incidents in "
-        "neighborhood 'N07' are in no cell (N07 is not a published neighborhood)"
-    ) in result.stderr
-    # The mart was built and checked; publishing, which waits for the check, did not run.
+        pd.read_parquet(home / "published" / "crime_monthly.parquet")["incidents"].sum() == incidents_before
+    )
+
+
+def test_loaded_rows_in_a_neighborhood_no_boundary_holds_fail_the_run_and_publish_nothing(
+    reference, tmp_path
+):
+    """Should rows ever be loaded into a neighborhood that is not published (as a validation bug would leave
+    them: here written straight into the warehouse), a blocking check stops the run before publishing."""
+    home = reference.copy_to(tmp_path / "home")
+    published_before = published_fingerprint(home)
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute(
+            "UPDATE raw.demo_crimes SET neighborhood_id = 'N07' WHERE incident_id IN "
+            "(SELECT incident_id FROM raw.demo_crimes ORDER BY incident_id LIMIT 2)"
+        )
+    result = run_cli("run", "--home", str(home), "--select", TABLES_ONLY, env=CITY_ENV)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "relationships_stg_crime__incidents_neighborhood_id" in result.stderr
     built = materialized_in_last_run(home)
-    assert {"warehouse/demo_crimes", "published/crime_monthly"} <= built
+    assert "published/crime_monthly" not in built
     assert not {"published_files", "published_docs", "published_report"} & built
     assert published_fingerprint(home) == published_before
