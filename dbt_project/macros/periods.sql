@@ -10,3 +10,25 @@
 {% macro quarter_start(timestamp_expression) -%}
     cast({{ dbt.date_trunc('quarter', timestamp_expression) }} as date)
 {%- endmacro %}
+
+{#
+    The metrics a program is evaluated on, each with the length of its period in months (the trust index is
+    quarterly): one list for program_evaluation and everything behind it.
+#}
+{% macro evaluation_metrics() -%}
+    select
+        'violent_per_1k' as metric,
+        1 as period_months
+    union all
+    select
+        'incidents_per_1k' as metric,
+        1 as period_months
+    union all
+    select
+        'participants_per_1k' as metric,
+        1 as period_months
+    union all
+    select
+        'trust_index' as metric,
+        3 as period_months
+{%- endmacro %}

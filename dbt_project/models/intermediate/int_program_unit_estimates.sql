@@ -1,7 +1,8 @@
 -- The difference in differences of every unit of a program (int_program_unit_periods): the
--- program's own neighborhood and each placebo, with the rule of program_evaluation: window means
--- over the periods with a value, and an estimate only with at least evaluation_min_months months
--- of periods on each side for the unit and for its comparison (2 quarters for trust_index).
+-- program's own neighborhood (program_evaluation's estimate) and each placebo. pre / post are the
+-- unit's window means over the periods with a value, comparison_pre / comparison_post its
+-- comparison's; an estimate needs at least evaluation_min_months months of periods on each side
+-- for the unit and for its comparison (2 quarters for trust_index).
 {%- set min_months = var('evaluation_min_months', 6) %}
 with
 
@@ -49,6 +50,12 @@ final as (
         units.metric,
         units.unit_neighborhood_id,
         units.is_placebo,
+        pre.unit_mean as pre,
+        post.unit_mean as post,
+        pre.comparison_mean as comparison_pre,
+        post.comparison_mean as comparison_post,
+        coalesce(pre.unit_periods, 0) as months_pre,
+        coalesce(post.unit_periods, 0) as months_post,
         case
             when
                 pre.unit_periods * units.period_months >= {{ min_months }}

@@ -64,21 +64,7 @@ metric_values as (
 
 metrics as (
 
-    select
-        'violent_per_1k' as metric,
-        1 as period_months
-    union all
-    select
-        'incidents_per_1k' as metric,
-        1 as period_months
-    union all
-    select
-        'participants_per_1k' as metric,
-        1 as period_months
-    union all
-    select
-        'trust_index' as metric,
-        3 as period_months
+    {{ evaluation_metrics() }}
 
 ),
 
