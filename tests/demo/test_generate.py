@@ -214,7 +214,8 @@ def test_qualtrics_export_layout_and_bad_rows(small):
     answered = df.assign(n=df["Q_NBHD"].str.strip().str.lower())
     counts = answered[answered["n"].isin(names)].groupby(["n", "wave"]).size()
     assert answered["n"].isin(names).mean() > 0.99
-    assert counts.between(10, 40).mean() > 0.7 and (counts < 10).sum() > 0
+    # about 100 respondents per neighborhood-wave, and two thinly surveyed neighborhoods with some waves below 10
+    assert counts.between(60, 160).mean() > 0.7 and (counts < 10).sum() > 0
 
 
 def test_surveymonkey_export_layout(small):
