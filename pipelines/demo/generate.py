@@ -112,7 +112,7 @@ def generate_demo_city(
     ``size`` is a key of SIZES or a number of incidents. "Incidents" means crime data rows across
     the yearly files, the deliberately bad and duplicated rows included, so an int size gives exactly
     that many rows. Periods: 2022-2025 (48 months) below 2,000,000 incidents, else 2000-2025.
-    Residents and survey respondents grow with size up to 4x "small", attendance per event up to 1.5x.
+    Residents and survey respondents grow with size up to 2.5x "small", attendance per event up to 1.5x.
     ``program_effect`` scales the programs' built-in effects on crime, participation and trust
     (0.0: programs that change nothing, the same city otherwise).
     """
