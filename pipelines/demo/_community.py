@@ -157,8 +157,15 @@ EVENTBRITE_HEADER = [
 SIGNIN_HEADER = ["Event ID", "Event", "Date", "Name", "Email", "Phone", "Age Group", "ZIP"]
 STATUSES = ["Checked In", "Attending", "Not Attending"]
 CALENDAR_HEADER = ["Event ID", "Title", "Start", "End", "Location", "Neighborhood"]
+# Attendance grows with the neighbourhood: twice the residents, twice the people at its events, so a rate per
+# 1,000 residents is comparable between neighbourhoods of any size.
+REFERENCE_POPULATION = 50_000
+# A program's full effect (its ramp at 1): optional events this many times more likely on top of the usual ...
+PROGRAM_EVENT_BOOST = 3.0
+# ... and this many times more people at each event on top of the usual.
+PROGRAM_ATTENDANCE_BOOST = 0.6
 
-# kind -> (roster, attendee range, start hour, duration hours)
+# kind -> (roster, attendee range in a neighbourhood of REFERENCE_POPULATION, start hour, duration hours)
 EVENT_KINDS = {
     "beat": ("signin", (5, 25), 18.5, 1.5),
     "workshop": ("eventbrite", (8, 30), 18.0, 1.5),
@@ -275,7 +282,7 @@ def make_events(city: City, rng: np.random.Generator) -> list[Event]:
         first = city.month_start(m)
         ndays = city.days_in_month(m)
         for i, name in enumerate(city.names):
-            boost = 1 + 1.5 * ramp[i, m]
+            boost = 1 + PROGRAM_EVENT_BOOST * ramp[i, m]
             # Beat meetings fall on a fixed weekday of the first full week, like a real schedule.
             weekday = 1 + i % 3
             day = first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (i % 2))
@@ -359,7 +366,8 @@ def write_rosters(
         eb_rows, si_rows = [], []
         for e in by_month[m]:
             lo, hi = EVENT_KINDS[e.kind][1]
-            k = int(round(rng.integers(lo, hi + 1) * scale * (1 + 0.6 * ramp[e.nbhd, m])))
+            size = scale * city.population[e.nbhd] / REFERENCE_POPULATION
+            k = int(round(rng.integers(lo, hi + 1) * size * (1 + PROGRAM_ATTENDANCE_BOOST * ramp[e.nbhd, m])))
             if EVENT_KINDS[e.kind][0] == "eventbrite":
                 # Registrations exceed attendance: ~20% no-shows and ~3% cancellations.
                 people = _attendees(city, res, e, int(k / 0.77), rng).tolist()
@@ -423,7 +431,8 @@ def write_rosters(
         for rows, is_signin in ((eb_rows, False), (si_rows, True)):
             if not rows:
                 continue
-            for _ in range(int(rng.binomial(len(rows), 0.01))):
+            # ~1% bad rows, but never 4% of a file: a quiet month's file must stay under the loader's 5% limit.
+            for _ in range(min(int(rng.binomial(len(rows), 0.01)), int(0.04 * len(rows)))):
                 k = int(rng.integers(len(rows)))
                 bad = list(rows[k])
                 if is_signin and rng.random() < 0.5:

@@ -301,9 +301,10 @@ def write_surveys(
 ) -> list[tuple[Path, int]]:
     waves = _waves(city)
     sm_wave = (2024, 3) if any(w[:2] == (2024, 3) for w in waves) else waves[-7][:2]
-    # A couple of small neighbourhoods fall below 10 respondents in most waves.
     per_nbhd = 25 * scale * rng.uniform(0.7, 1.4, city.n)
-    per_nbhd[rng.choice(city.n, 2, replace=False)] = 8 * scale
+    # A couple of neighbourhoods answer far less (about 13 respondents a wave at the "small" size): some of their
+    # waves fall below 10, the default smallest published cell.
+    per_nbhd[rng.choice(city.n, 2, replace=False)] = 3.2 * scale
     ids: set[str] = set()
     next_sm_id = 114_000_000_000
     out = []

@@ -112,7 +112,7 @@ def generate_demo_city(
     ``size`` is a key of SIZES or a number of incidents. "Incidents" means crime data rows across
     the yearly files, the deliberately bad and duplicated rows included, so an int size gives exactly
     that many rows. Periods: 2022-2025 (48 months) below 2,000,000 incidents, else 2000-2025.
-    Surveys, residents and attendance grow with size but are capped (~10x small) to stay tractable.
+    Residents and survey respondents grow with size up to 2.5x "small", attendance per event up to 1.5x.
     ``program_effect`` scales the programs' built-in effects on crime, participation and trust
     (0.0: programs that change nothing, the same city otherwise).
     """
@@ -134,10 +134,11 @@ def generate_demo_city(
     files.append(_write_programs(city, landing))
     files += write_crimes(city, landing / "demo_crimes", n_incidents, rng["crimes"])
 
-    residents = make_residents(city, round(3000 * min(10.0, max(0.25, ratio))), rng["residents"])
-    files += [
-        p for p, _ in write_surveys(city, residents, landing, min(10.0, max(0.25, ratio)), rng["surveys"])
-    ]
+    # About 100 survey respondents per neighbourhood-quarter at "small" (25 x 4, from a pool of 12,000 residents):
+    # enough for a program's trust change to stand out from the other neighbourhoods' quarter-to-quarter noise.
+    people = min(10.0, max(0.25, 4 * ratio))
+    residents = make_residents(city, round(3000 * people), rng["residents"])
+    files += [p for p, _ in write_surveys(city, residents, landing, people, rng["surveys"])]
     events = make_events(city, rng["events"])
     cal_path = landing / "demo_events" / "calendar.csv"
     write_calendar(city, events, cal_path, rng["events"])

@@ -214,7 +214,8 @@ def test_qualtrics_export_layout_and_bad_rows(small):
     answered = df.assign(n=df["Q_NBHD"].str.strip().str.lower())
     counts = answered[answered["n"].isin(names)].groupby(["n", "wave"]).size()
     assert answered["n"].isin(names).mean() > 0.99
-    assert counts.between(10, 40).mean() > 0.7 and (counts < 10).sum() > 0
+    # about 100 respondents per neighborhood-wave, and two thinly surveyed neighborhoods with some waves below 10
+    assert counts.between(60, 160).mean() > 0.7 and (counts < 10).sum() > 0
 
 
 def test_surveymonkey_export_layout(small):
@@ -287,3 +288,33 @@ def test_population_and_programs(small):
     assert 3 <= len(programs) <= 4 and programs["neighborhood_id"].is_unique
     starts = pd.to_datetime(programs["start_date"])
     assert (starts >= "2023-01-01").all() and (starts <= "2024-12-31").all()
+
+
+def test_attendance_grows_with_the_neighborhood(small):
+    """Bigger neighborhoods bring more people to their events, so the rate per 1,000 residents does not depend on
+    a neighborhood's size (it did when every event drew the same crowd: small ones then had 5x the rate)."""
+    landing = small[0]
+    cal = pd.read_csv(landing / "demo_events" / "calendar.csv", dtype=str, keep_default_na=False)
+    event_nbhd = dict(zip(cal["Event ID"], cal["Neighborhood"], strict=True))
+    signin = pd.concat(
+        pd.read_csv(p, dtype=str, keep_default_na=False)
+        for p in (landing / "demo_rosters_signin").glob("*.csv")
+    )
+    eventbrite = pd.concat(
+        pd.read_csv(p, dtype=str, keep_default_na=False)
+        for p in (landing / "demo_rosters_eventbrite").glob("*.csv")
+    )
+    present = eventbrite.loc[eventbrite["Attendee Status"] == "Checked In", "Event ID"]
+    attended = pd.concat([signin["Event ID"], present]).map(event_nbhd).value_counts()
+    geo = json.loads((landing / "demo_neighborhoods" / "neighborhoods.geojson").read_text())
+    names = {f["properties"]["nbhd_id"]: f["properties"]["nbhd_name"] for f in geo["features"]}
+    pop = pd.read_csv(landing / "demo_population" / "population.csv")
+    programs = pd.read_csv(landing / "demo_programs" / "programs.csv", dtype=str)
+    pop = pop[~pop["neighborhood_id"].isin(programs["neighborhood_id"])]  # programs add events and people
+    pop["per_1k"] = [
+        attended.get(names[n], 0) / p * 1000
+        for n, p in zip(pop["neighborhood_id"], pop["population"], strict=True)
+    ]
+    small_rate = pop.loc[pop["population"] < 30_000, "per_1k"].mean()
+    large_rate = pop.loc[pop["population"] > 60_000, "per_1k"].mean()
+    assert 2 / 3 < small_rate / large_rate < 3 / 2, (small_rate, large_rate)
