@@ -120,9 +120,10 @@ def quote(identifier: str) -> str:
     return f'"{identifier}"'
 
 
-def literal(path: Path) -> str:
-    """A file path as a SQL string literal, for the statements (ATTACH, COPY) that take no parameters."""
-    return "'" + str(path).replace("'", "''") + "'"
+def literal(value: str | Path) -> str:
+    """A text or file path as a SQL string literal, for the statements that take no parameters (ATTACH, COPY)
+    and for text written into generated SQL."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def spatial_extension_file() -> Path:

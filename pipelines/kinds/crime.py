@@ -557,15 +557,11 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
     return con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED
 
 
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _cited(label: str, value: str) -> str:
     """SQL for a detail `label: 'value'` (`label: blank`), as `base.cite` writes it."""
     return (
-        f"CASE WHEN {blank(value)} THEN {_text(label + ': blank')} "
-        f"ELSE {_text(label + ': ' + chr(39))} || {strip(value)} || {_text(chr(39))} END"
+        f"CASE WHEN {blank(value)} THEN {literal(label + ': blank')} "
+        f"ELSE {literal(label + ': ' + chr(39))} || {strip(value)} || {literal(chr(39))} END"
     )
 
 
@@ -586,25 +582,25 @@ def rejection_detail(spec: CrimeSource, context: Context) -> str:
             else ""
         )
     where = f"""CASE
-            WHEN on_earth THEN {_text(f"{point}: a point in no boundary{nowhere}")}
-            WHEN {blank("o_latitude")} AND {blank("o_longitude")} THEN {_text(f"{point}: blank")}
-            WHEN n_latitude = 0 AND n_longitude = 0 THEN {_text(f"{point}: (0, 0), read as no coordinates")}
-            ELSE {_text(f"{point}: '")} || o_latitude || ', ' || o_longitude || {_text("' is not a point on Earth")}
+            WHEN on_earth THEN {literal(f"{point}: a point in no boundary{nowhere}")}
+            WHEN {blank("o_latitude")} AND {blank("o_longitude")} THEN {literal(f"{point}: blank")}
+            WHEN n_latitude = 0 AND n_longitude = 0 THEN {literal(f"{point}: (0, 0), read as no coordinates")}
+            ELSE {literal(f"{point}: '")} || o_latitude || ', ' || o_longitude || {literal("' is not a point on Earth")}
         END""" + (
-        f""" || CASE WHEN {blank("o_area_code")} THEN {_text(f"; {code}: blank")}
-            ELSE {_text(f"; {code}: '")} || {strip("o_area_code")} || {_text(f"' is not in {spec.area_crosswalk}")} END"""
+        f""" || CASE WHEN {blank("o_area_code")} THEN {literal(f"; {code}: blank")}
+            ELSE {literal(f"; {code}: '")} || {strip("o_area_code")} || {literal(f"' is not in {spec.area_crosswalk}")} END"""
         if spec.area_crosswalk
         else ""
     )
     return f"""CASE _reason
-        WHEN 'missing_incident_id' THEN {_text(f"{columns.incident_id}: blank")}
+        WHEN 'missing_incident_id' THEN {literal(f"{columns.incident_id}: blank")}
         WHEN 'unparseable_occurred_at' THEN {_cited(columns.occurred_at, "o_occurred_at")}
         WHEN 'occurred_at_in_future' THEN {_cited(columns.occurred_at, "o_occurred_at")}
         WHEN 'unparseable_updated_at' THEN {_cited(columns.updated_at or "updated_at", "o_updated_at")}
         WHEN 'invalid_ucr_category_in_crosswalk' THEN {_cited(columns.offense_code, "o_offense_code")}
-            || {_text(f" has a category other than {', '.join(UCR_CATEGORIES)} in {spec.offense_crosswalk}")}
-        WHEN 'unknown_neighborhood' THEN {_cited(code, "o_area_code")} || {_text(" is mapped to " + chr(39))}
-            || area_neighborhood_id || {_text(chr(39) + f" in {spec.area_crosswalk}, which no boundary defines")}
+            || {literal(f" has a category other than {', '.join(UCR_CATEGORIES)} in {spec.offense_crosswalk}")}
+        WHEN 'unknown_neighborhood' THEN {_cited(code, "o_area_code")} || {literal(" is mapped to " + chr(39))}
+            || area_neighborhood_id || {literal(chr(39) + f" in {spec.area_crosswalk}, which no boundary defines")}
         WHEN 'unlocatable' THEN {where}
         WHEN 'duplicate_incident' THEN {_cited(columns.incident_id, "o_incident_id")} || ' repeated'
     END"""

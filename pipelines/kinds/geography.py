@@ -103,12 +103,18 @@ def validate(spec: GeographySource, raw: pd.DataFrame, context: Context) -> tupl
     return _merge_parts(context.con, loaded.assign(_parts=parts)), quarantined
 
 
-MERGE_SQL = """
-SELECT neighborhood_id,
-       CAST(ST_AsGeoJSON(ST_Union_Agg(ST_GeomFromGeoJSON(geometry_geojson))) AS VARCHAR) AS geometry_geojson
-FROM boundary_parts GROUP BY neighborhood_id
+def area_km2(shape: str) -> str:
+    """SQL for the area of a WGS84 shape in km² (on the spheroid: ST_FlipCoordinates gives it latitude first)."""
+    return f"ST_Area_Spheroid(ST_FlipCoordinates({shape})) / 1e6"
+
+
+MERGE_SQL = f"""
+SELECT neighborhood_id, CAST(ST_AsGeoJSON(shape) AS VARCHAR) AS geometry_geojson, {area_km2("shape")} AS area
+FROM (
+    SELECT neighborhood_id, ST_Union_Agg(ST_GeomFromGeoJSON(geometry_geojson)) AS shape
+    FROM boundary_parts GROUP BY neighborhood_id
+)
 """
-AREA_SQL = "SELECT ST_Area_Spheroid(ST_FlipCoordinates(ST_GeomFromGeoJSON(?))) / 1e6"
 
 
 def _merge_parts(con, loaded: pd.DataFrame) -> pd.DataFrame:
@@ -118,14 +124,14 @@ def _merge_parts(con, loaded: pd.DataFrame) -> pd.DataFrame:
         return loaded
     con.register("boundary_parts", loaded.loc[several, ["neighborhood_id", "geometry_geojson"]])
     try:
-        unions = dict(con.execute(MERGE_SQL).fetchall())
+        unions = {nbhd: (union, area) for nbhd, union, area in con.execute(MERGE_SQL).fetchall()}
     finally:
         con.unregister("boundary_parts")
     merged = loaded.drop_duplicates("neighborhood_id").reset_index(drop=True)
     for position in merged.index[merged["_parts"] > 1]:
-        union = unions[merged.at[position, "neighborhood_id"]]
+        union, area = unions[merged.at[position, "neighborhood_id"]]
         merged.at[position, "geometry_geojson"] = union
-        merged.at[position, "area_sq_km"] = con.execute(AREA_SQL, [union]).fetchone()[0]
+        merged.at[position, "area_sq_km"] = area
     return merged
 
 
@@ -134,7 +140,7 @@ GEOMETRY_REASONS = ("empty_geometry", "unreadable_geometry", "unrepairable_geome
 
 # Per shape: readable, empty, valid polygon(s) as given; the repair of any other shape (its polygonal part: a
 # bow-tie becomes two triangles, a stray line is dropped) and the area of what is loaded.
-SHAPES_SQL = """
+SHAPES_SQL = f"""
 WITH shapes AS (
     SELECT _position, TRY(ST_GeomFromGeoJSON(geometry_geojson)) AS geom FROM incoming_shapes
 ),
@@ -152,7 +158,7 @@ SELECT _position,
        ST_IsEmpty(geom) AS empty,
        coalesce(NOT ST_IsEmpty(shape) AND ST_IsValid(shape), false) AS usable,
        CASE WHEN NOT as_given THEN CAST(ST_AsGeoJSON(shape) AS VARCHAR) END AS repaired_geojson,
-       ST_Area_Spheroid(ST_FlipCoordinates(shape)) / 1e6 AS area
+       {area_km2("shape")} AS area
 FROM repaired
 """
 READABLE_SQL = "SELECT TRY(ST_GeomFromGeoJSON(geometry_geojson)) IS NOT NULL AS readable FROM incoming_shapes"
