@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.kinds.base import SourceError
+from pipelines.errors import SourceError
 from pipelines.settings import inside
 
 LANDING_SUFFIXES = {".csv", ".json", ".geojson", ".xlsx", ".xlsm", ".parquet"}

@@ -1,40 +1,45 @@
-"""What every source kind shares: the spec base class, the error type, and the row-validation toolkit.
+"""What every source kind shares: the `Kind` interface, the spec base class, and what validation looks up.
 
-Each kind (crime, geography, population, survey, events, roster, programs) is one module beside this one with
-its spec (the YAML's fields), `parse` (landing file -> text columns, personal data removed) and `validate`
-(text columns -> loaded rows + quarantined rows with a reason). Nothing is dropped: `received = loaded +
-quarantined` for every load, and the first failing rule names the reason, with a detail naming the file's
-column and the value that failed it (see `cite`).
+A kind (crime, geography, population, survey, events, roster, programs) is one module beside this one that
+defines its YAML spec and one `Kind` instance, registered in `pipelines.kinds.KINDS`. Every load of every kind
+takes the same way, in DuckDB (see pipelines/ingest.py):
 
-Crime files run to millions of rows, so that kind does the same in DuckDB instead of pandas: `land_file` (landing
-file -> raw Parquet) and `stage` (raw Parquet -> loaded and quarantined rows, in SQL); see pipelines/kinds/crime.py.
-The small kinds use the pandas toolkit below.
+    landing file --Kind.land--> parsed Parquet (the mapped columns as text, `_row`; personal data removed)
+                 --Kind.validate--> loaded rows + quarantined rows, each with its reason --write_load--> warehouse
+
+Nothing is dropped: `received = loaded + quarantined` for every load, and the first failing rule names the
+reason, with a detail naming the file's column and the value that failed it (see `sql.cited`).
 """
 
 from __future__ import annotations
 
 import csv
 import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 import duckdb
-import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipelines.connectors.arcgis import ArcgisConnector
 from pipelines.connectors.socrata import SocrataConnector
-from pipelines.warehouse import CANONICAL_COLUMNS, quote
+from pipelines.errors import SourceError
+from pipelines.warehouse import literal, quote
+
+if TYPE_CHECKING:
+    from pipelines.checks.expectations import Expectation
+    from pipelines.checks.load_checks import LoadCheck
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 TRUE_VALUES, FALSE_VALUES = {"true", "t", "y", "yes", "1"}, {"false", "f", "n", "no", "0"}
-
-
-class SourceError(ValueError):
-    """A source definition or a file it points at is unusable; the message says where and why."""
 
 
 class _Spec(BaseModel):
@@ -73,6 +78,106 @@ class SourceBase(_Spec):
         return candidate
 
 
+NO_NOTES: Mapping[str, int] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Validated:
+    """One load validated, as relations on the validating connection (temporary views or tables), which
+    `warehouse.write_load` writes in one transaction.
+
+    `loaded`: the kind's canonical columns and `_row` (the record's number in its file). `rejected`: `_row`,
+    `reason`, `record` (the row's original text values as JSON) and `detail` (the file's column and value that
+    failed it). `records_loaded` is the SQL aggregate over `loaded` counting the source records its rows stand
+    for (a survey response is one record loaded as one row per item; a merged boundary is several records in
+    one row). `notes`: loaded rows changed on the way (note -> rows), shown to users, never a refusal."""
+
+    received: int
+    loaded: str
+    rejected: str
+    records_loaded: str = "count(DISTINCT _row)"
+    notes: Mapping[str, int] = NO_NOTES
+
+
+class Kind(ABC):
+    """What a source kind provides. `ingest`, `check_source` and the checks call only this."""
+
+    # The YAML's `kind:` and the pydantic model of its source definitions.
+    name: ClassVar[str]
+    spec_type: ClassVar[type[SourceBase]]
+    # The canonical columns every source of the kind is loaded into, in order, with their DuckDB types.
+    columns: ClassVar[Mapping[str, str]]
+    # The view dbt reads (canonical.<view>: every source of the kind), and the condition its rows meet.
+    view: ClassVar[str]
+    view_filter: ClassVar[str | None] = None
+    # Kinds whose loads validation looks up (their sources load first; a load is validated again when theirs
+    # change after it).
+    lookups: ClassVar[tuple[str, ...]] = ()
+    # Validation places points or shapes: the connection loads DuckDB spatial.
+    spatial: ClassVar[bool] = False
+    # How long after its last load a source of this kind is stale, and whether the daily job refreshes it (the
+    # weekly job refreshes every source).
+    freshness: ClassVar[timedelta]
+    daily: ClassVar[bool] = False
+    # meta.loads columns this kind fills: column -> SQL aggregate over the loaded rows.
+    load_counts: ClassVar[Mapping[str, str]] = MappingProxyType({})
+
+    @abstractmethod
+    def land(
+        self,
+        spec: SourceBase,
+        file: Path,
+        destination: Path,
+        metadata: Mapping[str, str],
+        con: duckdb.DuckDBPyConnection,
+        salt: str | None,
+    ) -> None:
+        """Write a landing file as parsed Parquet at `destination`, streaming (see `write_parsed`): the mapped
+        columns as text, `_row`, personal data removed or keyed-hashed with `salt`; `metadata` goes into the
+        file's key-value metadata. Raises SourceError naming the file when it cannot be read."""
+
+    def parse_records(self, spec: SourceBase, records: list, where: str, first_row: int = 1) -> pa.Table:
+        """A network connector's page of JSON records as `land` would write them; kinds that only come as file
+        drops refuse."""
+        raise SourceError(f"{spec.name}: {self.name} sources can only be file drops, not {spec.connector.type}")
+
+    @abstractmethod
+    def validate(self, spec: SourceBase, incoming: str, context: Context) -> Validated:
+        """Validate the relation `incoming` (a parsed file's columns, `_row`, and `_position`: the row's place in
+        its file) on `context.con`, first failing rule naming the reason."""
+
+    def expectations(self, spec: SourceBase, loaded_at: datetime) -> list[Expectation]:
+        """Great Expectations run on each load's loaded rows (blocking)."""
+        return []
+
+    def load_checks(self, spec: SourceBase) -> list[LoadCheck]:
+        """Blocking checks of this kind beside those every source has."""
+        return []
+
+    def check_sample(self, spec: SourceBase, sample: Path, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+        """What `check-source --sample` adds once the sample was validated and written as the warehouse's one
+        load on `con`: (level, text) findings."""
+        return []
+
+
+def write_parsed(
+    con: duckdb.DuckDBPyConnection,
+    rows: str | pa.Table | pa.RecordBatchReader,
+    destination: Path,
+    metadata: Mapping[str, str],
+) -> None:
+    """Write a parsed file (a query on `con`, or Arrow data) as Parquet with `metadata`, streaming."""
+    if not isinstance(rows, str):
+        con.register("parsed_rows", rows)
+        rows = "SELECT * FROM parsed_rows"
+    pairs = ", ".join(f"{literal(key)}: {literal(value)}" for key, value in metadata.items())
+    try:
+        con.execute(f"COPY ({rows}) TO {literal(destination)} (FORMAT parquet, KV_METADATA {{{pairs}}})")
+    finally:
+        if rows == "SELECT * FROM parsed_rows":
+            con.unregister("parsed_rows")
+
+
 def read_crosswalk(path: Path, key: str, value: str) -> dict[str, str]:
     """A two-column crosswalk CSV as a dict; errors name the file and the row."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -89,25 +194,37 @@ def read_crosswalk(path: Path, key: str, value: str) -> dict[str, str]:
 
 @dataclass
 class Context:
-    """What validation looks up in the warehouse (known neighborhoods, their shapes, known events), and the notes
-    it leaves about the load it validates: rows loaded but changed on the way (a boundary repaired), which
-    users see beside the quarantine reasons without the load being refused for them."""
+    """What validation looks up in the warehouse: the loaded sources of the kinds a kind looks up
+    (`Kind.lookups`), by kind; the neighborhoods, their shapes, the known events."""
 
     con: duckdb.DuckDBPyConnection
-    neighborhood_sources: list[str] = field(default_factory=list)
-    event_sources: list[str] = field(default_factory=list)
+    lookup_sources: Mapping[str, list[str]] = field(default_factory=dict)
     now: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now().floor("s"))
-    notes: dict[str, int] = field(default_factory=dict)
 
-    def note(self, note: str, rows: int) -> None:
-        """Count `rows` loaded rows of the current load under `note` (zero counts are not kept)."""
-        if rows:
-            self.notes[note] = self.notes.get(note, 0) + rows
+    @property
+    def neighborhood_sources(self) -> list[str]:
+        return list(self.lookup_sources.get("geography", []))
 
-    def take_notes(self) -> dict[str, int]:
-        """The notes of the load just validated; the next load starts with none."""
-        notes, self.notes = self.notes, {}
-        return notes
+    @property
+    def event_sources(self) -> list[str]:
+        return list(self.lookup_sources.get("events", []))
+
+    def neighborhoods_sql(self) -> str:
+        """A query of (label, neighborhood_id): each loaded neighborhood's id and name as compared (`sql.label`);
+        an id wins over a name spelt the same, and of two ids or two names the smaller neighborhood id."""
+        from pipelines.kinds.sql import label
+
+        entries = " UNION ALL ".join(
+            f"SELECT {label('neighborhood_id')} AS label, neighborhood_id, 0 AS by_name FROM raw.{quote(source)} "
+            f"UNION ALL SELECT {label('name')}, neighborhood_id, 1 FROM raw.{quote(source)}"
+            for source in self.neighborhood_sources
+        )
+        if not entries:
+            return "SELECT CAST(NULL AS VARCHAR) AS label, CAST(NULL AS VARCHAR) AS neighborhood_id WHERE false"
+        return (
+            f"SELECT label, arg_min(neighborhood_id, (by_name, neighborhood_id)) AS neighborhood_id "
+            f"FROM ({entries}) WHERE label <> '' GROUP BY label"
+        )
 
     def neighborhood_lookup(self) -> dict[str, str]:
         """Normalized id or name -> neighborhood_id."""

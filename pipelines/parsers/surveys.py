@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.kinds.base import SourceError
+from pipelines.errors import SourceError
 from pipelines.parsers.tables import delimiter_hint, normalize_header
 
 LAYOUTS = ("qualtrics", "qualtrics_legacy", "surveymonkey", "google_forms")

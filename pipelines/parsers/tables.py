@@ -11,11 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.kinds.base import SourceError
-
-
-class SchemaDriftError(SourceError):
-    """A required column is missing or renamed: the load must fail, naming the column and the file."""
+from pipelines.errors import SchemaDriftError, SourceError
 
 
 def normalize_header(name: object) -> str:
