@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.ingest import LOOKUP_KINDS
-from pipelines.kinds import kind_module
+from pipelines.ingest import FILE_KEY, validate_file
+from pipelines.kinds import kind_of
 from pipelines.kinds.base import Context
 from pipelines.settings import Paths
 from pipelines.sources import SourceError, SourceSpec, load_source, load_sources
@@ -84,13 +83,25 @@ def check_sample(spec: SourceSpec, sample: Path, paths: Paths) -> int:
     from pipelines.checks.load_checks import EXPECTED_EXCLUSIONS, load_checks
     from pipelines.warehouse import connect, quote
 
-    module = kind_module(spec.kind)
+    kind = kind_of(spec)
     salt = os.environ.get("NBHD_PII_SALT") or "check-source-only"
-    raw = module.parse(spec, sample, salt)
-    print(f"{sample}: {len(raw)} rows with columns {[c for c in raw.columns if c != '_row']}")
-    with connect(None, spatial=True, allowed=[]) as con:
-        context = deployment_lookups(con, spec, paths, salt)
-        received = load_sample(con, spec, module, raw, sample, context)
+    with (
+        tempfile.TemporaryDirectory(prefix="check-source-") as scratch,
+        connect(None, spatial=True, allowed=[Path(scratch), sample.resolve().parent, paths.home]) as con,
+    ):
+        parsed = Path(scratch) / f"{SAMPLE_LOAD}.parquet"
+        kind.land(spec, sample, parsed, {}, con, salt)
+        schema = pq.read_schema(parsed)
+        rows = pq.read_metadata(parsed).num_rows
+        print(f"{sample}: {rows} rows with columns {[c for c in schema.names if c != '_row']}")
+        context = deployment_lookups(con, spec, paths, salt, Path(scratch))
+        summary = validate_file(spec, parsed, SAMPLE_LOAD, str(sample), context)
+        received = summary.rows_received
+        notes = con.execute(
+            "SELECT note, rows FROM meta.load_notes WHERE source = ? ORDER BY note", [spec.name]
+        )
+        for note, count in notes.fetchall():
+            print(f"  {note}: {count} rows would be loaded changed (see docs/data-quality.md)")
         refusals = con.execute(
             f"SELECT reason, detail, count(*), min(_row) FROM quarantine.{quote(spec.name)} "
             "GROUP BY reason, detail ORDER BY reason, count(*) DESC, min(_row)"
@@ -102,7 +113,7 @@ def check_sample(spec: SourceSpec, sample: Path, paths: Paths) -> int:
             for check in load_checks(spec)
             if check.name != "expectations"
         ]
-        findings = module.check_sample(spec, sample, con) if hasattr(module, "check_sample") else []
+        findings = kind.check_sample(spec, sample, con)
 
     blocked = any(not passed for _, passed, _ in verdicts)
     # The refusals are errors when their share blocks the load, warnings when it does not.
@@ -119,7 +130,7 @@ def check_sample(spec: SourceSpec, sample: Path, paths: Paths) -> int:
         if reason in EXPECTED_EXCLUSIONS:
             print(f"  {total} of {received} rows would be set aside as {reason} (by design: never blocks)")
             continue
-        meaning = MEANING.get(reason, "") if spec.kind != "crime" else ""  # crime's details are sentences
+        meaning = MEANING.get(reason, "")
         for detail, count in details[:VALUES_SHOWN]:
             print(
                 f"{level}: {sample}: {reason}{f': {detail}' if detail else ''} in {count} of {received} rows"
@@ -147,50 +158,35 @@ def check_sample(spec: SourceSpec, sample: Path, paths: Paths) -> int:
 
 
 def lookups_in_load_order(kind: str) -> list[str]:
-    """The kinds a run validates `kind` against (LOOKUP_KINDS), with theirs first: a roster needs the calendars,
-    which are themselves located in the boundaries."""
+    """The kinds a run validates `kind` against (`Kind.lookups`), with theirs first: a roster needs the
+    calendars, which are themselves located in the boundaries."""
+    from pipelines.kinds import KINDS
+
     order: list[str] = []
-    for lookup in LOOKUP_KINDS.get(kind, []):
+    for lookup in KINDS[kind].lookups:
         order += [k for k in [*lookups_in_load_order(lookup), lookup] if k not in order]
     return order
 
 
-def deployment_lookups(con, spec: SourceSpec, paths: Paths, salt: str) -> Context:
+def deployment_lookups(con, spec: SourceSpec, paths: Paths, salt: str, scratch: Path) -> Context:
     """The boundaries and calendars the run would validate `spec`'s rows against: the sources of those kinds
     defined beside the YAML, loaded (validated as a run would) from their files in the data home into `con`."""
-    from pipelines.warehouse import ensure_tables, write_load
+    from pipelines.warehouse import ensure_tables, quote
 
     wanted = lookups_in_load_order(spec.kind)
     siblings = [s for s in load_sources(spec.definition_dir) if s.kind in wanted and s.name != spec.name]
-    context = Context(con)
+    loaded_lookups: dict[str, list[str]] = {}
     for kind in wanted:
         for lookup in (s for s in siblings if s.kind == kind):
-            ensure_tables(con, lookup.name, lookup.kind)
-            module = kind_module(lookup.kind)
-            files = lookup_files(lookup, paths, salt)
+            ensure_tables(con, lookup.name, kind_of(lookup).columns)
+            context = Context(con, loaded_lookups)
+            files = lookup_files(con, lookup, paths, salt, scratch)
             received = loaded = 0
-            notes: dict[str, int] = {}
-            for label, frame in files:
-                rows, refused = module.validate(lookup, frame, context)
-                for note, count in (file_notes := context.take_notes()).items():
-                    notes[note] = notes.get(note, 0) + count
-                summary = write_load(
-                    con,
-                    spec=lookup,
-                    load_id=label,
-                    file=label,
-                    loaded_at=context.now,
-                    raw=frame,
-                    loaded=rows,
-                    quarantined=refused,
-                    notes=file_notes,
-                )
+            for number, (label, parsed) in enumerate(files):
+                summary = validate_file(lookup, parsed, f"{lookup.name}-{number}", label, context)
                 received += summary.rows_received
                 loaded += summary.rows_loaded
-            if kind == "geography":
-                context.neighborhood_sources.append(lookup.name)
-            else:
-                context.event_sources.append(lookup.name)
+            loaded_lookups.setdefault(kind, []).append(lookup.name)
             where = f"{paths.home / lookup.landing_glob}" + (
                 f" or {paths.raw / lookup.name}" if lookup.connector != "file" else ""
             )
@@ -199,53 +195,41 @@ def deployment_lookups(con, spec: SourceSpec, paths: Paths, salt: str) -> Contex
                 if files
                 else f"  {kind} lookup {lookup.name}: no files in {where}: nothing to match against"
             )
-            for note, count in sorted(notes.items()):
+            notes = con.execute(
+                "SELECT note, sum(rows) FROM meta.load_notes WHERE source = ? GROUP BY note ORDER BY note",
+                [lookup.name],
+            ).fetchall()
+            for note, count in notes:
                 print(f"    {note}: {count} rows (loaded, see docs/data-quality.md)")
-            for refused in context.refused_boundaries() if kind == "geography" else []:
-                if refused.startswith(f"{lookup.name}:"):
-                    print(f"    refused boundary {refused}")
-    return context
+            # What is refused in a lookup refuses what it would have matched: a point in a refused boundary.
+            refused = con.execute(
+                f"SELECT reason, detail FROM quarantine.{quote(lookup.name)} ORDER BY _file, _row"
+            ).fetchall()
+            for reason, detail in refused:
+                print(f"    refused {reason}" + (f": {detail}" if detail else ""))
+    return Context(con, loaded_lookups)
 
 
-def lookup_files(spec: SourceSpec, paths: Paths, salt: str) -> list[tuple[str, pd.DataFrame]]:
-    """A lookup source's rows as a run would load them: every raw file an earlier run kept (a network source's
-    pages), and the landing files not landed yet, parsed; each with the landing file it came from."""
+def lookup_files(con, spec: SourceSpec, paths: Paths, salt: str, scratch: Path) -> list[tuple[str, Path]]:
+    """A lookup source's raw files as a run would load them: every raw file an earlier run kept (a network
+    source's pages), and the landing files not landed yet, parsed into `scratch`; each with the landing file it
+    came from."""
     from pipelines.connectors.files import landing_files
-    from pipelines.ingest import FILE_KEY
 
-    files: dict[str, tuple[str, pd.DataFrame]] = {}
+    files: dict[str, tuple[str, Path]] = {}
     for raw_file in sorted((paths.raw / spec.name).glob("*.parquet")):
         label = (pq.read_schema(raw_file).metadata or {}).get(FILE_KEY, raw_file.name.encode()).decode()
-        files[raw_file.stem] = (label, pd.read_parquet(raw_file))
+        files[raw_file.stem] = (label, raw_file)
     if spec.connector == "file":
-        module = kind_module(spec.kind)
         for landing in landing_files(paths.home, spec.landing_glob):
             if landing.load_id in files:
                 continue
+            parsed = scratch / spec.name / f"{landing.load_id}.parquet"
+            parsed.parent.mkdir(parents=True, exist_ok=True)
             try:
-                files[landing.load_id] = (landing.relative, module.parse(spec, landing.path, salt))
+                kind_of(spec).land(spec, landing.path, parsed, {}, con, salt)
             except SourceError as error:  # the run would not load it either: the others still count
                 print(f"warning: {spec.name}: {error} (not used)", file=sys.stderr)
+                continue
+            files[landing.load_id] = (landing.relative, parsed)
     return list(files.values())
-
-
-def load_sample(con, spec: SourceSpec, module, raw: pd.DataFrame, sample: Path, context: Context) -> int:
-    """Validate the sample as one load of `spec` into `con`'s warehouse tables; returns the rows received."""
-    from pipelines.warehouse import write_load, write_staged_load
-
-    where = {"spec": spec, "load_id": SAMPLE_LOAD, "file": str(sample), "loaded_at": context.now}
-    if hasattr(module, "stage"):
-        rows = pa.Table.from_pandas(raw.assign(_position=range(len(raw))), preserve_index=False)
-        con.register("sample_rows", rows)
-        received, loaded, rejected = module.stage(spec, "SELECT * FROM sample_rows", context)
-        summary = write_staged_load(
-            con, **where, rows_received=received, loaded=loaded, rejected=rejected, notes=context.notes
-        )
-    else:
-        loaded, quarantined = module.validate(spec, raw, context)
-        summary = write_load(
-            con, **where, raw=raw, loaded=loaded, quarantined=quarantined, notes=context.notes
-        )
-    for note, count in sorted(context.take_notes().items()):
-        print(f"  {note}: {count} rows would be loaded changed (see docs/data-quality.md)")
-    return summary.rows_received

@@ -115,15 +115,13 @@ def check_source(file: str, sample: str | None, home: str | None = None) -> int:
 def validated_against(source: str, specs) -> list[str]:
     """`source` and every source validated against it, directly or through another lookup (a calendar is
     validated against the boundaries, a roster against the calendars)."""
-    from pipelines.ingest import LOOKUP_KINDS
+    from pipelines.kinds import kind_of
 
     kinds = {spec.name: spec.kind for spec in specs}
     names = [source]
     for name in names:  # grows while it is read: each dependent's own dependents follow it
         names += [
-            spec.name
-            for spec in specs
-            if kinds[name] in LOOKUP_KINDS.get(spec.kind, []) and spec.name not in names
+            spec.name for spec in specs if kinds[name] in kind_of(spec).lookups and spec.name not in names
         ]
     return names
 

@@ -7,33 +7,22 @@ source warns (it does not block): yesterday's tables are still correct, only not
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 import duckdb
 
+from pipelines.kinds import kind_of
 from pipelines.resources import DataHome
 from pipelines.sources import SourceSpec
 from pipelines.warehouse import connect
-
-# How often each kind of source is expected to deliver, with a margin: crime daily, calendars and rosters
-# weekly, survey waves quarterly, boundaries, population and programs about yearly.
-MAX_AGE_BY_KIND = {
-    "crime": timedelta(days=2),
-    "events": timedelta(days=8),
-    "roster": timedelta(days=8),
-    "survey": timedelta(days=100),
-    "geography": timedelta(days=400),
-    "population": timedelta(days=400),
-    "programs": timedelta(days=400),
-}
 
 
 def evaluate_freshness(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, now: datetime
 ) -> tuple[bool, str, dict]:
     """(passed, message, metadata) for the source's newest load, as of `now` (warehouse local time)."""
-    limit = MAX_AGE_BY_KIND[spec.kind]
+    limit = kind_of(spec).freshness
     has_log = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' AND table_name = 'loads'"
     ).fetchone()[0]
@@ -59,7 +48,7 @@ def freshness_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
         blocking=False,
         description=(
             f"Warns when {spec.name} has delivered no new load for more than "
-            f"{MAX_AGE_BY_KIND[spec.kind]} ({spec.kind} sources)."
+            f"{kind_of(spec).freshness} ({spec.kind} sources)."
         ),
     )
     def _freshness(data_home: DataHome) -> dg.AssetCheckResult:

@@ -1,4 +1,5 @@
-"""The two steps of every load, with no Dagster in them: landing -> raw Parquet -> warehouse.
+"""The two steps of every load, the same for every kind, with no Dagster in them: landing -> raw Parquet (`land`,
+the kind's parser) -> warehouse (`validate`, the kind's rules, then `warehouse.write_load`).
 
 raw/<source>/<load_id>.parquet is immutable and already free of personal data; the warehouse can be rebuilt
 from raw/ alone. Both steps skip what they have already done, so re-running changes nothing.
@@ -23,21 +24,19 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Collection
-from contextlib import nullcontext
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.connectors import arcgis, socrata
 from pipelines.connectors.files import landing_files
 from pipelines.connectors.http import ConnectorError
-from pipelines.kinds import kind_module
-from pipelines.kinds.base import Context
+from pipelines.errors import SourceError
+from pipelines.kinds import SourceSpec, kind_of
+from pipelines.kinds.base import Context, parsed_file_sql
 from pipelines.settings import Paths
-from pipelines.sources import SourceError, SourceSpec
 from pipelines.warehouse import (
     LoadSummary,
     connect,
@@ -45,24 +44,11 @@ from pipelines.warehouse import (
     ensure_tables,
     loaded_ids,
     write_load,
-    write_staged_load,
 )
 
 FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landing file a raw load came from
 # Parquet metadata: when that version of the landing file was landed (UTC); the latest is the current one.
 LANDED_KEY = b"neighborhood_metrics.landed_at"
-# Kinds whose validation may place points or shapes (DuckDB spatial: loaded only where needed).
-SPATIAL_KINDS = {"geography", "events", "crime"}
-# Validation looks neighborhoods up in the boundaries and roster events in the calendars: the lookups of each
-# kind are loaded first, and a load is validated again when its lookups change after it.
-LOOKUP_KINDS = {
-    "crime": ["geography"],
-    "survey": ["geography"],
-    "events": ["geography"],
-    "population": ["geography"],
-    "programs": ["geography"],
-    "roster": ["events"],
-}
 
 
 def landed_at(raw_file: Path) -> int:
@@ -97,20 +83,16 @@ def raw_versions(folder: Path) -> tuple[list[Path], list[Path]]:
 
 
 def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None = None) -> list[Path]:
-    """Parse new landing files into raw Parquet. One bad file does not stop the others; all errors are raised
-    together at the end, each naming its file. A network source fetches its new pages instead.
-
-    A kind with `land_file` (crime: files of millions of rows) streams each file through DuckDB; the others are
-    parsed into a frame first."""
+    """Parse new landing files into raw Parquet (`Kind.land`). One bad file does not stop the others; all errors
+    are raised together at the end, each naming its file. A network source fetches its new pages instead."""
     if spec.connector != "file":
         written = land_pages(spec, paths, app_token)
         return [written] if written else []
-    module = kind_module(spec.kind)
-    streams = hasattr(module, "land_file")
+    kind = kind_of(spec)
     target = paths.raw / spec.name
     target.mkdir(parents=True, exist_ok=True)
     written, errors = [], []
-    with connect(None, allowed=[paths.home]) if streams else nullcontext() as con:
+    with connect(None, allowed=[paths.home]) as con:
         for landing in landing_files(paths.home, spec.landing_glob):
             destination = target / f"{landing.load_id}.parquet"
             if destination.exists():
@@ -121,13 +103,7 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
                 LANDED_KEY.decode(): pd.Timestamp.now(tz="UTC").isoformat(),
             }
             try:
-                if streams:
-                    module.land_file(spec, landing.path, temporary, stamps, con)
-                else:
-                    table = module.parse(spec, landing.path, salt)
-                    arrow = pa.Table.from_pandas(table, preserve_index=False)
-                    metadata = {**(arrow.schema.metadata or {}), **{k.encode(): v for k, v in stamps.items()}}
-                    pq.write_table(arrow.replace_schema_metadata(metadata), temporary)
+                kind.land(spec, landing.path, temporary, stamps, con, salt)
             except SourceError as error:
                 temporary.unlink(missing_ok=True)
                 errors.append(str(error))
@@ -135,7 +111,7 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
             os.replace(temporary, destination)  # atomic: a raw file is complete or absent
             written.append(destination)
     # Only once the new versions are in place are the older ones removed; a run stopped in between leaves both,
-    # `load` reads the newest, and the next run removes the older.
+    # `validate` reads the newest, and the next run removes the older.
     for superseded in raw_versions(target)[1]:
         superseded.unlink()
     if errors:
@@ -143,69 +119,57 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
     return written
 
 
-def load(
+def validate(
     spec: SourceSpec, specs: list[SourceSpec], paths: Paths, redo: Collection[str] = ()
 ) -> list[LoadSummary]:
     """Validate every current raw file (the newest version of each landing file) not yet in the warehouse, the
-    loads named in `redo` and those validated against older lookups (`stale_loads`) again, and write each
-    (loaded rows + quarantine) atomically in place of its earlier version.
-
-    A kind with `stage` (crime) is validated in SQL straight from its raw Parquet, one file at a time; the
-    others as a frame."""
-    module = kind_module(spec.kind)
-    lookups = [s for s in specs if s.kind in ("geography", "events")]
+    loads named in `redo` and those validated against older lookups (`stale_loads`) again (`Kind.validate`, in
+    SQL, one file at a time), and write each (loaded rows + quarantine) atomically in place of its earlier
+    version."""
+    kind = kind_of(spec)
+    lookups = [s for s in specs if s.kind in kind.lookups]
     folders = data_home_folders(paths)
     with connect(paths.warehouse, allowed=folders) as con:
         for each in [spec, *lookups]:
-            ensure_tables(con, each.name, each.kind)
+            ensure_tables(con, each.name, kind_of(each).columns)
         done = loaded_ids(con, spec.name)
         again = {*redo, *stale_loads(con, spec, specs)}
     current, _ = raw_versions(paths.raw / spec.name)
     pending = [raw_file for raw_file in current if raw_file.stem not in done or raw_file.stem in again]
     if not pending:
         return []
-    neighborhoods = [s.name for s in lookups if s.kind == "geography"]
-    # Loading DuckDB spatial takes about half a second: only where there are boundaries to place things in.
-    spatial = spec.kind == "geography" or (spec.kind in SPATIAL_KINDS and bool(neighborhoods))
     summaries = []
-    # Crime rows are validated and written in SQL; no reader depends on the order they are stored in (dbt orders
-    # and aggregates them explicitly, and within a load a row's number is kept in `_row`).
-    staged = hasattr(module, "stage")
-    with connect(paths.warehouse, spatial=spatial, allowed=folders, ordered=not staged) as con:
-        context = Context(
-            con,
-            neighborhood_sources=neighborhoods,
-            event_sources=[s.name for s in lookups if s.kind == "events"],
-        )
+    # Rows are validated and written in SQL; no reader depends on the order they are stored in (dbt orders and
+    # aggregates them explicitly, and within a load a row's number is kept in `_row`).
+    with connect(paths.warehouse, spatial=kind.spatial, allowed=folders, ordered=False) as con:
+        context = Context(con, {name: [s.name for s in lookups if s.kind == name] for name in kind.lookups})
         for raw_file in pending:
-            load_id = raw_file.stem
             file = pq.read_schema(raw_file).metadata[FILE_KEY].decode()
-            where = {"spec": spec, "load_id": load_id, "file": file, "loaded_at": context.now}
-            if staged:
-                received, loaded, rejected = module.stage(spec, module.raw_file_sql(raw_file), context)
-                summary = write_staged_load(
-                    con,
-                    **where,
-                    rows_received=received,
-                    loaded=loaded,
-                    rejected=rejected,
-                    notes=context.take_notes(),
-                )
-            else:
-                raw = pd.read_parquet(raw_file)
-                loaded, quarantined = module.validate(spec, raw, context)
-                summary = write_load(
-                    con, **where, raw=raw, loaded=loaded, quarantined=quarantined, notes=context.take_notes()
-                )
-            summaries.append(summary)
+            summaries.append(validate_file(spec, raw_file, raw_file.stem, file, context))
     return summaries
 
 
+def validate_file(spec: SourceSpec, raw_file: Path, load_id: str, file: str, context: Context) -> LoadSummary:
+    """Validate one raw file as load `load_id` of `spec` (from landing file `file`) and write it into the
+    warehouse of `context.con`."""
+    kind = kind_of(spec)
+    validated = kind.validate(spec, parsed_file_sql(raw_file), context)
+    return write_load(
+        context.con,
+        source=spec.name,
+        kind=kind,
+        load_id=load_id,
+        file=file,
+        loaded_at=context.now,
+        validated=validated,
+    )
+
+
 def stale_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec, specs: list[SourceSpec]) -> list[str]:
-    """Loads of `spec` validated before the latest load of one of its lookup sources (LOOKUP_KINDS): a corrected
+    """Loads of `spec` validated before the latest load of one of its lookup sources (`Kind.lookups`): a corrected
     boundary file or a replayed calendar may locate, or refuse, their rows differently. Validating one again
     stamps it with a later `loaded_at`, so it is not stale on the next run."""
-    lookup_sources = [s.name for s in specs if s.kind in LOOKUP_KINDS.get(spec.kind, [])]
+    lookup_sources = [s.name for s in specs if s.kind in kind_of(spec).lookups]
     if not lookup_sources:
         return []
     rows = con.execute(
@@ -248,9 +212,7 @@ def land_pages(spec: SourceSpec, paths: Paths, app_token: str | None) -> Path | 
     """Fetch what changed since the cursor (minus the look-back) into one raw file; None when nothing did."""
     config = spec.connector
     connector = NETWORK_CONNECTORS[config.type]
-    parse_records = getattr(kind_module(spec.kind), "parse_records", None)
-    if parse_records is None:
-        raise SourceError(f"{spec.name}: {spec.kind} sources can only be file drops, not {config.type}")
+    kind = kind_of(spec)
     state = read_state(paths, spec.name)
     if state.get("resume"):
         resume = state["resume"]
@@ -268,9 +230,9 @@ def land_pages(spec: SourceSpec, paths: Paths, app_token: str | None) -> Path | 
     http = connector.session(config, app_token)
     try:
         for page in connector.pages(config, http, since=lower, offset=offset):
-            table = parse_records(spec, page.records, f"{config.url} (offset {page.offset})", page.offset + 1)
-            if not isinstance(table, pa.Table):
-                table = pa.Table.from_pandas(table, preserve_index=False)
+            table = kind.parse_records(
+                spec, page.records, f"{config.url} (offset {page.offset})", page.offset + 1
+            )
             if table.num_rows:
                 if writer is None:
                     schema = table.schema.with_metadata({FILE_KEY: label})

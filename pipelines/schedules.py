@@ -12,6 +12,7 @@ import os
 
 import dagster as dg
 
+from pipelines.kinds import kind_of
 from pipelines.sources import SourceSpec
 
 # dagster.yaml limits runs with this tag to one at a time (DuckDB has one writer).
@@ -31,7 +32,7 @@ def downstream_of_sources(source_names: list[str]) -> dg.AssetSelection:
 def crime_job(specs: list[SourceSpec]) -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         "daily_crime",
-        selection=downstream_of_sources([spec.name for spec in specs if spec.kind == "crime"]),
+        selection=downstream_of_sources([spec.name for spec in specs if kind_of(spec).daily]),
         description="New crime loads (file drops and API pulls) and everything built from them.",
         tags=WRITER_TAGS,
     )
@@ -59,7 +60,7 @@ def build_schedules(specs: list[SourceSpec]) -> list[dg.ScheduleDefinition]:
             description="The whole pipeline once a week (also re-checks every source's freshness).",
         )
     ]
-    if any(spec.kind == "crime" for spec in specs):
+    if any(kind_of(spec).daily for spec in specs):
         schedules.append(
             dg.ScheduleDefinition(
                 name="daily_crime_schedule",

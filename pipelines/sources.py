@@ -10,35 +10,18 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path, PurePosixPath
-from typing import Annotated
 
 import yaml
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from pipelines.kinds import KINDS
-from pipelines.kinds.base import SourceError, read_crosswalk
-from pipelines.kinds.crime import CrimeSource
-from pipelines.kinds.events import EventsSource
-from pipelines.kinds.geography import GeographySource
-from pipelines.kinds.population import PopulationSource
-from pipelines.kinds.programs import ProgramsSource
-from pipelines.kinds.roster import RosterSource
-from pipelines.kinds.survey import SurveySource
+from pipelines.errors import SourceError
+from pipelines.kinds import KINDS, SourceSpec, kind_of
+from pipelines.kinds.base import read_crosswalk
 
 __all__ = ["KINDS", "SourceError", "SourceSpec", "load_source", "load_sources", "read_crosswalk"]
 
 ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
-SourceSpec = Annotated[
-    CrimeSource
-    | GeographySource
-    | PopulationSource
-    | SurveySource
-    | EventsSource
-    | RosterSource
-    | ProgramsSource,
-    Field(discriminator="kind"),
-]
 _adapter: TypeAdapter[SourceSpec] = TypeAdapter(SourceSpec)
 
 
@@ -103,15 +86,11 @@ def load_source(path: Path) -> SourceSpec:
                 f"{path}: field 'path': {spec.path!r} must be a pattern relative to the data home, without '..' "
                 "(files are read only from inside the data home)"
             )
-    area = getattr(spec, "area", None)
-    beside = {
-        "offense_crosswalk": getattr(spec, "offense_crosswalk", None),
-        "area_crosswalk": getattr(spec, "area_crosswalk", None),
-        "neighborhood_crosswalk": getattr(spec, "neighborhood_crosswalk", None),
-        "area.crosswalk": area.crosswalk if area is not None else None,
-        "area.boundaries": area.boundaries if area is not None else None,
-    }
-    for field, relative in beside.items():
+    if spec.connector != "file" and not kind_of(spec).network:
+        raise SourceError(
+            f"{path}: field 'connector': {spec.kind} sources can only be file drops, not {spec.connector.type}"
+        )
+    for field, relative in spec.files_beside().items():
         if not relative:
             continue
         try:

@@ -11,13 +11,11 @@ to the data home (RELIABILITY 14) once the extensions it needs are loaded.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 
 import duckdb
 import pandas as pd
@@ -28,80 +26,6 @@ from pipelines.settings import Paths
 # temporary folder. Together with the Python process this keeps a whole run under about 1 GB.
 MEMORY_LIMIT = "256MB"
 
-# The canonical columns every source of a kind is loaded into (CONTRACT §3), in order.
-CANONICAL_COLUMNS: dict[str, dict[str, str]] = {
-    "crime": {
-        "incident_id": "VARCHAR",
-        "occurred_at": "TIMESTAMP",
-        "updated_at": "TIMESTAMP",
-        "offense_code": "VARCHAR",
-        "offense_description": "VARCHAR",
-        "ucr_category": "VARCHAR",
-        "offense_mapped": "BOOLEAN",
-        "latitude": "DOUBLE",
-        "longitude": "DOUBLE",
-        "neighborhood_id": "VARCHAR",
-        "arrest": "BOOLEAN",
-        "domestic": "BOOLEAN",
-    },
-    "geography": {
-        "neighborhood_id": "VARCHAR",
-        "name": "VARCHAR",
-        "area_sq_km": "DOUBLE",
-        "geometry_geojson": "VARCHAR",
-    },
-    "population": {
-        "neighborhood_id": "VARCHAR",
-        "dimension": "VARCHAR",
-        "category": "VARCHAR",
-        "population": "BIGINT",
-    },
-    "survey": {
-        "response_id": "VARCHAR",
-        "submitted_at": "TIMESTAMP",
-        "neighborhood_id": "VARCHAR",
-        "age_group": "VARCHAR",
-        "gender": "VARCHAR",
-        "construct": "VARCHAR",
-        "item": "VARCHAR",
-        "score": "DOUBLE",
-    },
-    "events": {
-        "event_id": "VARCHAR",
-        "title": "VARCHAR",
-        "event_type": "VARCHAR",
-        "starts_at": "TIMESTAMP",
-        "neighborhood_id": "VARCHAR",
-        "program_id": "VARCHAR",
-        # The beat (or other area) the event named and its police district, where the calendar has them.
-        "area_code": "VARCHAR",
-        "district": "VARCHAR",
-    },
-    "roster": {
-        "event_id": "VARCHAR",
-        "person_id": "VARCHAR",
-        "age_group": "VARCHAR",
-        "present": "BOOLEAN",
-    },
-    "programs": {
-        "program_id": "VARCHAR",
-        "name": "VARCHAR",
-        "neighborhood_id": "VARCHAR",
-        "start_date": "DATE",
-        "end_date": "DATE",
-    },
-}
-# The view dbt reads for each kind (dbt source `canonical`), and the filter that view applies.
-CANONICAL_VIEWS = {
-    "crime": "crime_incidents",
-    "geography": "neighborhoods",
-    "population": "population",
-    "survey": "survey_answers",
-    "events": "events",
-    "roster": "attendances",
-    "programs": "programs",
-}
-VIEW_FILTERS = {"roster": "present"}
 LOAD_COLUMNS = {
     "source": "VARCHAR",
     "load_id": "VARCHAR",
@@ -110,7 +34,6 @@ LOAD_COLUMNS = {
     "_row": "BIGINT",
 }
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-NO_NOTES: Mapping[str, int] = MappingProxyType({})
 
 
 def quote(identifier: str) -> str:
@@ -224,7 +147,8 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS meta.loads (source VARCHAR, load_id VARCHAR, file VARCHAR, loaded_at TIMESTAMP, "
         "rows_received BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, PRIMARY KEY (source, load_id))"
     )
-    # Crime loads: incidents loaded as 'other' because their offense code is missing from the crosswalk.
+    # Filled by the kinds whose `load_counts` name it (crime: incidents loaded as 'other' because their offense
+    # code is missing from the crosswalk); NULL for the others.
     con.execute("ALTER TABLE meta.loads ADD COLUMN IF NOT EXISTS rows_unmapped_offense BIGINT")
     con.execute(
         "CREATE TABLE IF NOT EXISTS meta.load_reasons (source VARCHAR, load_id VARCHAR, reason VARCHAR, rows BIGINT)"
@@ -235,10 +159,11 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection, source: str, kind: str) -> None:
+def ensure_tables(con: duckdb.DuckDBPyConnection, source: str, canonical: Mapping[str, str]) -> None:
+    """raw.<source> (the load columns, then `canonical`: column -> type) and quarantine.<source>."""
     ensure_meta_tables(con)
     con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS quarantine")
-    columns = {**LOAD_COLUMNS, **CANONICAL_COLUMNS[kind]}
+    columns = {**LOAD_COLUMNS, **canonical}
     ddl = ", ".join(f"{name} {kind_type}" for name, kind_type in columns.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS raw.{quote(source)} ({ddl})")
     # A warehouse made before a canonical column was added gains it (NULL in earlier loads).
@@ -275,91 +200,37 @@ class LoadSummary:
 def write_load(
     con: duckdb.DuckDBPyConnection,
     *,
-    spec,
+    source: str,
+    kind,
     load_id: str,
     file: str,
     loaded_at: pd.Timestamp,
-    raw: pd.DataFrame,
-    loaded: pd.DataFrame,
-    quarantined: pd.DataFrame,
-    notes: Mapping[str, int] = NO_NOTES,
+    validated,
 ) -> LoadSummary:
-    """`write_staged_load` for a kind validated in pandas: `loaded` in canonical columns with `_row`,
-    `quarantined` the refused rows' original text values with `_row`, `_reason` and `_detail`."""
-    rejected = pd.DataFrame(
-        {
-            "_row": quarantined["_row"].astype("int64"),
-            "reason": quarantined["_reason"].astype(str),
-            "record": [
-                json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in record.items()})
-                for record in quarantined.drop(columns=["_row", "_reason", "_detail"]).to_dict("records")
-            ],
-            "detail": quarantined["_detail"].astype("string"),
-        }
-    )
-    con.register("incoming_rows", loaded)
-    con.register("incoming_rejects", rejected)
-    try:
-        return write_staged_load(
-            con,
-            spec=spec,
-            load_id=load_id,
-            file=file,
-            loaded_at=loaded_at,
-            rows_received=len(raw),
-            loaded="incoming_rows",
-            rejected="incoming_rejects",
-            notes=notes,
-        )
-    finally:
-        for view in ("incoming_rows", "incoming_rejects"):
-            con.unregister(view)
-
-
-def write_staged_load(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    spec,
-    load_id: str,
-    file: str,
-    loaded_at: pd.Timestamp,
-    rows_received: int,
-    loaded: str,
-    rejected: str,
-    notes: Mapping[str, int] = NO_NOTES,
-) -> LoadSummary:
-    """Write one load atomically from two relations of this connection: `loaded` (canonical columns and `_row`)
-    and `rejected` (`_row`, `reason`, `record`: the original values as JSON), with `notes` (note -> loaded rows
-    it concerns, meta.load_notes: counted for users, never a refusal). A load replaces any earlier load of
-    the same landing file, so re-running it, or re-dropping a corrected file under the same name, never doubles
-    a row.
-
-    Counts are of source records (`_row`): a survey response is one record even though it is loaded as one
-    row per item, and a row may stand for several records (`_parts`, optional: a boundary made of several
-    features)."""
-    source, kind = spec.name, spec.kind
-    has_parts = "_parts" in {
-        column[0] for column in con.execute(f"SELECT * FROM {loaded} LIMIT 0").description
-    }
-    rows_loaded, unmapped = con.execute(
-        "SELECT count(DISTINCT _row)"
-        + (" + coalesce(sum(_parts - 1), 0), " if has_parts else ", ")
-        + ("count(*) FILTER (WHERE NOT offense_mapped)" if kind == "crime" else "NULL")
-        + f" FROM {loaded}"
+    """Write one validated load (`kinds.base.Validated`: relations on this connection) of `source`, of `kind`
+    (`kinds.base.Kind`), atomically: its loaded rows into raw.<source>, its refused rows into
+    quarantine.<source>, what it received, loaded and refused into meta.loads and meta.load_reasons, and its
+    notes (rows loaded but changed on the way) into meta.load_notes. A load replaces any earlier load of the
+    same landing file, so re-running it, or re-dropping a corrected file under the same name, never doubles a
+    row. Counts are of source records (`Validated.records_loaded`)."""
+    loaded, rejected, notes = validated.loaded, validated.rejected, validated.notes
+    counts = dict(kind.load_counts)
+    rows_loaded, *filled = con.execute(
+        f"SELECT {', '.join([validated.records_loaded, *counts.values()])} FROM {loaded}"
     ).fetchone()
     reasons = con.execute(
         f"SELECT reason, count(*) FROM {rejected} GROUP BY reason ORDER BY reason"
     ).fetchall()
     summary = LoadSummary(
-        source, load_id, file, rows_received, rows_loaded, sum(count for _, count in reasons)
+        source, load_id, file, validated.received, rows_loaded, sum(count for _, count in reasons)
     )
     if summary.rows_received != summary.rows_loaded + summary.rows_quarantined:
         raise AssertionError(
             f"{source}/{load_id}: rows received, loaded and quarantined do not add up: {summary}"
         )
-    ensure_tables(con, source, kind)
+    ensure_tables(con, source, kind.columns)
     stamp = {"source": source, "load_id": load_id, "loaded_at": loaded_at.to_pydatetime(), "file": file}
-    columns = {**LOAD_COLUMNS, **CANONICAL_COLUMNS[kind]}
+    columns = {**LOAD_COLUMNS, **kind.columns}
     select = ", ".join(
         f"CAST({'$file' if name == '_file' else f'${name}' if name in stamp else name} AS {type_}) AS {name}"
         for name, type_ in columns.items()
@@ -390,19 +261,20 @@ def write_staged_load(
             f"CAST(detail AS VARCHAR) AS detail FROM {rejected}",
             stamp,
         )
+        logged = {
+            "source": source,
+            "load_id": load_id,
+            "file": file,
+            "loaded_at": stamp["loaded_at"],
+            "rows_received": summary.rows_received,
+            "rows_loaded": summary.rows_loaded,
+            "rows_quarantined": summary.rows_quarantined,
+            **dict(zip(counts, filled, strict=True)),
+        }
         con.execute(
-            "INSERT INTO meta.loads BY NAME SELECT ? AS source, ? AS load_id, ? AS file, ? AS loaded_at, "
-            "? AS rows_received, ? AS rows_loaded, ? AS rows_quarantined, ? AS rows_unmapped_offense",
-            [
-                source,
-                load_id,
-                file,
-                stamp["loaded_at"],
-                summary.rows_received,
-                summary.rows_loaded,
-                summary.rows_quarantined,
-                unmapped,
-            ],
+            "INSERT INTO meta.loads BY NAME SELECT "
+            + ", ".join(f"${name} AS {quote(name)}" for name in logged),
+            logged,
         )
         if reasons:
             con.executemany(
@@ -421,10 +293,17 @@ def write_staged_load(
     return summary
 
 
-def refresh_canonical_view(con: duckdb.DuckDBPyConnection, kind: str, sources: list[str]) -> None:
-    """canonical.<view> = every loaded source of the kind, in canonical columns (typed and empty if none)."""
+def refresh_canonical_view(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    canonical: Mapping[str, str],
+    sources: list[str],
+    view_filter: str | None = None,
+) -> None:
+    """canonical.<view> = every loaded source of a kind, in its canonical columns (typed and empty if none),
+    the rows meeting `view_filter` (a SQL condition) where the kind has one."""
     con.execute("CREATE SCHEMA IF NOT EXISTS canonical")
-    columns = {"source": "VARCHAR", "load_id": "VARCHAR", "loaded_at": "TIMESTAMP", **CANONICAL_COLUMNS[kind]}
+    columns = {"source": "VARCHAR", "load_id": "VARCHAR", "loaded_at": "TIMESTAMP", **canonical}
     existing = {
         row[0]
         for row in con.execute(
@@ -433,7 +312,7 @@ def refresh_canonical_view(con: duckdb.DuckDBPyConnection, kind: str, sources: l
     }
     selects = [
         f"SELECT {', '.join(columns)} FROM raw.{quote(source)}"
-        + (f" WHERE {VIEW_FILTERS[kind]}" if kind in VIEW_FILTERS else "")
+        + (f" WHERE {view_filter}" if view_filter else "")
         for source in sources
         if source in existing
     ]
@@ -443,6 +322,4 @@ def refresh_canonical_view(con: duckdb.DuckDBPyConnection, kind: str, sources: l
             + ", ".join(f"CAST(NULL AS {type_}) AS {name}" for name, type_ in columns.items())
             + " WHERE false"
         ]
-    con.execute(
-        f"CREATE OR REPLACE VIEW canonical.{quote(CANONICAL_VIEWS[kind])} AS " + " UNION ALL ".join(selects)
-    )
+    con.execute(f"CREATE OR REPLACE VIEW canonical.{quote(view)} AS " + " UNION ALL ".join(selects))

@@ -1,14 +1,15 @@
-"""Raw Parquet -> warehouse `raw.<source>` + `quarantine.<source>`, with blocking load-level checks,
+"""Parsed Parquet -> warehouse `raw.<source>` + `quarantine.<source>`, with blocking load-level checks,
 then one `canonical/<kind>` view per source kind: what dbt reads."""
 
 import dagster as dg
 
 from pipelines import ingest
-from pipelines.checks import load_checks
 from pipelines.checks.expectations import validate_new_loads
+from pipelines.checks.load_checks import check_spec, evaluate, load_checks
+from pipelines.kinds import KINDS, Kind, kind_of
 from pipelines.resources import DataHome
-from pipelines.sources import KINDS, SourceSpec
-from pipelines.warehouse import CANONICAL_VIEWS, connect, ensure_meta_tables, refresh_canonical_view
+from pipelines.sources import SourceSpec
+from pipelines.warehouse import connect, ensure_meta_tables, refresh_canonical_view
 
 
 class LoadConfig(dg.Config):
@@ -27,7 +28,7 @@ def loads_with_quarantine(paths, source: str) -> list[str]:
 
 
 def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefinition:
-    lookups = [s for s in specs if s.kind in ingest.LOOKUP_KINDS.get(spec.kind, [])]
+    lookups = [s for s in specs if s.kind in kind_of(spec).lookups]
     checks = load_checks(spec)
 
     @dg.asset(
@@ -35,7 +36,7 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
         deps=[dg.AssetKey(["raw", spec.name])] + [dg.AssetKey(["warehouse", s.name]) for s in lookups],
         group_name="validate",
         kinds={"duckdb"},
-        check_specs=[check.spec(spec) for check in checks],
+        check_specs=[check_spec(check, spec) for check in checks],
         description=f"Validated rows of {spec.name} in raw.{spec.name}; refused rows in quarantine.{spec.name}.",
         tags={"source_kind": spec.kind},
     )
@@ -44,7 +45,7 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
     ) -> dg.MaterializeResult:
         paths = data_home.paths
         redo = loads_with_quarantine(paths, spec.name) if config.replay_quarantine else []
-        summaries = ingest.load(spec, specs, paths, redo=redo)
+        summaries = ingest.validate(spec, specs, paths, redo=redo)
         for s in summaries:
             context.log.info(
                 f"{s.source}: {s.file}: {s.rows_received} received, {s.rows_loaded} loaded, "
@@ -52,7 +53,7 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
             )
         with connect(paths.warehouse) as con:
             validated = validate_new_loads(con, spec)
-            results = [check.evaluate(con, spec) for check in checks]
+            results = [evaluate(check, con, spec) for check in checks]
         return dg.MaterializeResult(
             metadata={
                 "new_loads": len(summaries),
@@ -66,26 +67,28 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
     return _warehouse
 
 
-def canonical_asset(kind: str, specs: list[SourceSpec]) -> dg.AssetsDefinition:
-    members = [s.name for s in specs if s.kind == kind]
+def canonical_asset(kind: Kind, specs: list[SourceSpec]) -> dg.AssetsDefinition:
+    members = [s.name for s in specs if s.kind == kind.name]
 
     @dg.asset(
-        key=["canonical", CANONICAL_VIEWS[kind]],
+        key=["canonical", kind.view],
         deps=[dg.AssetKey(["warehouse", name]) for name in members],
         group_name="validate",
         kinds={"duckdb"},
-        description=f"All {kind} sources in canonical columns (a view over raw.*): the dbt source.",
+        description=f"All {kind.name} sources in canonical columns (a view over raw.*): the dbt source.",
     )
     def _canonical(data_home: DataHome) -> dg.MaterializeResult:
         with connect(data_home.paths.warehouse) as con:
-            refresh_canonical_view(con, kind, members)
+            refresh_canonical_view(con, kind.view, kind.columns, members, kind.view_filter)
         return dg.MaterializeResult(metadata={"sources": ", ".join(members) or "(none configured)"})
 
     return _canonical
 
 
 def validate_assets(specs: list[SourceSpec]) -> list[dg.AssetsDefinition]:
-    return [warehouse_asset(spec, specs) for spec in specs] + [canonical_asset(kind, specs) for kind in KINDS]
+    return [warehouse_asset(spec, specs) for spec in specs] + [
+        canonical_asset(kind, specs) for kind in KINDS.values()
+    ]
 
 
 def meta_assets(specs: list[SourceSpec]) -> list[dg.AssetsDefinition]:

@@ -1,5 +1,1 @@
-"""Load-level checks on every source: blocking, so nothing downstream builds on a bad load."""
-
-from pipelines.checks.load_checks import load_checks
-
-__all__ = ["load_checks"]
+"""Checks: great-expectations on every load, blocking load-level checks, and that nothing loaded vanishes."""

@@ -1,4 +1,4 @@
-"""great-expectations suites, one per source kind, run on every load's loaded rows.
+"""great-expectations suites, one per source kind (declared by the kind), run on every load's loaded rows.
 
 Row validation (pipelines/kinds) already quarantined each bad row with its reason; the suite checks the rows
 that were let in against the contract of their kind (columns, nulls, ranges, allowed values, key uniqueness,
@@ -18,108 +18,25 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from pipelines.kinds.crime import UCR_CATEGORIES
+from pipelines.checks.rules import Expectation
+from pipelines.kinds import kind_of
 from pipelines.sources import SourceSpec
-from pipelines.warehouse import CANONICAL_COLUMNS, quote
+from pipelines.warehouse import quote
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # never phone home: the pipeline runs offline
 
 
-@dataclass(frozen=True)
-class Expectation:
-    """One expectation and the sentence a data team reads when it fails."""
-
-    label: str
-    gx_class: str
-    kwargs: dict
-
-
-def _not_null(*columns: str) -> list[Expectation]:
-    return [
-        Expectation(f"{c} is never null", "ExpectColumnValuesToNotBeNull", {"column": c}) for c in columns
-    ]
-
-
-def _unique(*columns: str) -> Expectation:
-    if len(columns) == 1:
-        return Expectation(f"{columns[0]} is unique", "ExpectColumnValuesToBeUnique", {"column": columns[0]})
-    return Expectation(
-        f"({', '.join(columns)}) is unique", "ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)}
-    )
-
-
-def _between(column: str, low=None, high=None) -> Expectation:
-    return Expectation(
-        f"{column} between {low} and {high}",
-        "ExpectColumnValuesToBeBetween",
-        {"column": column, "min_value": low, "max_value": high},
-    )
-
-
-def _in_set(column: str, values) -> Expectation:
-    values = sorted(values)
-    return Expectation(
-        f"{column} in {values}", "ExpectColumnValuesToBeInSet", {"column": column, "value_set": values}
-    )
-
-
-def _not_after(column: str, moment: datetime) -> Expectation:
-    # Each value, not the column's maximum: a load that let no row in has no maximum, and breaks nothing.
-    return Expectation(
-        f"{column} not after the load",  # the label names no time: it is compared across re-runs
-        "ExpectColumnValuesToBeBetween",
-        {"column": column, "max_value": pd.Timestamp(moment)},
-    )
-
-
 def suite_for(spec: SourceSpec, loaded_at: datetime) -> list[Expectation]:
-    """The expectations of a load of `spec` written at `loaded_at` (its rows in canonical columns)."""
-    columns = list(CANONICAL_COLUMNS[spec.kind])
+    """The expectations of a load of `spec` written at `loaded_at`: its canonical columns exactly, then its
+    kind's own (`Kind.expectations`)."""
+    kind = kind_of(spec)
+    columns = list(kind.columns)
     schema = Expectation(
         f"columns are exactly {columns}",
         "ExpectTableColumnsToMatchSet",
         {"column_set": columns, "exact_match": True},
     )
-    by_kind = {
-        "crime": lambda: [
-            *_not_null("incident_id", "occurred_at", "offense_code", "ucr_category", "neighborhood_id"),
-            _in_set("ucr_category", UCR_CATEGORIES),
-            _between("latitude", -90, 90),
-            _between("longitude", -180, 180),
-            _not_after("occurred_at", loaded_at),
-            _unique("incident_id", "updated_at", "offense_code"),
-        ],
-        "survey": lambda: [
-            # score is null for a don't-know or skipped item (counted by the half-items rule in dbt)
-            *_not_null("response_id", "submitted_at", "neighborhood_id", "construct", "item"),
-            _between("score", 1, 5),
-            _not_after("submitted_at", loaded_at),
-            _unique("response_id", "item"),
-        ],
-        "events": lambda: [
-            *_not_null("event_id", "starts_at", "event_type"),
-            _in_set("event_type", {spec.default_event_type, *(rule.type for rule in spec.event_types)}),
-            _unique("event_id"),
-        ],
-        # A person signing in twice under identity variants is one attendance: dbt deduplicates, not the load.
-        "roster": lambda: _not_null("event_id", "person_id"),
-        "geography": lambda: [
-            *_not_null("neighborhood_id", "geometry_geojson"),
-            _between("area_sq_km", 0, None),
-            _unique("neighborhood_id"),
-        ],
-        "population": lambda: [
-            *_not_null("neighborhood_id", "dimension", "category", "population"),
-            _in_set("dimension", {"total", "age_group", "gender"}),
-            _between("population", 0, None),
-            _unique("neighborhood_id", "dimension", "category"),
-        ],
-        "programs": lambda: [
-            *_not_null("program_id", "neighborhood_id", "start_date"),
-            _unique("program_id"),
-        ],
-    }
-    return [schema, *by_kind[spec.kind]()]
+    return [schema, *kind.expectations(spec, loaded_at)]
 
 
 @dataclass(frozen=True)
@@ -198,7 +115,7 @@ def validate_new_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> int:
         """,
         {"source": spec.name},
     ).fetchall()
-    columns = ", ".join(CANONICAL_COLUMNS[spec.kind])
+    columns = ", ".join(kind_of(spec).columns)
     for load_id, loaded_at in pending:
         rows = con.execute(f"SELECT {columns} FROM raw.{quote(spec.name)} WHERE load_id = ?", [load_id]).df()
         outcomes = run_suite(suite_for(spec, loaded_at), rows)

@@ -6,43 +6,14 @@ until its file is corrected or removed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import dagster as dg
 import duckdb
 
 from pipelines.checks.expectations import failed_expectations
-from pipelines.kinds.crime import CrimeSource
+from pipelines.checks.rules import LoadCheck
+from pipelines.kinds import kind_of
 from pipelines.sources import SourceSpec
 from pipelines.warehouse import quote
-
-
-@dataclass(frozen=True)
-class LoadCheck:
-    name: str
-    description: str
-    run: Callable[[duckdb.DuckDBPyConnection, SourceSpec], tuple[bool, str, dict]]
-
-    def spec(self, source: SourceSpec) -> dg.AssetCheckSpec:
-        return dg.AssetCheckSpec(
-            self.name,
-            asset=dg.AssetKey(["warehouse", source.name]),
-            blocking=True,
-            description=self.description,
-        )
-
-    def evaluate(self, con: duckdb.DuckDBPyConnection, source: SourceSpec) -> dg.AssetCheckResult:
-        passed, message, metadata = self.run(con, source)
-        return dg.AssetCheckResult(
-            check_name=self.name,
-            asset_key=dg.AssetKey(["warehouse", source.name]),
-            passed=passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=message,
-            metadata=metadata,
-        )
-
 
 # Quarantined by design, not because the data is bad: they are counted in data_quality but never block.
 EXPECTED_EXCLUSIONS = ("incomplete_response", "duplicate_response_superseded")
@@ -113,45 +84,11 @@ def top_reasons(
     return "; ".join(parts)
 
 
-def _unmapped_offense_share(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tuple[bool, str, dict]:
-    rows, unmapped = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE NOT offense_mapped) FROM raw.{quote(source.name)}"
-    ).fetchone()
-    by_code = con.execute(
-        f"SELECT offense_code, count(*) FROM raw.{quote(source.name)} WHERE NOT offense_mapped "
-        "GROUP BY offense_code ORDER BY count(*) DESC, offense_code LIMIT 21"
-    ).fetchall()
-    codes = ", ".join(f"{code!r} ({n})" for code, n in by_code[:20]) + (", ..." if len(by_code) > 20 else "")
-    share = unmapped / rows if rows else 0.0
-    limit = source.max_unmapped_share
-    metadata = {"unmapped_rows": unmapped, "unmapped_share": share, "threshold": limit}
-    if share > limit:
-        return (
-            False,
-            (
-                f"{source.name}: {unmapped} of {rows} incidents ({share:.1%}) have offense codes missing from "
-                f"{source.offense_crosswalk} (threshold {limit:.1%}): {codes}"
-            ),
-            metadata,
-        )
-    return (
-        True,
-        f"{source.name}: {share:.2%} of incidents have unmapped offense codes (threshold {limit:.1%})",
-        metadata,
-    )
-
-
 QUARANTINE_SHARE = LoadCheck(
     "quarantine_share",
     "Blocks when any load quarantines more than the source's max_quarantine_share.",
     _quarantine_share,
 )
-UNMAPPED_OFFENSE_SHARE = LoadCheck(
-    "unmapped_offense_share",
-    "Blocks when more than max_unmapped_share of incidents have codes missing from the offense crosswalk.",
-    _unmapped_offense_share,
-)
-
 EXPECTATIONS = LoadCheck(
     "expectations",
     "Blocks when the rows a load let in break its kind's great-expectations suite (see pipelines/checks).",
@@ -160,6 +97,26 @@ EXPECTATIONS = LoadCheck(
 
 
 def load_checks(source: SourceSpec) -> list[LoadCheck]:
-    return [QUARANTINE_SHARE, EXPECTATIONS] + (
-        [UNMAPPED_OFFENSE_SHARE] if isinstance(source, CrimeSource) else []
+    """The blocking checks of a source: those every source has, then its kind's own."""
+    return [QUARANTINE_SHARE, EXPECTATIONS, *kind_of(source).load_checks(source)]
+
+
+def check_spec(check: LoadCheck, source: SourceSpec) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        check.name,
+        asset=dg.AssetKey(["warehouse", source.name]),
+        blocking=True,
+        description=check.description,
+    )
+
+
+def evaluate(check: LoadCheck, con: duckdb.DuckDBPyConnection, source: SourceSpec) -> dg.AssetCheckResult:
+    passed, message, metadata = check.run(con, source)
+    return dg.AssetCheckResult(
+        check_name=check.name,
+        asset_key=dg.AssetKey(["warehouse", source.name]),
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=message,
+        metadata=metadata,
     )

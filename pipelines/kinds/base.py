@@ -24,8 +24,10 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipelines.connectors.arcgis import ArcgisConnector
@@ -34,8 +36,7 @@ from pipelines.errors import SourceError
 from pipelines.warehouse import literal, quote
 
 if TYPE_CHECKING:
-    from pipelines.checks.expectations import Expectation
-    from pipelines.checks.load_checks import LoadCheck
+    from pipelines.checks.rules import Expectation, LoadCheck
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -70,6 +71,10 @@ class SourceBase(_Spec):
     def landing_glob(self) -> str:
         return self.path or f"landing/{self.name}/*"
 
+    def files_beside(self) -> dict[str, str]:
+        """The files this definition names beside its YAML (crosswalks), by field: checked when it is loaded."""
+        return {}
+
     def beside(self, relative: str) -> Path:
         """A file named in the YAML (a crosswalk), resolved next to the YAML and not outside its folder."""
         candidate = (self.definition_dir / relative).resolve()
@@ -78,7 +83,9 @@ class SourceBase(_Spec):
         return candidate
 
 
-NO_NOTES: Mapping[str, int] = MappingProxyType({})
+# Parsed Parquet metadata of a file without a `_row` column: the `_row` of its first row (the others follow in
+# the file's order). Numbering rows in DuckDB would read a CSV file on one thread and hold it whole.
+FIRST_ROW_KEY = "neighborhood_metrics.first_row"
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ class Validated:
     loaded: str
     rejected: str
     records_loaded: str = "count(DISTINCT _row)"
-    notes: Mapping[str, int] = NO_NOTES
+    notes: Mapping[str, int] = field(default_factory=dict)
 
 
 class Kind(ABC):
@@ -113,6 +120,8 @@ class Kind(ABC):
     # Kinds whose loads validation looks up (their sources load first; a load is validated again when theirs
     # change after it).
     lookups: ClassVar[tuple[str, ...]] = ()
+    # Sources of this kind may be pulled by a network connector (`parse_records`), not only dropped as files.
+    network: ClassVar[bool] = False
     # Validation places points or shapes: the connection loads DuckDB spatial.
     spatial: ClassVar[bool] = False
     # How long after its last load a source of this kind is stale, and whether the daily job refreshes it (the
@@ -139,7 +148,9 @@ class Kind(ABC):
     def parse_records(self, spec: SourceBase, records: list, where: str, first_row: int = 1) -> pa.Table:
         """A network connector's page of JSON records as `land` would write them; kinds that only come as file
         drops refuse."""
-        raise SourceError(f"{spec.name}: {self.name} sources can only be file drops, not {spec.connector.type}")
+        raise SourceError(
+            f"{spec.name}: {self.name} sources can only be file drops, not {spec.connector.type}"
+        )
 
     @abstractmethod
     def validate(self, spec: SourceBase, incoming: str, context: Context) -> Validated:
@@ -154,10 +165,27 @@ class Kind(ABC):
         """Blocking checks of this kind beside those every source has."""
         return []
 
-    def check_sample(self, spec: SourceBase, sample: Path, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    def check_sample(
+        self, spec: SourceBase, sample: Path, con: duckdb.DuckDBPyConnection
+    ) -> list[tuple[str, str]]:
         """What `check-source --sample` adds once the sample was validated and written as the warehouse's one
         load on `con`: (level, text) findings."""
         return []
+
+
+def parsed_file_sql(parsed_file: Path) -> str:
+    """A parsed Parquet file as `Kind.validate` reads it: its columns, `_row`, and `_position` (the row's place
+    in the file)."""
+    schema = pq.read_schema(parsed_file)
+    if "_row" in schema.names:
+        row = ""
+    else:
+        first = int((schema.metadata or {}).get(FIRST_ROW_KEY.encode(), b"1"))
+        row = f"CAST(file_row_number + {first} AS BIGINT) AS _row, "
+    return (
+        f"SELECT * EXCLUDE (file_row_number), {row}file_row_number AS _position "
+        f"FROM read_parquet({literal(parsed_file)}, file_row_number = true)"
+    )
 
 
 def write_parsed(
@@ -220,7 +248,9 @@ class Context:
             for source in self.neighborhood_sources
         )
         if not entries:
-            return "SELECT CAST(NULL AS VARCHAR) AS label, CAST(NULL AS VARCHAR) AS neighborhood_id WHERE false"
+            return (
+                "SELECT CAST(NULL AS VARCHAR) AS label, CAST(NULL AS VARCHAR) AS neighborhood_id WHERE false"
+            )
         return (
             f"SELECT label, arg_min(neighborhood_id, (by_name, neighborhood_id)) AS neighborhood_id "
             f"FROM ({entries}) WHERE label <> '' GROUP BY label"
@@ -333,7 +363,9 @@ class Reasons:
         )
 
     def split(self, raw: pd.DataFrame, typed: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        loaded = typed.loc[self.kept, [*CANONICAL_COLUMNS[kind], "_row"]].reset_index(drop=True)
+        from pipelines.kinds import KINDS  # the legacy pandas toolkit, until every kind validates in SQL
+
+        loaded = typed.loc[self.kept, [*KINDS[kind].columns, "_row"]].reset_index(drop=True)
         return loaded, self.quarantined(raw)
 
 

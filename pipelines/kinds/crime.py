@@ -18,30 +18,48 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import Field
 
-from pipelines.kinds.base import Context, SourceBase, SourceError, _Spec, known_targets, read_crosswalk
+from pipelines.checks import rules
+from pipelines.errors import SchemaDriftError, SourceError
+from pipelines.kinds.base import (
+    FIRST_ROW_KEY,
+    Context,
+    Kind,
+    SourceBase,
+    Validated,
+    _Spec,
+    known_targets,
+    read_crosswalk,
+    write_parsed,
+)
+from pipelines.kinds.sql import (
+    blank,
+    bool_sql,
+    cited,
+    number_sql,
+    record_json,
+    strip,
+    time_parameters,
+    time_sql,
+)
 from pipelines.parsers.tables import (
-    SchemaDriftError,
     normalize_header,
     pick_columns,
     read_json_records,
     read_table,
 )
-from pipelines.warehouse import CANONICAL_COLUMNS, connect, literal, quote
+from pipelines.warehouse import connect, literal, quote
 
 UCR_CATEGORIES = ("violent", "property", "other")
-# Beside strptime formats, `timestamp_format` may name these: ISO 8601 text (SODA's 2024-02-10T00:44:00.000)
-# and epoch milliseconds (ArcGIS JSON files).
-ISO8601, EPOCH_MS = "iso8601", "epoch_ms"
 # Columns every record must have; a page or file where no record has one is schema drift, not bad rows.
 REQUIRED = ("incident_id", "occurred_at", "offense_code")
 # A CSV header longer than this is not a portal export (or the file has no line breaks at all).
@@ -50,13 +68,6 @@ HEADER_LIMIT = 1 << 20
 MAX_LINE_BYTES = 2_000_000
 # What DuckDB's parallel CSV scanner says of a file it can only read on one thread.
 QUOTED_NEWLINES_NEED_ONE_THREAD = "does not support null_padding in conjunction with quoted new lines"
-# The whitespace stripped around values (ASCII's and the no-break space), as trim() characters.
-_WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160)"
-_SPACE = r"[ \t\n\v\f\r\x{a0}]"  # the same characters, as an RE2 class
-TRUE_TEXT = ("true", "t", "y", "yes", "1")
-FALSE_TEXT = ("false", "f", "n", "no", "0")
-# Raw Parquet metadata of a file without a `_row` column: the `_row` of its first row (the others follow).
-FIRST_ROW_KEY = "neighborhood_metrics.first_row"
 # The temporary relations `stage` leaves on the connection.
 VALIDATED, LOADED, REJECTED = "crime_validated", "crime_loaded", "crime_rejected"
 
@@ -86,28 +97,34 @@ class CrimeSource(SourceBase):
     area_crosswalk: str | None = None
     max_unmapped_share: float = Field(0.01, ge=0, le=1)
 
+    def files_beside(self) -> dict[str, str]:
+        return {
+            "offense_crosswalk": self.offense_crosswalk,
+            **({"area_crosswalk": self.area_crosswalk} if self.area_crosswalk else {}),
+        }
+
 
 # ---- landing files -> text columns
 
 
-def land_file(
-    spec: CrimeSource, file: Path, destination: Path, metadata: dict[str, str], con: duckdb.DuckDBPyConnection
+def land(
+    spec: CrimeSource,
+    file: Path,
+    destination: Path,
+    metadata: Mapping[str, str],
+    con: duckdb.DuckDBPyConnection,
 ) -> None:
-    """Write a landing file's mapped columns as raw Parquet, streaming (memory stays flat whatever its size);
-    `metadata` goes into the file's key-value metadata.
+    """Write a landing file's mapped columns as parsed Parquet, streaming (memory stays flat whatever its size).
 
-    A CSV file's raw Parquet has no `_row` column: numbering rows in DuckDB would read the file on one thread
-    and hold it whole, so its rows keep the file's order and `_row` is their position plus the first data row
-    (FIRST_ROW_KEY in the metadata; see `raw_file_sql`)."""
+    A CSV file's parsed Parquet has no `_row` column: its rows keep the file's order and `_row` is their
+    position plus the first data row (FIRST_ROW_KEY in the metadata; see `base.parsed_file_sql`)."""
     file = Path(file)
 
     def copy(parallel: bool) -> None:
-        source, first_row = landing_sql(spec, file, con, numbered=False, parallel=parallel)
-        pairs = ", ".join(
-            f"{literal(key)}: {literal(value)}"
-            for key, value in {**metadata, **({FIRST_ROW_KEY: str(first_row)} if first_row else {})}.items()
+        rows, first_row = landing_sql(spec, file, con, numbered=False, parallel=parallel)
+        write_parsed(
+            con, rows, destination, {**metadata, **({FIRST_ROW_KEY: str(first_row)} if first_row else {})}
         )
-        con.execute(f"COPY ({source}) TO {literal(destination)} (FORMAT parquet, KV_METADATA {{{pairs}}})")
 
     read_landing(file, copy)
 
@@ -357,45 +374,7 @@ def read_error(file: Path, error: duckdb.Error) -> SourceError:
 # ---- validation, in SQL
 
 
-def strip(column: str) -> str:
-    """`column` without surrounding whitespace, as Python's str.strip() (trimming only the values that need it:
-    most do not, and a trim with a character set costs several times a pattern test)."""
-    return f"CASE WHEN regexp_matches({column}, '^{_SPACE}|{_SPACE}$') THEN trim({column}, {_WHITESPACE}) ELSE {column} END"
-
-
-def blank(column: str) -> str:
-    return f"({column} IS NULL OR regexp_full_match({column}, '{_SPACE}*'))"
-
-
-def time_sql(column: str, fmt: str) -> str:
-    """`column` (text) as a TIMESTAMP in `fmt`, NULL where it does not parse. A strptime format is bound as the
-    parameter $timestamp_format."""
-    if fmt.lower() == ISO8601:
-        return f"TRY_CAST({strip(column)} AS TIMESTAMP)"
-    if fmt.lower() == EPOCH_MS:
-        return f"TRY(make_timestamp(CAST(round(TRY_CAST({strip(column)} AS DOUBLE) * 1000) AS BIGINT)))"
-    return f"try_strptime({strip(column)}, $timestamp_format)"
-
-
-def number_sql(column: str) -> str:
-    value = f"TRY_CAST({column} AS DOUBLE)"  # the cast itself allows surrounding whitespace
-    return f"CASE WHEN isfinite({value}) THEN {value} END"
-
-
-def bool_sql(column: str) -> str:
-    cases = " ".join(
-        [f"WHEN '{text}' THEN true" for text in TRUE_TEXT]
-        + [f"WHEN '{text}' THEN false" for text in FALSE_TEXT]
-    )
-    return f"CASE lower({strip(column)}) {cases} END"
-
-
-def time_parameters(spec: CrimeSource) -> dict[str, str]:
-    fmt = spec.timestamp_format
-    return {} if fmt.lower() in (ISO8601, EPOCH_MS) else {"timestamp_format": fmt}
-
-
-def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str, str]:
+def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
     """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, and `_position`: the row's place in its file)
     into two temporary views on the connection: crime_loaded (canonical columns and `_row`) and crime_rejected
     (`_row`, `reason`, `record`: the original values as JSON). Returns the rows received and the two views'
@@ -448,8 +427,6 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
     )
     # Re-saved exports write area numbers as floats ("8.0"): compare them as the portal wrote them ("8").
     area_code = f"regexp_replace({strip('i.o_area_code')}, '^(\\d+)\\.0+$', '\\1')"
-    now = pd.Timestamp(context.now).isoformat(sep=" ")
-    record = ", ".join(f"'{name}', o_{name}" for name in TEXT_COLUMNS)
     placeable = "coalesce(on_earth, false)" + (
         f" OR NOT {blank('o_area_code')}" if spec.area_crosswalk else ""
     )
@@ -516,9 +493,9 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
                 CASE
                     WHEN incident_id_blank THEN 'missing_incident_id'
                     WHEN t_occurred_at IS NULL THEN 'unparseable_occurred_at'
-                    WHEN t_occurred_at > TIMESTAMP '{now}' THEN 'occurred_at_in_future'
+                    WHEN t_occurred_at > $now THEN 'occurred_at_in_future'
                     WHEN t_updated_at IS NULL AND NOT updated_at_blank THEN 'unparseable_updated_at'
-                    WHEN t_ucr_category NOT IN {UCR_CATEGORIES} THEN 'invalid_ucr_category_in_crosswalk'
+                    WHEN NOT list_contains($categories, t_ucr_category) THEN 'invalid_ucr_category_in_crosswalk'
                     WHEN t_neighborhood_id IS NULL AND area_without_boundary THEN 'unknown_neighborhood'
                     WHEN t_neighborhood_id IS NULL THEN 'unlocatable'
                     WHEN repeated THEN 'duplicate_incident'
@@ -531,11 +508,18 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
         t_offense_code AS offense_code, o_offense_description AS offense_description, t_ucr_category AS ucr_category, offense_mapped,
         t_latitude AS latitude, t_longitude AS longitude, t_neighborhood_id AS neighborhood_id,
         t_arrest AS arrest, t_domestic AS domestic, _row, _position, placeable, _reason,
-        CASE WHEN _reason IS NOT NULL THEN CAST(json_object({record}) AS VARCHAR) END AS record
+        CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record
     FROM decided
     """
     try:
-        con.execute(sql, time_parameters(spec))
+        con.execute(
+            sql,
+            {
+                **time_parameters(spec.timestamp_format),
+                "now": pd.Timestamp(context.now).to_pydatetime(),
+                "categories": list(UCR_CATEGORIES),
+            },
+        )
     except duckdb.InvalidInputException as error:
         if "format specifier" in str(error):
             raise SourceError(
@@ -546,7 +530,7 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
     finally:
         con.unregister("crime_offenses")
         con.unregister("crime_areas")
-    columns = ", ".join(CANONICAL_COLUMNS["crime"])
+    columns = ", ".join(CrimeKind.columns)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {columns}, _row FROM {VALIDATED} WHERE _reason IS NULL"
     )
@@ -554,15 +538,7 @@ def stage(spec: CrimeSource, incoming: str, context: Context) -> tuple[int, str,
         f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
         f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
     )
-    return con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED
-
-
-def _cited(label: str, value: str) -> str:
-    """SQL for a detail `label: 'value'` (`label: blank`), as `base.cite` writes it."""
-    return (
-        f"CASE WHEN {blank(value)} THEN {literal(label + ': blank')} "
-        f"ELSE {literal(label + ': ' + chr(39))} || {strip(value)} || {literal(chr(39))} END"
-    )
+    return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
 
 
 def rejection_detail(spec: CrimeSource, context: Context) -> str:
@@ -594,30 +570,16 @@ def rejection_detail(spec: CrimeSource, context: Context) -> str:
     )
     return f"""CASE _reason
         WHEN 'missing_incident_id' THEN {literal(f"{columns.incident_id}: blank")}
-        WHEN 'unparseable_occurred_at' THEN {_cited(columns.occurred_at, "o_occurred_at")}
-        WHEN 'occurred_at_in_future' THEN {_cited(columns.occurred_at, "o_occurred_at")}
-        WHEN 'unparseable_updated_at' THEN {_cited(columns.updated_at or "updated_at", "o_updated_at")}
-        WHEN 'invalid_ucr_category_in_crosswalk' THEN {_cited(columns.offense_code, "o_offense_code")}
+        WHEN 'unparseable_occurred_at' THEN {cited(columns.occurred_at, "o_occurred_at")}
+        WHEN 'occurred_at_in_future' THEN {cited(columns.occurred_at, "o_occurred_at")}
+        WHEN 'unparseable_updated_at' THEN {cited(columns.updated_at or "updated_at", "o_updated_at")}
+        WHEN 'invalid_ucr_category_in_crosswalk' THEN {cited(columns.offense_code, "o_offense_code")}
             || {literal(f" has a category other than {', '.join(UCR_CATEGORIES)} in {spec.offense_crosswalk}")}
-        WHEN 'unknown_neighborhood' THEN {_cited(code, "o_area_code")} || {literal(" is mapped to " + chr(39))}
+        WHEN 'unknown_neighborhood' THEN {cited(code, "o_area_code")} || {literal(" is mapped to " + chr(39))}
             || area_neighborhood_id || {literal(chr(39) + f" in {spec.area_crosswalk}, which no boundary defines")}
         WHEN 'unlocatable' THEN {where}
-        WHEN 'duplicate_incident' THEN {_cited(columns.incident_id, "o_incident_id")} || ' repeated'
+        WHEN 'duplicate_incident' THEN {cited(columns.incident_id, "o_incident_id")} || ' repeated'
     END"""
-
-
-def raw_file_sql(raw_file: Path) -> str:
-    """A raw crime Parquet file as `stage` reads it: `_position` is the row's place in the file."""
-    schema = pq.read_schema(raw_file)
-    if "_row" in schema.names:
-        row = "_row"
-    else:
-        first = int((schema.metadata or {}).get(FIRST_ROW_KEY.encode(), b"1"))
-        row = f"CAST(file_row_number + {first} AS BIGINT)"
-    return (
-        f"SELECT {', '.join(TEXT_COLUMNS)}, {row} AS _row, file_row_number AS _position "
-        f"FROM read_parquet({literal(raw_file)}, file_row_number = true)"
-    )
 
 
 def parse_crime_times(values: list[str | None], fmt: str) -> list[pd.Timestamp | None]:
@@ -626,7 +588,7 @@ def parse_crime_times(values: list[str | None], fmt: str) -> list[pd.Timestamp |
         con.register("times", pa.table({"value": pa.array(values, pa.string())}))
         rows = con.execute(
             f"SELECT {time_sql('value', fmt)} FROM times",
-            {"timestamp_format": fmt} if fmt.lower() not in (ISO8601, EPOCH_MS) else {},
+            time_parameters(fmt),
         ).fetchall()
     return [None if value is None else pd.Timestamp(value) for (value,) in rows]
 
@@ -681,3 +643,93 @@ def check_sample(spec: CrimeSource, sample: Path, con: duckdb.DuckDBPyConnection
         listed = ", ".join(f"{category} {n}" for category, n in categories)
         findings.append(("note", f"categories of the {loaded} rows that would load: {listed}"))
     return findings
+
+
+def unmapped_offense_share(con: duckdb.DuckDBPyConnection, source: CrimeSource) -> tuple[bool, str, dict]:
+    rows, unmapped = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE NOT offense_mapped) FROM raw.{quote(source.name)}"
+    ).fetchone()
+    by_code = con.execute(
+        f"SELECT offense_code, count(*) FROM raw.{quote(source.name)} WHERE NOT offense_mapped "
+        "GROUP BY offense_code ORDER BY count(*) DESC, offense_code LIMIT 21"
+    ).fetchall()
+    codes = ", ".join(f"{code!r} ({n})" for code, n in by_code[:20]) + (", ..." if len(by_code) > 20 else "")
+    share = unmapped / rows if rows else 0.0
+    limit = source.max_unmapped_share
+    metadata = {"unmapped_rows": unmapped, "unmapped_share": share, "threshold": limit}
+    if share > limit:
+        return (
+            False,
+            (
+                f"{source.name}: {unmapped} of {rows} incidents ({share:.1%}) have offense codes missing from "
+                f"{source.offense_crosswalk} (threshold {limit:.1%}): {codes}"
+            ),
+            metadata,
+        )
+    return (
+        True,
+        f"{source.name}: {share:.2%} of incidents have unmapped offense codes (threshold {limit:.1%})",
+        metadata,
+    )
+
+
+UNMAPPED_OFFENSE_SHARE = rules.LoadCheck(
+    "unmapped_offense_share",
+    "Blocks when more than max_unmapped_share of incidents have codes missing from the offense crosswalk.",
+    unmapped_offense_share,
+)
+
+
+class CrimeKind(Kind):
+    name = "crime"
+    spec_type = CrimeSource
+    columns = {
+        "incident_id": "VARCHAR",
+        "occurred_at": "TIMESTAMP",
+        "updated_at": "TIMESTAMP",
+        "offense_code": "VARCHAR",
+        "offense_description": "VARCHAR",
+        "ucr_category": "VARCHAR",
+        "offense_mapped": "BOOLEAN",
+        "latitude": "DOUBLE",
+        "longitude": "DOUBLE",
+        "neighborhood_id": "VARCHAR",
+        "arrest": "BOOLEAN",
+        "domestic": "BOOLEAN",
+    }
+    view = "crime_incidents"
+    lookups = ("geography",)
+    network = True
+    spatial = True
+    freshness = timedelta(days=2)
+    daily = True
+    # Incidents loaded as 'other' because their offense code is missing from the crosswalk.
+    load_counts = {"rows_unmapped_offense": "count(*) FILTER (WHERE NOT offense_mapped)"}
+
+    def land(self, spec, file, destination, metadata, con, salt):
+        land(spec, file, destination, metadata, con)
+
+    def parse_records(self, spec, records, where, first_row=1):
+        return parse_records(spec, records, where, first_row)
+
+    def validate(self, spec, incoming, context):
+        return validate(spec, incoming, context)
+
+    def check_sample(self, spec, sample, con):
+        return check_sample(spec, sample, con)
+
+    def expectations(self, spec, loaded_at):
+        return [
+            *rules.not_null("incident_id", "occurred_at", "offense_code", "ucr_category", "neighborhood_id"),
+            rules.in_set("ucr_category", UCR_CATEGORIES),
+            rules.between("latitude", -90, 90),
+            rules.between("longitude", -180, 180),
+            rules.not_after("occurred_at", loaded_at),
+            rules.unique("incident_id", "updated_at", "offense_code"),
+        ]
+
+    def load_checks(self, spec):
+        return [UNMAPPED_OFFENSE_SHARE]
+
+
+KIND = CrimeKind()

@@ -12,12 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 from pydantic import Field, model_validator
 
+from pipelines.checks import rules
+from pipelines.kinds._legacy import LegacyKind
 from pipelines.kinds.base import (
     Context,
     Reasons,
@@ -88,6 +91,12 @@ class EventsSource(SourceBase):
     default_event_type: str = "other"
     neighborhood_crosswalk: str | None = None
     area: AreaMapping | None = None
+
+    def files_beside(self) -> dict[str, str]:
+        files = {"neighborhood_crosswalk": self.neighborhood_crosswalk}
+        if self.area is not None:
+            files |= {"area.crosswalk": self.area.crosswalk, "area.boundaries": self.area.boundaries}
+        return {field: name for field, name in files.items() if name}
 
 
 def parse(spec: EventsSource, file, salt: str | None = None) -> pd.DataFrame:
@@ -237,3 +246,35 @@ def _largest_overlap(path: Path, spec: EventsSource, context: Context) -> dict[s
     finally:
         con.unregister("event_areas")
     return dict(rows)
+
+
+class EventsKind(LegacyKind):
+    name = "events"
+    spec_type = EventsSource
+    columns = {
+        "event_id": "VARCHAR",
+        "title": "VARCHAR",
+        "event_type": "VARCHAR",
+        "starts_at": "TIMESTAMP",
+        "neighborhood_id": "VARCHAR",
+        "program_id": "VARCHAR",
+        # The beat (or other area) the event named and its police district, where the calendar has them.
+        "area_code": "VARCHAR",
+        "district": "VARCHAR",
+    }
+    view = "events"
+    lookups = ("geography",)
+    spatial = True
+    freshness = timedelta(days=8)
+    parse_frame = staticmethod(parse)
+    validate_frame = staticmethod(validate)
+
+    def expectations(self, spec, loaded_at):
+        return [
+            *rules.not_null("event_id", "starts_at", "event_type"),
+            rules.in_set("event_type", {spec.default_event_type, *(rule.type for rule in spec.event_types)}),
+            rules.unique("event_id"),
+        ]
+
+
+KIND = EventsKind()

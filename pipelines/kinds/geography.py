@@ -4,11 +4,15 @@ repaired, merged or refused."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Literal
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
+from pipelines.checks import rules
+from pipelines.kinds._legacy import LegacyKind
 from pipelines.kinds.base import Context, Reasons, SourceBase, SourceError, blank, normalize_label
 from pipelines.parsers.tables import read_json_records
 from pipelines.warehouse import load_spatial
@@ -209,3 +213,39 @@ def _run(con, sql: str, texts) -> pd.DataFrame:
         return con.execute(sql).df()
     finally:
         con.unregister("incoming_shapes")
+
+
+class GeographyKind(LegacyKind):
+    name = "geography"
+    spec_type = GeographySource
+    columns = {
+        "neighborhood_id": "VARCHAR",
+        "name": "VARCHAR",
+        "area_sq_km": "DOUBLE",
+        "geometry_geojson": "VARCHAR",
+    }
+    view = "neighborhoods"
+    lookups = ()
+    network = True
+    spatial = True
+    freshness = timedelta(days=400)
+    parse_frame = staticmethod(parse)
+    validate_frame = staticmethod(validate)
+    # A boundary merged from several features counts each of them as a record loaded.
+    records_loaded = "count(DISTINCT _row) + coalesce(sum(_parts - 1), 0)"
+
+    def parse_records(self, spec, records, where, first_row=1):
+        return pa.Table.from_pandas(parse_records(spec, records, where, first_row), preserve_index=False)
+
+    def check_sample(self, spec, sample, con):
+        return check_sample(spec, sample, con)
+
+    def expectations(self, spec, loaded_at):
+        return [
+            *rules.not_null("neighborhood_id", "geometry_geojson"),
+            rules.between("area_sq_km", 0, None),
+            rules.unique("neighborhood_id"),
+        ]
+
+
+KIND = GeographyKind()

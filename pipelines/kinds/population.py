@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 import pandas as pd
 
+from pipelines.checks import rules
+from pipelines.kinds._legacy import LegacyKind
 from pipelines.kinds.base import Context, Reasons, SourceBase, cite, normalize_label
 from pipelines.parsers.tables import pick_columns, read_table
 
@@ -58,3 +61,31 @@ def validate(
         typed.duplicated(["neighborhood_id", "dimension", "category"]), "duplicate_population_row", repeated
     )
     return reasons.split(raw, typed, "population")
+
+
+class PopulationKind(LegacyKind):
+    name = "population"
+    spec_type = PopulationSource
+    columns = {
+        "neighborhood_id": "VARCHAR",
+        "dimension": "VARCHAR",
+        "category": "VARCHAR",
+        "population": "BIGINT",
+    }
+    view = "population"
+    lookups = ("geography",)
+    spatial = False
+    freshness = timedelta(days=400)
+    parse_frame = staticmethod(parse)
+    validate_frame = staticmethod(validate)
+
+    def expectations(self, spec, loaded_at):
+        return [
+            *rules.not_null("neighborhood_id", "dimension", "category", "population"),
+            rules.in_set("dimension", {"total", "age_group", "gender"}),
+            rules.between("population", 0, None),
+            rules.unique("neighborhood_id", "dimension", "category"),
+        ]
+
+
+KIND = PopulationKind()

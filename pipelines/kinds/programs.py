@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 import pandas as pd
 
+from pipelines.checks import rules
+from pipelines.kinds._legacy import LegacyKind
 from pipelines.kinds.base import Context, Reasons, SourceBase, blank, cite, normalize_label, parse_times
 from pipelines.parsers.tables import pick_columns, read_table
 
@@ -43,3 +46,27 @@ def validate(spec: ProgramsSource, raw: pd.DataFrame, context: Context) -> tuple
     )
     reasons.flag(typed["program_id"].duplicated(), "duplicate_program_id", program)
     return reasons.split(raw, typed, "programs")
+
+
+class ProgramsKind(LegacyKind):
+    name = "programs"
+    spec_type = ProgramsSource
+    columns = {
+        "program_id": "VARCHAR",
+        "name": "VARCHAR",
+        "neighborhood_id": "VARCHAR",
+        "start_date": "DATE",
+        "end_date": "DATE",
+    }
+    view = "programs"
+    lookups = ("geography",)
+    spatial = False
+    freshness = timedelta(days=400)
+    parse_frame = staticmethod(parse)
+    validate_frame = staticmethod(validate)
+
+    def expectations(self, spec, loaded_at):
+        return [*rules.not_null("program_id", "neighborhood_id", "start_date"), rules.unique("program_id")]
+
+
+KIND = ProgramsKind()

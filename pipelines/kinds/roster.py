@@ -4,11 +4,14 @@ date, matched to the calendars' titles and start dates."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 import pandas as pd
 from pydantic import Field, model_validator
 
+from pipelines.checks import rules
+from pipelines.kinds._legacy import LegacyKind
 from pipelines.kinds.base import (
     Context,
     Reasons,
@@ -141,3 +144,23 @@ def match_events(spec: RosterSource, raw: pd.DataFrame, context: Context) -> tup
     found = keys.join(grouped, on=["title", "day"])
     unique = found["nunique"] == 1
     return found["first"].where(unique).astype("string"), found["nunique"].fillna(0) > 1
+
+
+class RosterKind(LegacyKind):
+    name = "roster"
+    spec_type = RosterSource
+    columns = {"event_id": "VARCHAR", "person_id": "VARCHAR", "age_group": "VARCHAR", "present": "BOOLEAN"}
+    view = "attendances"
+    lookups = ("events",)
+    spatial = False
+    freshness = timedelta(days=8)
+    parse_frame = staticmethod(parse)
+    validate_frame = staticmethod(validate)
+    view_filter = "present"
+
+    def expectations(self, spec, loaded_at):
+        # A person signing in twice under identity variants is one attendance: dbt deduplicates, not the load.
+        return rules.not_null("event_id", "person_id")
+
+
+KIND = RosterKind()

@@ -52,7 +52,8 @@ def number_sql(column: str) -> str:
 
 def bool_sql(column: str) -> str:
     cases = " ".join(
-        [f"WHEN '{text}' THEN true" for text in TRUE_TEXT] + [f"WHEN '{text}' THEN false" for text in FALSE_TEXT]
+        [f"WHEN '{text}' THEN true" for text in TRUE_TEXT]
+        + [f"WHEN '{text}' THEN false" for text in FALSE_TEXT]
     )
     return f"CASE lower({strip(column)}) {cases} END"
 

@@ -9,11 +9,14 @@ answers cannot be mapped as items or demographics. A survey load without a salt 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Literal
 
 import pandas as pd
 from pydantic import ConfigDict, Field, field_validator
 
+from pipelines.checks import rules
+from pipelines.kinds._legacy import LegacyKind
 from pipelines.kinds.base import (
     Context,
     Reasons,
@@ -30,7 +33,6 @@ from pipelines.kinds.base import (
 from pipelines.parsers.surveys import detect_layout
 from pipelines.parsers.tables import pick_columns, read_grid, rows_below
 from pipelines.pii import normalize_email, pseudonymize, require_salt
-from pipelines.warehouse import CANONICAL_COLUMNS
 
 LIKERT_5 = {
     "strongly disagree": 1,
@@ -105,6 +107,10 @@ class SurveySource(SourceBase):
     missing: list[str] = Field(default_factory=list)
     # Optional CSV `answer,neighborhood_id`; answers also match neighborhood ids and names directly.
     neighborhood_crosswalk: str | None = None
+
+    def files_beside(self) -> dict[str, str]:
+        return {"neighborhood_crosswalk": self.neighborhood_crosswalk} if self.neighborhood_crosswalk else {}
+
     # neighborhood_id -> other answers meaning it (abbreviations, old names, ZIP codes).
     neighborhood_aliases: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -272,7 +278,7 @@ def validate(spec: SurveySource, raw: pd.DataFrame, context: Context) -> tuple[p
         ],
         ignore_index=True,
     )
-    return long[[*CANONICAL_COLUMNS["survey"], "_row"]], reasons.quarantined(raw)
+    return long[[*KIND.columns, "_row"]], reasons.quarantined(raw)
 
 
 def check_sample(spec: SurveySource, sample, con) -> list[tuple[str, str]]:
@@ -285,3 +291,39 @@ def check_sample(spec: SurveySource, sample, con) -> list[tuple[str, str]]:
     notes += [f"scale of {item.column}: {labels(item.scale)}" for item in spec.items if item.scale]
     notes.append(f"missing codes (skipped, never refused): {sorted(spec.missing_answers)}")
     return [("note", note) for note in notes]
+
+
+class SurveyKind(LegacyKind):
+    name = "survey"
+    spec_type = SurveySource
+    columns = {
+        "response_id": "VARCHAR",
+        "submitted_at": "TIMESTAMP",
+        "neighborhood_id": "VARCHAR",
+        "age_group": "VARCHAR",
+        "gender": "VARCHAR",
+        "construct": "VARCHAR",
+        "item": "VARCHAR",
+        "score": "DOUBLE",
+    }
+    view = "survey_answers"
+    lookups = ("geography",)
+    spatial = False
+    freshness = timedelta(days=100)
+    parse_frame = staticmethod(parse)
+    validate_frame = staticmethod(validate)
+
+    def check_sample(self, spec, sample, con):
+        return check_sample(spec, sample, con)
+
+    def expectations(self, spec, loaded_at):
+        return [
+            # score is null for a don't-know or skipped item (counted by the half-items rule in dbt)
+            *rules.not_null("response_id", "submitted_at", "neighborhood_id", "construct", "item"),
+            rules.between("score", 1, 5),
+            rules.not_after("submitted_at", loaded_at),
+            rules.unique("response_id", "item"),
+        ]
+
+
+KIND = SurveyKind()

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from dagster._core.utils import make_new_run_id
 
-from pipelines.freshness import MAX_AGE_BY_KIND, evaluate_freshness
+from pipelines.freshness import evaluate_freshness
+from pipelines.kinds import KINDS
 from pipelines.warehouse import connect
 from tests.conftest import REPO, TEST_SALT
 from tests.fixtures.small_city import build
@@ -135,7 +136,7 @@ def test_freshness_warns_when_a_source_stops_delivering(location):
         crimes, survey = sources["demo_crimes"], sources[SURVEY]
         assert evaluate_freshness(con, crimes, newest + timedelta(hours=1))[0]
         stale, message, _ = evaluate_freshness(
-            con, crimes, newest + MAX_AGE_BY_KIND["crime"] + timedelta(hours=1)
+            con, crimes, newest + KINDS["crime"].freshness + timedelta(hours=1)
         )
         assert not stale and "demo_crimes" in message
         # A quarterly survey three days after its wave is fresh.
