@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Union
 
 from pydantic import Field
 
@@ -24,16 +24,7 @@ KINDS: dict[str, Kind] = {
 }
 
 # A source definition: the spec of the kind its `kind:` field names.
-SourceSpec = Annotated[
-    geography.GeographySource
-    | population.PopulationSource
-    | crime.CrimeSource
-    | survey.SurveySource
-    | events.EventsSource
-    | roster.RosterSource
-    | programs.ProgramsSource,
-    Field(discriminator="kind"),
-]
+SourceSpec = Annotated[Union[tuple(kind.spec_type for kind in KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
 
 
 def kind_of(spec: SourceBase) -> Kind:
