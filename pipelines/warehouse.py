@@ -16,11 +16,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
 
 from pipelines.settings import Paths
+
+if TYPE_CHECKING:  # the kinds import this module: their types only, for annotations
+    from pipelines.kinds.base import Kind, Validated
 
 # DuckDB's own memory (buffers, hash tables, sorts) per connection; beyond it, large operators spill to the
 # temporary folder. Together with the Python process this keeps a whole run under about 1 GB.
@@ -201,11 +205,11 @@ def write_load(
     con: duckdb.DuckDBPyConnection,
     *,
     source: str,
-    kind,
+    kind: Kind,
     load_id: str,
     file: str,
     loaded_at: pd.Timestamp,
-    validated,
+    validated: Validated,
 ) -> LoadSummary:
     """Write one validated load (`kinds.base.Validated`: relations on this connection) of `source`, of `kind`
     (`kinds.base.Kind`), atomically: its loaded rows into raw.<source>, its refused rows into
@@ -293,17 +297,12 @@ def write_load(
     return summary
 
 
-def refresh_canonical_view(
-    con: duckdb.DuckDBPyConnection,
-    view: str,
-    canonical: Mapping[str, str],
-    sources: list[str],
-    view_filter: str | None = None,
-) -> None:
-    """canonical.<view> = every loaded source of a kind, in its canonical columns (typed and empty if none),
-    the rows meeting `view_filter` (a SQL condition) where the kind has one."""
+def refresh_canonical_view(con: duckdb.DuckDBPyConnection, kind: Kind, sources: list[str]) -> None:
+    """canonical.<kind.view> = every loaded source of the kind, in its canonical columns (typed and empty if
+    none), the rows meeting the kind's `view_filter` where it has one."""
     con.execute("CREATE SCHEMA IF NOT EXISTS canonical")
-    columns = {"source": "VARCHAR", "load_id": "VARCHAR", "loaded_at": "TIMESTAMP", **canonical}
+    view, view_filter = kind.view, kind.view_filter
+    columns = {"source": "VARCHAR", "load_id": "VARCHAR", "loaded_at": "TIMESTAMP", **kind.columns}
     existing = {
         row[0]
         for row in con.execute(

@@ -79,7 +79,7 @@ def canonical_asset(kind: Kind, specs: list[SourceSpec]) -> dg.AssetsDefinition:
     )
     def _canonical(data_home: DataHome) -> dg.MaterializeResult:
         with connect(data_home.paths.warehouse) as con:
-            refresh_canonical_view(con, kind.view, kind.columns, members, kind.view_filter)
+            refresh_canonical_view(con, kind, members)
         return dg.MaterializeResult(metadata={"sources": ", ".join(members) or "(none configured)"})
 
     return _canonical

@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from pipelines import ingest
+from pipelines.kinds import KINDS
 from pipelines.kinds.base import SourceError
 from pipelines.settings import DBT_PROJECT_DIR, Paths
 from pipelines.sources import load_source
@@ -189,7 +190,7 @@ def home(tmp_path) -> tuple[Paths, object, list]:
     crimes, places = load_source(sources / "drops.yml"), load_source(sources / "places.yml")
     specs = [crimes, places]
     ingest.land(places, paths, None)
-    ingest.load(places, specs, paths)
+    ingest.validate(places, specs, paths)
     return paths, crimes, specs
 
 
@@ -202,7 +203,7 @@ def test_each_rule_quarantines_its_rows_with_the_first_failing_reason(home):
     paths, crimes, specs = home
     write_csv(paths.landing / "drops" / "day1.csv", ROWS)
     ingest.land(crimes, paths, None)
-    (summary,) = ingest.load(crimes, specs, paths)
+    (summary,) = ingest.validate(crimes, specs, paths)
 
     expected = expected_reasons(ROWS)
     assert set(expected.values()) == {
@@ -260,17 +261,17 @@ def test_a_revised_incident_in_a_later_file_ends_as_one_row_with_the_new_values(
     paths, crimes, specs = home
     write_csv(paths.landing / "drops" / "day1.csv", [ROWS[0], ROWS[-2]])
     ingest.land(crimes, paths, None)
-    ingest.load(crimes, specs, paths)
+    ingest.validate(crimes, specs, paths)
     revised = row(
         "100", "01/05/2024 10:00:00 PM", "02/01/2024 09:00:00 AM", "03", IN_N02, "true", kind="ROBBERY"
     )
     write_csv(paths.landing / "drops" / "day2.csv", [revised])
     ingest.land(crimes, paths, None)
-    (second,) = ingest.load(crimes, specs, paths)
+    (second,) = ingest.validate(crimes, specs, paths)
     assert (second.rows_received, second.rows_loaded) == (1, 1)
     with connect(paths.warehouse, allowed=[paths.home]) as con:
         for kind in ("crime", "geography"):
-            refresh_canonical_view(con, kind, [s.name for s in specs if s.kind == kind])
+            refresh_canonical_view(con, KINDS[kind], [s.name for s in specs if s.kind == kind])
     assert query(paths, "SELECT count(*) FROM raw.drops WHERE incident_id = '100'") == [(2,)]
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NBHD_", "DBT_"))} | {
@@ -447,7 +448,7 @@ def test_coordinates_off_the_earth_or_at_zero_are_no_coordinates_and_refusals_na
         json.dumps({"type": "FeatureCollection", "features": [broken]})
     )
     ingest.land(places, paths, None)
-    ingest.load(places, specs, paths)
+    ingest.validate(places, specs, paths)
     rows = [
         row(str(200 + i), "01/05/2024 10:00:00 PM", "", "06", point, area=area)
         for i, (point, area, _) in enumerate(COORDINATES)
@@ -455,7 +456,7 @@ def test_coordinates_off_the_earth_or_at_zero_are_no_coordinates_and_refusals_na
     rows.append(row("300", "99/99/2024", "", "06"))
     write_csv(paths.landing / "drops" / "day1.csv", rows)
     ingest.land(crimes, paths, None)
-    ingest.load(crimes, specs, paths)
+    ingest.validate(crimes, specs, paths)
 
     loaded = {
         r[0]: r[1:]
@@ -493,7 +494,7 @@ def test_line_breaks_inside_quoted_values_load(home):
         expected = {record["ID"]: record["Primary Type"] for record in csv.DictReader(handle)}
     assert sum("\n" in text for text in expected.values()) == 67
     ingest.land(crimes, paths, None)
-    (summary,) = ingest.load(crimes, specs, paths)
+    (summary,) = ingest.validate(crimes, specs, paths)
     assert (summary.rows_received, summary.rows_loaded) == (300, 300)
     loaded = dict(query(paths, "SELECT incident_id, offense_description FROM raw.drops"))
     assert loaded == expected
