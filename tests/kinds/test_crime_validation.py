@@ -389,9 +389,10 @@ def test_a_sample_is_read_the_way_a_load_reads_it(home, capsys):
     paths, crimes, _ = home
     from pipelines.cli import main
     from pipelines.kinds import crime
+    from pipelines.parsers.landing import read_columns
 
     file = write_csv(paths.landing / "drops" / "sample.csv", ROWS)
-    frame = crime.parse(crimes, file)
+    frame = read_columns(file, crime.file_columns(crimes)).to_pandas()
     assert frame["_row"].tolist() == list(range(2, len(ROWS) + 2))
     assert frame.loc[0, "incident_id"] == "100" and frame.loc[1, "incident_id"] == ""
     assert frame["domestic"].eq("").all()  # not mapped: blank, as in the raw file
@@ -501,7 +502,7 @@ def test_line_breaks_inside_quoted_values_load(home):
 
 
 def test_a_read_error_keeps_duckdbs_own_words_for_the_cause():
-    from pipelines.kinds.crime import duckdb_cause
+    from pipelines.parsers.landing import duckdb_cause
 
     message = (
         'Invalid Input Error: CSV Error on Line: 37\nOriginal Line: 101,jane@example.org,"x\n\n'
