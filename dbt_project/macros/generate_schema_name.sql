@@ -1,6 +1,6 @@
 {#
     Use a model's custom schema as is (`published`, not `main_published`), so that
-    readers and the exporter find the marts under the names of CONTRACT §4.
+    readers and the exporter find the marts under the names of docs/published-tables.md.
     Models without a custom schema go to the target schema.
 #}
 {% macro generate_schema_name(custom_schema_name, node) -%}

@@ -1,5 +1,5 @@
 {#
-    Reporting periods of CONTRACT §4: a month is its first day, a quarter is the first
+    Reporting periods (docs/metrics.md#periods-and-population): a month is its first day, a quarter is the first
     day of its quarter, both DATE. Built on dbt's cross-database date_trunc so the
     project runs on DuckDB and Spark alike.
 #}

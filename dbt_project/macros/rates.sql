@@ -1,6 +1,6 @@
 {#
     count / population × 1000, NULL when the population is unknown (NULL) or 0
-    (CONTRACT §4: rates are never infinite and never an error).
+    (docs/metrics.md#periods-and-population: rates are never infinite and never an error).
 #}
 {% macro per_1k(count_expression, population_expression) -%}
     case

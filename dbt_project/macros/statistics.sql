@@ -1,5 +1,5 @@
 {#
-    Confidence-interval helpers for the survey indices (CONTRACT §4, trust_quarterly).
+    Confidence-interval helpers for the survey indices (docs/metrics.md#intervals).
 #}
 
 {# z = Φ⁻¹(0.975): used for Wilson intervals, and for t when df > 5000 (beyond the seed). #}

@@ -1,4 +1,4 @@
--- CONTRACT §4 invariant: every received row is either loaded or quarantined.
+-- The data_quality invariant (docs/metrics.md#data-quality): every received row is either loaded or quarantined.
 select
     source,
     load_id,

@@ -6,10 +6,11 @@ Reads program_evaluation and program_event_study as published. Every figure carr
 
 from __future__ import annotations
 
-import math
 from html import escape
 
 import pandas as pd
+
+from pipelines.report.layout import MISSING, is_missing
 
 METRICS = {  # metric -> (label, unit, decimals)
     "violent_per_1k": ("Violent crime", "incidents per 1,000 residents a month", 2),
@@ -20,18 +21,14 @@ METRICS = {  # metric -> (label, unit, decimals)
 GAP_COLOR, BAND_COLOR = "#d94801", "#9ecae1"
 
 
-def _missing(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
 def figure(value: object, decimals: int, signed: bool = False) -> str:
-    if _missing(value):
-        return "–"
+    if is_missing(value):
+        return MISSING
     return f"{float(value):{'+' if signed else ''},.{decimals}f}"
 
 
 def p_value(value: object) -> str:
-    return "–" if _missing(value) else f"{float(value):.3f}"
+    return MISSING if is_missing(value) else f"{float(value):.3f}"
 
 
 def _field(program: str, metric: str, field: str, text: str) -> str:
@@ -48,7 +45,7 @@ def verdict(row: pd.Series) -> str:
     def field(name: str, text: str) -> str:
         return _field(row["program_id"], row["metric"], name, text)
 
-    if _missing(row["did"]):
+    if is_missing(row["did"]):
         return (
             f"<p><b>{escape(label)}</b>: no estimate — fewer than 6 months of data on a side "
             "(2 quarters for trust) for the neighborhood or its comparison.</p>"
@@ -60,7 +57,7 @@ def verdict(row: pd.Series) -> str:
         f"Placebo p-value {field('did_p_value', p_value(row['did_p_value']))} over "
         f"{field('placebos', str(int(row['placebos'])))} placebo neighborhoods. "
     )
-    if _missing(row["did_ci_low"]):
+    if is_missing(row["did_ci_low"]):
         return text + "Too few placebo neighborhoods (under 19) for a 95 % interval.</p>"
     interval = (
         f"95 % placebo interval {field('did_ci_low', figure(row['did_ci_low'], decimals, signed=True))} to "
@@ -85,7 +82,7 @@ def event_study_chart(
     rows = rows.sort_values("relative_period")
     periods = rows["relative_period"].tolist()
     values = [v for column in ("gap_vs_pre", "placebo_band_low", "placebo_band_high") for v in rows[column]]
-    values = [float(v) for v in values if not _missing(v)] + [0.0]
+    values = [float(v) for v in values if not is_missing(v)] + [0.0]
     caption = f"{escape(label)} <small>(gap to the comparison minus its mean before the start; {escape(unit)})</small>"
     if not periods or len(values) == 1:
         return f"<figure><figcaption>{caption}</figcaption><p>No data.</p></figure>"

@@ -17,7 +17,7 @@ versions_ranked as (
 
     select
         *,
-        -- a code missing from the crosswalk is 'other' (CONTRACT §3.1)
+        -- a code missing from the crosswalk is 'other' (docs/metrics.md#crime)
         coalesce(ucr_category, 'other') as category,
         rank() over (
             partition by source, incident_id

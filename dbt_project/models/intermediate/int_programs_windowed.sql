@@ -1,4 +1,4 @@
--- One row per program with its evaluation windows (CONTRACT §4 program_evaluation): the
+-- One row per program with its evaluation windows (docs/metrics.md#difference-in-differences): the
 -- 12 months before the start month ("pre") and the 12 months from the start month ("post").
 -- Window ends are exclusive.
 with

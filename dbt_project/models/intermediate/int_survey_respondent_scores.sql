@@ -1,5 +1,5 @@
 -- One row per complete response (source, response_id) with its construct scores on the
--- 1–5 scale (CONTRACT §4): a construct score is the mean of the respondent's answered items
+-- 1–5 scale (docs/metrics.md#survey-indices): a construct score is the mean of the respondent's answered items
 -- of that construct, kept only when at least half of the construct's items were answered
 -- (answered × 2 >= items); otherwise NULL and the respondent is left out of that construct.
 -- Scores arrive reverse-coded from the loader, so they are averaged as they are.

@@ -2,7 +2,8 @@
 -- Values come from the published period tables (int_program_windowed_values): a period counts
 -- when its subject covers it and its value is not NULL (rates need a population; suppressed
 -- survey cells have no trust_index), and a quarter straddling the start month is in neither
--- window. The estimates themselves are int_program_unit_estimates'. See docs/evaluation.md.
+-- window. The estimates themselves are int_program_unit_estimates'. Definitions:
+-- docs/metrics.md#difference-in-differences; how to read them: docs/evaluation.md.
 with
 
 programs as (
@@ -48,7 +49,7 @@ final as (
 ),
 
 -- Placebo (randomization) inference: each comparison neighborhood's own estimate with the rest
--- of the comparison as its comparison (int_program_unit_estimates); see docs/evaluation.md.
+-- of the comparison as its comparison (int_program_unit_estimates); see docs/metrics.md#placebo-inference.
 placebo_estimates as (
 
     select * from unit_estimates

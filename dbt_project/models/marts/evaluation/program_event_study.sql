@@ -2,7 +2,7 @@
 -- month (months −12..11; quarters −4..3 for trust_index), the neighborhood's value, its
 -- comparison's (int_program_unit_periods) and their gap minus the mean gap of the pre window, with
 -- the band the placebos' gaps (measured the same way) fill. Parallel trends before the start
--- show as pre-period gaps near 0 and inside the band. See docs/evaluation.md.
+-- show as pre-period gaps near 0 and inside the band. See docs/metrics.md#event-study and docs/evaluation.md.
 with
 
 unit_periods as (

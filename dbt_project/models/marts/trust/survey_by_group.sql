@@ -2,7 +2,7 @@
 -- (the survey's age_group and gender, the dimensions of the population margins) and category,
 -- the unweighted index with its Student-t interval as in trust_quarterly. A respondent without an
 -- answer is in the category 'unknown', so a dimension's categories partition the cell's
--- respondents. Suppression (docs/evaluation.md, "Breakdowns by group"): a category below min_cell
+-- respondents. Suppression (docs/metrics.md#suppression): a category below min_cell
 -- is suppressed (primary); where the neighborhood × quarter total is published and exactly one
 -- category of a dimension is suppressed, the smallest other category is suppressed too
 -- (complementary), so no suppressed mean can be recovered by differencing from the total.
