@@ -65,7 +65,7 @@ def normalize_name(raw: str | None) -> str | None:
 def person_key(
     email: str | None, phone: str | None, name: str | None, zip_code: str | None, region: str = "US"
 ) -> str | None:
-    """CONTRACT §3.4: normalized email, else phone in E.164, else name + ZIP; None when nothing identifies."""
+    """A person's key (docs/sources.md#roster): normalized email, else phone in E.164, else name + ZIP; None when nothing identifies."""
     if normalized := normalize_email(email):
         return f"email:{normalized}"
     if normalized := normalize_phone(phone, region):

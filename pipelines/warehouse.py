@@ -6,7 +6,7 @@ values), meta.loads / meta.load_reasons (what every load received, loaded and re
 (one view per source kind over its raw tables: what dbt reads), and the dbt layers on top.
 
 Every DuckDB connection of the pipeline is opened by `connect`: bounded in memory, and with file access limited
-to the data home (RELIABILITY 14) once the extensions it needs are loaded.
+to the data home (reliability property 14, docs/reliability.md) once the extensions it needs are loaded.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
 
 def data_home_folders(paths: Paths | None = None, path: Path | None = None) -> list[Path]:
     """Where a connection may read and write: the data home, the published folder and the warehouse's folder
-    (each may be moved by its own setting, CONTRACT §1); by default those of the environment."""
+    (each may be moved by its own setting, docs/settings.md); by default those of the environment."""
     paths = paths or Paths.from_env()
     return [
         paths.home,

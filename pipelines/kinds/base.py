@@ -14,7 +14,6 @@ reason, with a detail naming the file's column and the value that failed it (see
 from __future__ import annotations
 
 import csv
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,12 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pipelines.connectors.arcgis import ArcgisConnector
 from pipelines.connectors.socrata import SocrataConnector
 from pipelines.errors import SourceError
-from pipelines.warehouse import literal, quote
+from pipelines.warehouse import IDENTIFIER, literal, quote
 
 if TYPE_CHECKING:
     from pipelines.checks.rules import Expectation, LoadCheck
-
-SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 TRUE_VALUES, FALSE_VALUES = {"true", "t", "y", "yes", "1"}, {"false", "f", "n", "no", "0"}
 
@@ -63,7 +60,7 @@ class SourceBase(_Spec):
     @field_validator("name")
     @classmethod
     def _name_is_identifier(cls, value: str) -> str:
-        if not SOURCE_NAME.match(value):
+        if not IDENTIFIER.match(value):  # a source's name is its tables' name
             raise ValueError("must be lower-case letters, digits and underscores, starting with a letter")
         return value
 

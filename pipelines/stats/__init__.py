@@ -1,1 +1,1 @@
-"""Statistics that SQL does badly (ARCHITECTURE: raking weights), as plain functions with no Dagster in them."""
+"""Statistics that SQL does badly (the raking weights, docs/metrics.md#weighting-raking), as plain functions with no Dagster in them."""

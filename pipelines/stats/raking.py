@@ -1,4 +1,4 @@
-"""Raking weights for the resident surveys (CONTRACT §4, trust_quarterly).
+"""Raking weights for the resident surveys (docs/metrics.md#weighting-raking).
 
 Each neighborhood × quarter is weighted on its own, to the neighborhood's age_group and gender margins
 (canonical.population rows with dimension 'age_group' / 'gender').
