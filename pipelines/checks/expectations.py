@@ -11,7 +11,6 @@ re-written (a corrected file, a quarantine replay), and a run killed in between 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,8 +20,6 @@ import pandas as pd
 from pipelines.kinds.crime import UCR_CATEGORIES
 from pipelines.sources import SourceSpec
 from pipelines.warehouse import CANONICAL_COLUMNS, quote
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # never phone home: the pipeline runs offline
 
 
 @dataclass(frozen=True)
@@ -136,6 +133,7 @@ def run_suite(expectations: list[Expectation], rows: pd.DataFrame) -> list[Outco
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
+    context.enable_analytics(False)  # never phone home: the pipeline runs offline
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch = (
         context.data_sources.add_pandas("load")
