@@ -4,6 +4,7 @@ Nothing here runs at import: the project (and its parse, when the manifest is mi
 once, by `dbt_project()`, the first time the code location's definitions are built.
 """
 
+import fcntl
 import functools
 import json
 from collections.abc import Mapping
@@ -41,8 +42,14 @@ def dbt_project() -> DbtProject:
     DbtProject.prepare_if_dev() would, and wherever the manifest is missing or older than the models, rather than
     running against yesterday's models."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    if using_dagster_dev() or manifest_is_stale(project):
-        dbt_cli(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    if not (using_dagster_dev() or manifest_is_stale(project)):
+        return project
+    project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(project.manifest_path.parent / ".parse.lock", "a") as lock:
+        # Another process parsing (a test worker, a run worker of `dagster dev`): wait for it, then use its manifest.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if using_dagster_dev() or manifest_is_stale(project):
+            dbt_cli(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
 
 
