@@ -1,5 +1,6 @@
 """Nothing happens at import: importing the code location, or any module of the package, changes no environment
-variable (PATH included). Settings are passed to what needs them (dbt gets its warehouse on its command line)."""
+variable (PATH included). Settings are passed to what needs them (dbt gets its warehouse on its command line), and
+the PII salt is read when a load asks for it, so no test has to reload a module to change it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from pipelines.pii import MissingSaltError, require_salt
+from pipelines.resources import build_resources
+from pipelines.settings import Paths
 from tests.conftest import REPO
 
 # Imports the code location first (what `dagster dev -m pipelines.definitions` does), then every other module.
@@ -38,5 +44,19 @@ def test_importing_changes_no_environment_variable(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-4000:]
     changed = json.loads(result.stdout.splitlines()[-1])
-    assert changed["definitions"] == {}, "importing pipelines.definitions changed these variables [before, after]"
+    assert changed["definitions"] == {}, (
+        "importing pipelines.definitions changed these variables [before, after]"
+    )
     assert changed["all"] == {}, "importing the package's modules changed these variables [before, after]"
+
+
+def test_the_pii_salt_is_read_when_a_load_asks_for_it(monkeypatch, tmp_path):
+    """Not when the code location is built: a resource built without the salt set sees it once it is set, and a
+    load that needs it while it is unset stops with the error naming NBHD_PII_SALT."""
+    monkeypatch.delenv("NBHD_PII_SALT", raising=False)
+    data_home = build_resources(Paths(tmp_path, tmp_path, tmp_path / "w.duckdb", tmp_path / "p"))["data_home"]
+    with pytest.raises(MissingSaltError, match="NBHD_PII_SALT is not set"):
+        require_salt(data_home.pii_salt, "demo_survey")
+    monkeypatch.setenv("NBHD_PII_SALT", "salt-set-after-the-definitions-were-built")
+    assert data_home.pii_salt == "salt-set-after-the-definitions-were-built"
+    assert "salt-set-after" not in repr(data_home), "the salt is never part of the resource's configuration"
