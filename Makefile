@@ -30,7 +30,7 @@ $(CHROMIUM):
 test: $(SETUP) $(CHROMIUM)
 	@test -d $(REAL_DATA) || echo "warning: $(REAL_DATA) is missing: the tests that read the real public exports will be skipped"
 	@# dbt parses its project once here, not in two test workers at the same moment.
-	$(BIN)/python -c "import pipelines.assets.dbt"
+	$(BIN)/python -c "from pipelines.assets.dbt import dbt_project; dbt_project()"
 	@# Two workers: most tests wait on one single-threaded subprocess (Dagster, dbt), so two share 2 cores well.
 	$(BIN)/pytest -n 2 --dist loadfile
 

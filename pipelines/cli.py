@@ -22,7 +22,6 @@ def _configure(home: str | None, sources: str | None) -> Paths:
     if sources:
         os.environ["NBHD_SOURCES_DIR"] = str(Path(sources).resolve())
     paths = Paths.from_env()
-    paths.export()
     # Dagster keeps run history in the data home unless told otherwise; the repo's dagster.yaml configures it.
     dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths.home / "dagster")))
     dagster_home.mkdir(parents=True, exist_ok=True)
@@ -36,8 +35,9 @@ def run(selection=None, run_config: dict | None = None) -> int:
     `selection` is a Dagster selection string or AssetSelection."""
     import dagster as dg
 
-    from pipelines.definitions import defs
+    from pipelines import definitions
 
+    defs = definitions.defs()
     # The blocking checks defined beside the assets run with them; the others (freshness) are the daemon's.
     checks = [c for c in defs.asset_checks or [] if any(spec.blocking for spec in c.check_specs)]
     assets = [*(defs.assets or []), *checks]

@@ -1,7 +1,4 @@
-"""Dagster resources: the data home's paths and the PII salt, configured from the environment.
-
-The salt is an EnvVar: read at run time, never shown in the UI, never logged or written into metadata.
-"""
+"""Dagster resources: the data home's paths (passed in by the code location) and dbt."""
 
 from __future__ import annotations
 
@@ -12,9 +9,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject
 
-from pipelines.settings import DBT_PROJECT_DIR, Paths
+from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, Paths
+
+# The key of the pseudonymized personal identifiers: a secret, so never part of a resource's configuration (which
+# the UI shows and run records keep) and never logged or written into metadata. Read from the environment at run
+# time, by the loads that hash identifiers; where it is unset, those loads (and only those) stop with an error
+# saying how to set it (pipelines.pii.require_salt).
+PII_SALT = dg.EnvVar("NBHD_PII_SALT")
 
 
 class DataHome(dg.ConfigurableResource):
@@ -22,11 +25,14 @@ class DataHome(dg.ConfigurableResource):
     sources_dir: str
     warehouse: str
     publish_dir: str
-    pii_salt: str | None = None
 
     @property
     def paths(self) -> Paths:
         return Paths(Path(self.home), Path(self.sources_dir), Path(self.warehouse), Path(self.publish_dir))
+
+    @property
+    def pii_salt(self) -> str | None:
+        return PII_SALT.get_value()
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[DataHome]:
@@ -59,15 +65,20 @@ def run_lock(home: Path, log) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def dbt_cli(project_dir: Path | DbtProject = DBT_PROJECT_DIR) -> DbtCliResource:
+    """dbt as this interpreter's environment installs it, found whether or not that environment is on PATH."""
+    return DbtCliResource(
+        project_dir=project_dir, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=str(DBT_EXECUTABLE)
+    )
+
+
 def build_resources(paths: Paths) -> dict[str, object]:
-    salt = dg.EnvVar("NBHD_PII_SALT") if os.environ.get("NBHD_PII_SALT") else None
     return {
         "data_home": DataHome(
             home=str(paths.home),
             sources_dir=str(paths.sources_dir),
             warehouse=str(paths.warehouse),
             publish_dir=str(paths.publish_dir),
-            pii_salt=salt,
         ),
-        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR)),
+        "dbt": dbt_cli(),
     }

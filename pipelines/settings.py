@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_SOURCES_DIR = REPO_ROOT / "sources" / "demo"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# dbt is a console script of this interpreter's environment: found there, whether or not it is on PATH.
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,6 @@ class Paths:
             warehouse=Path(os.environ.get("NBHD_WAREHOUSE", home / "warehouse.duckdb")).resolve(),
             publish_dir=Path(os.environ.get("NBHD_PUBLISH_DIR", home / "published")).resolve(),
         )
-
-    def export(self) -> None:
-        """Make the resolved paths visible to child processes (dbt reads NBHD_WAREHOUSE)."""
-        os.environ["NBHD_HOME"] = str(self.home)
-        os.environ["NBHD_SOURCES_DIR"] = str(self.sources_dir)
-        os.environ["NBHD_WAREHOUSE"] = str(self.warehouse)
-        os.environ["NBHD_PUBLISH_DIR"] = str(self.publish_dir)
 
 
 def inside(base: Path, candidate: Path) -> Path:

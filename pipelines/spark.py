@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.settings import DBT_PROJECT_DIR, Paths
+from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, Paths
 from pipelines.warehouse import connect, literal, quote
 
 SOURCES_YML = DBT_PROJECT_DIR / "models" / "staging" / "_staging__sources.yml"
@@ -101,18 +101,17 @@ def dbt_build(
         # The in-memory catalog forgot the previous run's tables, but not their files, which would block
         # creating them again (LOCATION_ALREADY_EXISTS).
         shutil.rmtree(spark.home / "warehouse", ignore_errors=True)
-    bin_dir = Path(sys.executable).parent  # dbt is a console script of this interpreter's environment
     env = (
         os.environ
         | {
             "NBHD_HOME": str(paths.home),
             "NBHD_WAREHOUSE": str(paths.warehouse),
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": f"{DBT_EXECUTABLE.parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         | spark.env()
     )
     command = [
-        str(bin_dir / "dbt"),
+        str(DBT_EXECUTABLE),
         "build",
         "--target",
         "spark",

@@ -12,7 +12,8 @@ from tests.conftest import REPO
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.txt"
 
 DESCRIBE = """
-from pipelines.definitions import defs
+from pipelines import definitions
+defs = definitions.defs()
 graph = defs.resolve_asset_graph()
 for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
     node = graph.get(key)

@@ -1,40 +1,56 @@
-"""The dbt project (staging -> intermediate -> marts) as Dagster assets; dbt tests become asset checks."""
+"""The dbt project (staging -> intermediate -> marts) as Dagster assets; dbt tests become asset checks.
 
+Nothing here runs at import: the project (and its parse, when the manifest is missing or outdated) is built
+once, by `dbt_project()`, the first time the code location's definitions are built.
+"""
+
+import fcntl
+import functools
 import json
-import os
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.dbt_project import using_dagster_dev
 
-from pipelines.resources import DataHome
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.resources import DataHome, dbt_cli
+from pipelines.settings import DBT_PROJECT_DIR, Paths
 
-# dbt is a console script of this interpreter's environment; find it even when the venv is not activated.
-os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+PUBLISHED_SCHEMA = "published"
 
 
-def manifest_is_stale() -> bool:
+def dbt_vars(paths: Paths) -> list[str]:
+    """The settings a dbt invocation reads (the profile's warehouse path), passed on its command line."""
+    return ["--vars", json.dumps({"warehouse": str(paths.warehouse)})]
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
     """A fresh clone has no manifest; an edited model, macro, seed or YAML makes it outdated."""
-    if not dbt_project.manifest_path.exists():
+    if not project.manifest_path.exists():
         return True
-    built = dbt_project.manifest_path.stat().st_mtime
+    built = project.manifest_path.stat().st_mtime
     sources = (
         p for folder in ("models", "macros", "seeds", "tests") for p in (DBT_PROJECT_DIR / folder).rglob("*")
     )
     return any(p.stat().st_mtime > built for p in [*sources, DBT_PROJECT_DIR / "dbt_project.yml"])
 
 
-dbt_project.prepare_if_dev()
-if manifest_is_stale():  # parse (a few seconds) rather than run against yesterday's models
-    dbt_project.preparer.prepare(dbt_project)
-
-PUBLISHED_SCHEMA = "published"
+@functools.cache
+def dbt_project() -> DbtProject:
+    """The dbt project with an up-to-date manifest: parsed (a few seconds) under `dagster dev`, as
+    DbtProject.prepare_if_dev() would, and wherever the manifest is missing or older than the models, rather than
+    running against yesterday's models."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    if not (using_dagster_dev() or manifest_is_stale(project)):
+        return project
+    project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(project.manifest_path.parent / ".parse.lock", "a") as lock:
+        # Another process parsing (a test worker, a run worker of `dagster dev`): wait for it, then use its manifest.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if using_dagster_dev() or manifest_is_stale(project):
+            dbt_cli(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    return project
 
 
 class Translator(DagsterDbtTranslator):
@@ -45,15 +61,26 @@ class Translator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=Translator())
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
-    data_home.paths.export()  # dbt's profile reads NBHD_WAREHOUSE
-    yield from dbt.cli(["build"], context=context).stream()
+@functools.cache
+def dbt_models() -> dg.AssetsDefinition:
+    """Every dbt model, seed and test, from the manifest."""
+    project = dbt_project()
+
+    @dbt_assets(
+        name="dbt_models",
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=Translator(),
+    )
+    def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
+        yield from dbt.cli(["build", *dbt_vars(data_home.paths)], context=context).stream()
+
+    return _dbt_models
 
 
 def published_models() -> list[str]:
     """The marts that are published (schema `published`), by name."""
-    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"].values()
+    nodes = json.loads(dbt_project().manifest_path.read_text())["nodes"].values()
     return sorted(
         node["name"]
         for node in nodes

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource, get_asset_key_for_model
 
-from pipelines.assets.dbt import dbt_models, published_models
+from pipelines.assets.dbt import dbt_models, dbt_vars, published_models
 from pipelines.report import publish_folder, publish_report
 from pipelines.report.dictionary import UNDESCRIBED, data_dictionary, write_dictionary
 from pipelines.resources import DataHome
@@ -53,7 +53,7 @@ def publish_asset() -> dg.AssetsDefinition:
 
     @dg.asset(
         key=["published_files"],
-        deps=[get_asset_key_for_model([dbt_models], table) for table in tables],
+        deps=[get_asset_key_for_model([dbt_models()], table) for table in tables],
         group_name="published",
         kinds={"parquet", "csv", "duckdb"},
         description="published/<table>.parquet|.csv and published/metrics.duckdb, swapped in atomically.",
@@ -87,8 +87,7 @@ def docs_asset() -> dg.AssetsDefinition:
     def published_docs(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome
     ) -> dg.MaterializeResult:
-        data_home.paths.export()  # dbt's profile reads NBHD_WAREHOUSE
-        invocation = dbt.cli(["docs", "generate", "--static"]).wait()
+        invocation = dbt.cli(["docs", "generate", "--static", *dbt_vars(data_home.paths)]).wait()
         built = invocation.target_path
         manifest = json.loads((built / "manifest.json").read_text())
         catalog = json.loads((built / "catalog.json").read_text())

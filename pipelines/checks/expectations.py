@@ -11,7 +11,6 @@ re-written (a corrected file, a quarantine replay), and a run killed in between 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,8 +21,6 @@ from pipelines.checks.rules import Expectation
 from pipelines.kinds import kind_of
 from pipelines.sources import SourceSpec
 from pipelines.warehouse import quote
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # never phone home: the pipeline runs offline
 
 
 def suite_for(spec: SourceSpec, loaded_at: datetime) -> list[Expectation]:
@@ -53,6 +50,7 @@ def run_suite(expectations: list[Expectation], rows: pd.DataFrame) -> list[Outco
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
+    context.enable_analytics(False)  # never phone home: the pipeline runs offline
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch = (
         context.data_sources.add_pandas("load")

@@ -115,7 +115,7 @@ def describe(subject: Subject, found: list[Difference]) -> str:
 
 
 def nothing_vanishes_check(subject: Subject) -> dg.AssetChecksDefinition:
-    mart = get_asset_key_for_model([dbt_models], subject.mart)
+    mart = get_asset_key_for_model([dbt_models()], subject.mart)
 
     # Blocking: published_files, which reads this mart, waits for this check and does not run when it fails.
     @dg.asset_check(
@@ -123,8 +123,8 @@ def nothing_vanishes_check(subject: Subject) -> dg.AssetChecksDefinition:
         name="nothing_vanishes",
         blocking=True,
         additional_deps=[
-            get_asset_key_for_model([dbt_models], subject.model),
-            get_asset_key_for_model([dbt_models], "neighborhoods"),
+            get_asset_key_for_model([dbt_models()], subject.model),
+            get_asset_key_for_model([dbt_models()], "neighborhoods"),
         ],
         description=(
             f"Every loaded {subject.rows[:-1]} ({subject.model}) is counted in exactly one {subject.mart} cell, "

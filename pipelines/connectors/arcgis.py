@@ -26,6 +26,7 @@ from pipelines.connectors.http import (
     get_json,
     greatest_timestamp,
     make_session,
+    timestamp_literal,
 )
 
 FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -94,7 +95,8 @@ def pages(
     query_url = config.url + "/query"
     where = config.where
     if since is not None and config.cursor_field:
-        where = f"({where}) AND {config.cursor_field} >= TIMESTAMP '{since}'"
+        bound = timestamp_literal(since, sep=" ", timespec="seconds")  # SQL-92: '2024-06-01 12:00:00'
+        where = f"({where}) AND {config.cursor_field} >= TIMESTAMP {bound}"
     while True:
         params = {
             "where": where,

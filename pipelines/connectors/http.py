@@ -101,3 +101,25 @@ def greatest_timestamp(values: list[Any]) -> str | None:
     parsed = pd.to_datetime(pd.Series(values, dtype="object"), format="ISO8601", errors="coerce")
     latest = parsed.max()
     return None if pd.isna(latest) else latest.isoformat()
+
+
+def quoted(text: str) -> str:
+    """`text` as a string literal of a remote query (SoQL's `$where`, the SQL-92 `where` of ArcGIS): in single
+    quotes, each quote inside doubled, so that no value can end its literal and be read as query text. Every value
+    that goes into a remote query string goes through here."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def timestamp_literal(value: str, *, sep: str, timespec: str) -> str:
+    """A cursor bound as a quoted timestamp literal. The bound may come back from the resume state on disk, so it is
+    parsed first: only a timestamp reaches the query, written as the API reads it (`sep` and `timespec` as in
+    datetime.isoformat; no zone, as both APIs compare timestamps)."""
+    import pandas as pd
+
+    try:
+        moment = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        moment = pd.NaT
+    if pd.isna(moment) or moment.tzinfo is not None:
+        raise ConnectorError(f"the cursor's lower bound {value!r} is not a timestamp without a zone")
+    return quoted(moment.isoformat(sep=sep, timespec=timespec))

@@ -26,6 +26,7 @@ from pipelines.connectors.http import (
     get_json,
     greatest_timestamp,
     make_session,
+    timestamp_literal,
 )
 
 SOQL_FIELD = re.compile(r"^:?[A-Za-z_][A-Za-z0-9_]*$")
@@ -80,10 +81,12 @@ def pages(
 ) -> Iterator[Page]:
     """Pages ordered by `order_by`, from `offset`, filtered to `cursor_field >= since` when given."""
     geojson = config.url.endswith(".geojson")
+    # A SoQL floating timestamp, to the millisecond: '2019-12-04T00:00:00.000'.
+    bound = timestamp_literal(since, sep="T", timespec="milliseconds") if since is not None else None
     while True:
         params: dict[str, object] = {"$limit": config.page_size, "$offset": offset, "$order": config.order_by}
-        if since is not None and config.cursor_field:
-            params["$where"] = f"{config.cursor_field} >= '{since}'"
+        if bound is not None and config.cursor_field:
+            params["$where"] = f"{config.cursor_field} >= {bound}"
         if ":" in (config.order_by[:1] + (config.cursor_field or " ")[:1]):
             params["$select"] = ":*, *"  # system fields (:id, :updated_at) are returned only when asked for
         document = get_json(http, config.url, params, config.http)

@@ -4,10 +4,8 @@ runs are executed for real (landing -> raw -> warehouse -> dbt -> published)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
-import sys
 import time
 from datetime import timedelta
 
@@ -16,8 +14,11 @@ import pandas as pd
 import pytest
 from dagster._core.utils import make_new_run_id
 
+from pipelines.definitions import build_defs
 from pipelines.freshness import evaluate_freshness
 from pipelines.kinds import KINDS
+from pipelines.settings import DEMO_SOURCES_DIR, Paths
+from pipelines.sources import load_sources
 from pipelines.warehouse import connect
 from tests.conftest import REPO, TEST_SALT
 from tests.fixtures.small_city import build
@@ -46,17 +47,12 @@ def location(tmp_path_factory):
         patch.setenv("NBHD_HOME", str(home))
         patch.setenv("NBHD_PII_SALT", TEST_SALT)
         patch.setenv("NBHD_MAX_QUARANTINE_SHARE", "0.5")  # a hand-sized city: a few bad rows are a big share
-        # The code location reads its environment at import: load it for this data home.
-        if "pipelines.definitions" in sys.modules:
-            module = importlib.reload(sys.modules["pipelines.definitions"])
-        else:
-            module = importlib.import_module("pipelines.definitions")
         (home / "dagster").mkdir()
         shutil.copy(
             REPO / "dagster.yaml", home / "dagster" / "dagster.yaml"
         )  # the project's instance settings
         instance = dg.DagsterInstance.local_temp(str(home / "dagster"))
-        yield home, held, module.defs, instance
+        yield home, held, build_defs(Paths.from_env()), instance
         instance.dispose()
 
 
@@ -128,7 +124,7 @@ def test_a_new_survey_file_is_loaded(location):
 
 def test_freshness_warns_when_a_source_stops_delivering(location):
     home, _, defs, _ = location
-    sources = {spec.name: spec for spec in importlib.import_module("pipelines.definitions").specs}
+    sources = {spec.name: spec for spec in load_sources(DEMO_SOURCES_DIR)}
     with connect(home / "warehouse.duckdb", read_only=True) as con:
         newest = con.execute("SELECT max(loaded_at) FROM meta.loads WHERE source = 'demo_crimes'").fetchone()[
             0

@@ -188,4 +188,4 @@ def downstream_of(asset: str) -> set[str]:
     from pipelines.definitions import defs
 
     selection = dg.AssetSelection.assets(dg.AssetKey.from_user_string(asset)).downstream()
-    return {key.to_user_string() for key in selection.resolve(defs.resolve_asset_graph())} - {asset}
+    return {key.to_user_string() for key in selection.resolve(defs().resolve_asset_graph())} - {asset}
