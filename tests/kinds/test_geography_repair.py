@@ -170,8 +170,11 @@ def test_a_bow_tie_becomes_its_two_triangles_and_shared_ids_with_other_names_are
     summary, stored, notes, _ = load(tmp_path, spec, feature_file(tmp_path, features))
     assert (summary.rows_received, summary.rows_loaded, summary.rows_quarantined) == (6, 4, 2)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-        refused = con.execute("SELECT _row, reason FROM quarantine.areas ORDER BY _row").fetchall()
-    assert refused == [(5, "duplicate_neighborhood_id"), (6, "empty_geometry")]
+        refused = con.execute("SELECT _row, reason, detail FROM quarantine.areas ORDER BY _row").fetchall()
+    assert refused == [
+        (5, "duplicate_neighborhood_id", "id: 'C' is the id of 'Gamma' earlier in the file"),
+        (6, "empty_geometry", "geometry: an empty POLYGON"),
+    ]
     assert notes == {"repaired_geometry": 1, "merged_boundary_parts": 2}
     by_id = {row["neighborhood_id"]: row for row in stored}
     # The bow-tie's two triangles, crossing at the centre: each a quarter of the square.
