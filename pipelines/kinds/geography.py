@@ -146,15 +146,7 @@ def validate(spec: GeographySource, incoming: str, context: Context) -> Validate
            {area_km2("shape")} AS part_area,
            NOT as_given AS repaired,
            CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS)} END AS record,
-           CASE _reason
-               WHEN 'missing_neighborhood_id' THEN {literal(spec.id_property + ": blank")}
-               WHEN 'empty_geometry' THEN
-                   CASE WHEN no_geometry THEN 'geometry: none' ELSE 'geometry: an empty ' || CAST(ST_GeometryType(geom) AS VARCHAR) END
-               WHEN 'unreadable_geometry' THEN 'geometry: not readable as GeoJSON'
-               WHEN 'unrepairable_geometry' THEN 'geometry: a ' || CAST(ST_GeometryType(geom) AS VARCHAR) || ' with no area'
-               WHEN 'duplicate_neighborhood_id' THEN {cited(spec.id_property, "neighborhood_id")}
-                   || {literal(" is the id of " + chr(39))} || first_name || {literal(chr(39) + " earlier in the file")}
-           END AS detail
+           {rejection_detail(spec)} AS detail
     FROM decided
     """)
     # One row per neighborhood: the first part's row, with the union of its parts when there are several.
@@ -181,11 +173,9 @@ def validate(spec: GeographySource, incoming: str, context: Context) -> Validate
         f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail "
         f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
     )
-    received, repaired = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE _reason IS NULL AND repaired) FROM {VALIDATED}"
-    ).fetchone()
-    (merged,) = con.execute(
-        f"SELECT coalesce(sum(_parts) FILTER (WHERE _parts > 1), 0) FROM {LOADED}"
+    received, repaired, merged = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE _reason IS NULL AND repaired), "
+        f"(SELECT coalesce(sum(_parts) FILTER (WHERE _parts > 1), 0) FROM {LOADED}) FROM {VALIDATED}"
     ).fetchone()
     notes = {"repaired_geometry": repaired, "merged_boundary_parts": int(merged)}
     return Validated(
@@ -196,6 +186,20 @@ def validate(spec: GeographySource, incoming: str, context: Context) -> Validate
         records_loaded="coalesce(sum(_parts), 0)",
         notes={note: rows for note, rows in notes.items() if rows},
     )
+
+
+def rejection_detail(spec: GeographySource) -> str:
+    """SQL (over `decided`) for a refused feature's detail: the property or the geometry that failed it."""
+    shape_type = "CAST(ST_GeometryType(geom) AS VARCHAR)"
+    return f"""CASE _reason
+        WHEN 'missing_neighborhood_id' THEN {literal(spec.id_property + ": blank")}
+        WHEN 'empty_geometry' THEN
+            CASE WHEN no_geometry THEN 'geometry: none' ELSE 'geometry: an empty ' || {shape_type} END
+        WHEN 'unreadable_geometry' THEN 'geometry: not readable as GeoJSON'
+        WHEN 'unrepairable_geometry' THEN 'geometry: a ' || {shape_type} || ' with no area'
+        WHEN 'duplicate_neighborhood_id' THEN {cited(spec.id_property, "neighborhood_id")}
+            || {literal(" is the id of " + chr(39))} || first_name || {literal(chr(39) + " earlier in the file")}
+    END"""
 
 
 class GeographyKind(Kind):
