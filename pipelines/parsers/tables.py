@@ -63,13 +63,20 @@ def check_text_file(file: Path) -> None:
             block = handle.read(_BLOCK)
 
 
+def other_delimiter(header: list[str]) -> str | None:
+    """The other delimiter a file read as one column seems to use (semicolon, tab, pipe), if any."""
+    if len(header) != 1:
+        return None
+    return next((name for mark, name in DELIMITERS.items() if mark in header[0]), None)
+
+
 def delimiter_hint(header: list[str]) -> str:
     """When a file was read as one column, say which other delimiter it seems to use."""
     if len(header) != 1:
         return ""
-    found = [name for mark, name in DELIMITERS.items() if mark in header[0]]
+    found = other_delimiter(header)
     if found:
-        return f" (the file looks {found[0]}-separated: export it comma-separated)"
+        return f" (the file looks {found}-separated: export it comma-separated)"
     return " (only one column was found: is the delimiter a comma?)"
 
 
@@ -203,6 +210,9 @@ def read_header(file: Path) -> list[str]:
         raise SourceError(f"{file}: not a readable CSV file ({error})") from None
     if not any(cell.strip() for cell in record):
         raise SourceError(f"{file}: the first line is blank: expected the column names there")
+    # Told before the names are normalized, which would make a tab a space.
+    if other_delimiter(record):
+        raise SchemaDriftError(f"{file}: one column, {record[0][:200]!r}{delimiter_hint(record)}")
     return [normalize_header(cell) for cell in record]
 
 
