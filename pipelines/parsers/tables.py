@@ -219,7 +219,7 @@ def read_header(file: Path) -> list[str]:
 def read_columns(
     file: Path, header: list[str], mapping: Mapping[str, str | None], con: duckdb.DuckDBPyConnection
 ) -> pa.Table:
-    """The mapped columns of a small CSV or XLSX table (population, programs: held whole, as Arrow), renamed to
+    """The mapped columns of a small CSV or XLSX table (some thousand rows: held whole, as Arrow), renamed to
     their canonical names, as text ('' where blank or unmapped), and `_row`: the record's number in the file, the
     header being row 1 and blank lines skipped, as a spreadsheet does. A CSV file is read by DuckDB."""
     positions = column_positions(file, header, mapping)
