@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
-import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from pipelines.checks import rules
-from pipelines.kinds._legacy import LegacyKind
-from pipelines.kinds.base import Context, Reasons, SourceBase, SourceError, blank, normalize_label
+from pipelines.errors import SourceError
+from pipelines.kinds.base import Context, Kind, SourceBase, Validated, write_parsed
+from pipelines.kinds.sql import blank, cited, label, record_json
 from pipelines.parsers.tables import read_json_records
-from pipelines.warehouse import load_spatial
+from pipelines.warehouse import literal
+
+# The parsed file of every boundary load: these columns as text, then `_row` (the feature's number in its file).
+TEXT_COLUMNS = ("neighborhood_id", "name", "geometry_geojson")
+# The temporary tables `validate` leaves on the connection.
+VALIDATED, LOADED, REJECTED = "geography_validated", "geography_loaded", "geography_rejected"
 
 
 class GeographySource(SourceBase):
@@ -24,87 +29,49 @@ class GeographySource(SourceBase):
     name_property: str
 
 
-def parse(spec: GeographySource, file, salt: str | None = None) -> pd.DataFrame:
+def features_of(file: Path) -> list:
     document = read_json_records(file)
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(features, list):
         raise SourceError(f"{file}: not a GeoJSON FeatureCollection (no 'features' list)")
-    return parse_records(spec, features, str(file))
+    return features
 
 
-def check_sample(spec: GeographySource, sample, con) -> list[tuple[str, str]]:
+def parse_records(spec: GeographySource, features: list, where: str, first_row: int = 1) -> pa.Table:
+    """GeoJSON features (a file's, or a page of a portal's `.geojson` endpoint) -> id, name, geometry as text, and
+    `_row`. A feature or its properties that are not objects give a row with blanks: refused in validation."""
+    columns: dict[str, list[str]] = {name: [] for name in TEXT_COLUMNS}
+    for feature in features:
+        feature = feature if isinstance(feature, dict) else {}
+        properties = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+        geometry = feature.get("geometry")
+        columns["neighborhood_id"].append(str(properties.get(spec.id_property) or ""))
+        columns["name"].append(str(properties.get(spec.name_property) or ""))
+        columns["geometry_geojson"].append(json.dumps(geometry) if geometry else "")
+    return pa.table(
+        {
+            **{name: pa.array(values, pa.string()) for name, values in columns.items()},
+            "_row": pa.array(range(first_row, first_row + len(features)), pa.int64()),
+        }
+    )
+
+
+def check_sample(spec: GeographySource, sample: Path) -> list[tuple[str, str]]:
     """What `check-source` adds for a boundary file: an `id_property` or `name_property` that no feature has
     (every id or name would be blank), naming the properties the features do have."""
-    document = read_json_records(sample)
     properties: dict[str, None] = {}
-    for feature in document.get("features") or []:
+    for feature in features_of(sample):
         if isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
             properties |= dict.fromkeys(feature["properties"])
     return [
         (
             "error",
-            f"{field} {getattr(spec, field)!r}: no feature has this property; the features' properties are "
+            f"{field} {value!r}: no feature has this property; the features' properties are "
             f"{list(properties)[:40]}",
         )
-        for field in ("id_property", "name_property")
-        if getattr(spec, field) not in properties
+        for field, value in (("id_property", spec.id_property), ("name_property", spec.name_property))
+        if value not in properties
     ]
-
-
-def parse_records(spec: GeographySource, features: list, where: str, first_row: int = 1) -> pd.DataFrame:
-    """GeoJSON features (a file's, or a page of a portal's `.geojson` endpoint) -> id, name, geometry as text."""
-    rows = []
-    for index, feature in enumerate(features, start=first_row):
-        # A feature or its properties that are not objects give a row with blanks: refused in validation.
-        feature = feature if isinstance(feature, dict) else {}
-        properties = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
-        geometry = feature.get("geometry")
-        rows.append(
-            {
-                "neighborhood_id": str(properties.get(spec.id_property) or ""),
-                "name": str(properties.get(spec.name_property) or ""),
-                "geometry_geojson": json.dumps(geometry) if geometry else "",
-                "_row": index,
-            }
-        )
-    return pd.DataFrame(rows, columns=["neighborhood_id", "name", "geometry_geojson", "_row"]).astype(
-        {"neighborhood_id": "string", "name": "string", "geometry_geojson": "string"}
-    )
-
-
-def validate(spec: GeographySource, raw: pd.DataFrame, context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Boundaries as GIS tools use them.
-
-    A shape that is invalid as given (a ring crossing itself, a bow-tie) is repaired with ST_MakeValid and loaded,
-    counted as the note `repaired_geometry`. Features that share an id and a name are parts of one neighborhood
-    (a police district in several pieces): loaded as one boundary, their union, counted as the note
-    `merged_boundary_parts`. Only what cannot be used is refused: `empty_geometry` (no geometry, or an empty
-    one), `unreadable_geometry` (GeoJSON that DuckDB cannot read), `unrepairable_geometry` (no area left after
-    the repair: a line, a point, a ring that is not closed) and `duplicate_neighborhood_id` (an id that features
-    of different names claim).
-
-    The loaded frame has one row per neighborhood, its first feature's `_row`, and `_parts`: the features it was
-    made of (what the warehouse counts as loaded)."""
-    reasons = Reasons(raw.index)
-    shapes = shape_report(context.con, raw["geometry_geojson"]).set_index(raw.index)
-    reasons.flag(blank(raw["neighborhood_id"]), "missing_neighborhood_id")
-    for reason in GEOMETRY_REASONS:
-        reasons.flag(shapes["reason"] == reason, reason)
-    names = raw["name"].map(normalize_label)
-    first_name = names[reasons.kept].groupby(raw["neighborhood_id"][reasons.kept]).transform("first")
-    other_name = (names[reasons.kept] != first_name).reindex(raw.index, fill_value=False)
-    reasons.flag(other_name, "duplicate_neighborhood_id")
-    kept = reasons.kept
-    repaired = shapes["repaired_geojson"].notna()
-    typed = raw.assign(
-        geometry_geojson=raw["geometry_geojson"].where(~repaired, shapes["repaired_geojson"]),
-        area_sq_km=shapes["area"].astype("float64"),
-    )
-    context.note("repaired_geometry", int((repaired & kept).sum()))
-    loaded, quarantined = reasons.split(raw, typed, "geography")
-    parts = loaded.groupby("neighborhood_id", sort=False)["_row"].transform("size")
-    context.note("merged_boundary_parts", int((parts > 1).sum()))
-    return _merge_parts(context.con, loaded.assign(_parts=parts)), quarantined
 
 
 def area_km2(shape: str) -> str:
@@ -112,110 +79,130 @@ def area_km2(shape: str) -> str:
     return f"ST_Area_Spheroid(ST_FlipCoordinates({shape})) / 1e6"
 
 
-MERGE_SQL = f"""
-SELECT neighborhood_id, CAST(ST_AsGeoJSON(shape) AS VARCHAR) AS geometry_geojson, {area_km2("shape")} AS area
-FROM (
-    SELECT neighborhood_id, ST_Union_Agg(ST_GeomFromGeoJSON(geometry_geojson)) AS shape
-    FROM boundary_parts GROUP BY neighborhood_id
-)
-"""
+def validate(spec: GeographySource, incoming: str, context: Context) -> Validated:
+    """Boundaries as GIS tools use them, validated in one SQL pipeline over `incoming`.
 
+    A shape that is invalid as given (a ring crossing itself, a bow-tie) is repaired with ST_MakeValid (its
+    polygonal part: a bow-tie becomes two triangles, a stray line is dropped) and loaded, counted as the note
+    `repaired_geometry`. Features that share an id and a name are parts of one neighborhood (a police district
+    in several pieces): loaded as one boundary, their union, on the row of the first part, counted as the note
+    `merged_boundary_parts`. Only what cannot be used is refused, the first failing rule naming the reason:
+    `missing_neighborhood_id`, `empty_geometry` (no geometry, or an empty one), `unreadable_geometry` (GeoJSON
+    that DuckDB cannot read), `unrepairable_geometry` (no area left after the repair: a line, a point, a ring
+    that is not closed) and `duplicate_neighborhood_id` (an id that an earlier usable feature of another name
+    claims).
 
-def _merge_parts(con, loaded: pd.DataFrame) -> pd.DataFrame:
-    """One row per neighborhood: the parts of a neighborhood become its first part's row, with their union."""
-    several = loaded["_parts"] > 1
-    if not several.any():
-        return loaded
-    con.register("boundary_parts", loaded.loc[several, ["neighborhood_id", "geometry_geojson"]])
-    try:
-        unions = {nbhd: (union, area) for nbhd, union, area in con.execute(MERGE_SQL).fetchall()}
-    finally:
-        con.unregister("boundary_parts")
-    merged = loaded.drop_duplicates("neighborhood_id").reset_index(drop=True)
-    for position in merged.index[merged["_parts"] > 1]:
-        union, area = unions[merged.at[position, "neighborhood_id"]]
-        merged.at[position, "geometry_geojson"] = union
-        merged.at[position, "area_sq_km"] = area
-    return merged
-
-
-# Why a shape is refused, in the order they are checked; a shape with none of them is loaded (repaired if needed).
-GEOMETRY_REASONS = ("empty_geometry", "unreadable_geometry", "unrepairable_geometry")
-
-# Per shape: readable, empty, valid polygon(s) as given; the repair of any other shape (its polygonal part: a
-# bow-tie becomes two triangles, a stray line is dropped) and the area of what is loaded.
-SHAPES_SQL = f"""
-WITH shapes AS (
-    SELECT _position, TRY(ST_GeomFromGeoJSON(geometry_geojson)) AS geom FROM incoming_shapes
-),
-checked AS (
-    SELECT _position, geom, ST_IsValid(geom) AND ST_GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON') AS as_given
-    FROM shapes
-),
-repaired AS (
-    SELECT _position, geom, as_given,
-           CASE WHEN as_given THEN geom ELSE ST_CollectionExtract(ST_MakeValid(geom), 3) END AS shape
-    FROM checked
-)
-SELECT _position,
-       geom IS NOT NULL AS readable,
-       ST_IsEmpty(geom) AS empty,
-       coalesce(NOT ST_IsEmpty(shape) AND ST_IsValid(shape), false) AS usable,
-       CASE WHEN NOT as_given THEN CAST(ST_AsGeoJSON(shape) AS VARCHAR) END AS repaired_geojson,
-       {area_km2("shape")} AS area
-FROM repaired
-"""
-READABLE_SQL = "SELECT TRY(ST_GeomFromGeoJSON(geometry_geojson)) IS NOT NULL AS readable FROM incoming_shapes"
-
-
-def shape_report(con, geometries: pd.Series) -> pd.DataFrame:
-    """Per geometry text, in order: `reason` (one of GEOMETRY_REASONS, or NA when usable), `repaired_geojson`
-    (the repaired shape's GeoJSON, NA when the shape is used as given) and `area` in km² of the shape loaded.
-
-    Some malformed GeoJSON (coordinates that are not numbers, a ring that is not closed) makes DuckDB spatial
-    raise rather than return NULL, even under TRY: then the shapes are read one by one, and one that still raises
-    is unreadable if DuckDB cannot read it at all, otherwise unrepairable."""
-    load_spatial(con)
-    blank_text = blank(geometries).to_numpy()
-    # No geometry at all is NULL to DuckDB (an empty text would make ST_GeomFromGeoJSON raise).
-    texts = [None if empty else str(text) for text, empty in zip(geometries, blank_text, strict=True)]
-    try:
-        found = _run(con, SHAPES_SQL, texts).sort_values("_position", ignore_index=True)
-    except duckdb.Error:
-        rows = []
-        for text in texts:
-            try:
-                rows.append(_run(con, SHAPES_SQL, [text]).iloc[0])
-            except duckdb.Error:
-                readable = bool(_run(con, READABLE_SQL, [text])["readable"].iloc[0])
-                rows.append(pd.Series({"readable": readable, "empty": False, "usable": False}))
-        found = pd.DataFrame(rows).reset_index(drop=True)
-    found = found.reindex(columns=["readable", "empty", "usable", "repaired_geojson", "area"])
-    readable = found["readable"].fillna(False).astype(bool)
-    reason = pd.Series(pd.NA, index=found.index, dtype="string")
-    reason[~found["usable"].fillna(False).astype(bool)] = "unrepairable_geometry"
-    reason[~readable] = "unreadable_geometry"
-    reason[blank_text | (readable & found["empty"].fillna(False).astype(bool))] = "empty_geometry"
-    return pd.DataFrame(
-        {
-            "reason": reason,
-            "repaired_geojson": found["repaired_geojson"].astype("string").where(reason.isna()),
-            "area": found["area"].astype("float64").where(reason.isna()),
-        }
+    The loaded rows carry `_parts`, the features each is made of: what the load counts as records loaded."""
+    con = context.con
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
+    WITH
+        given AS (
+            SELECT _row, _position, neighborhood_id, name, geometry_geojson,
+                   {blank("geometry_geojson")} AS no_geometry,
+                   -- NULL for GeoJSON DuckDB cannot read (coordinates that are not numbers).
+                   TRY(ST_GeomFromGeoJSON(CASE WHEN NOT {blank("geometry_geojson")} THEN geometry_geojson END))
+                       AS geom
+            FROM ({incoming})
+        ),
+        checked AS (
+            SELECT *, ST_IsValid(geom) AND ST_GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON') AS as_given
+            FROM given
+        ),
+        repaired AS (
+            -- ST_MakeValid raises on a ring that is not closed: under TRY such a shape has no repair.
+            SELECT *, CASE WHEN as_given THEN geom ELSE TRY(ST_CollectionExtract(ST_MakeValid(geom), 3)) END
+                          AS shape
+            FROM checked
+        ),
+        shaped AS (
+            SELECT *,
+                CASE
+                    WHEN {blank("neighborhood_id")} THEN 'missing_neighborhood_id'
+                    WHEN no_geometry OR coalesce(ST_IsEmpty(geom), false) THEN 'empty_geometry'
+                    WHEN geom IS NULL THEN 'unreadable_geometry'
+                    WHEN NOT coalesce(NOT ST_IsEmpty(shape) AND ST_IsValid(shape), false)
+                        THEN 'unrepairable_geometry'
+                END AS shape_reason
+            FROM repaired
+        ),
+        named AS (
+            -- Among the usable features of an id, the first one's name is the neighborhood's.
+            SELECT *, first_value(name) OVER usable_of_id AS first_name,
+                      first_value({label("name")}) OVER usable_of_id AS first_label
+            FROM shaped
+            WINDOW usable_of_id AS (PARTITION BY shape_reason IS NULL, neighborhood_id ORDER BY _position)
+        ),
+        decided AS (
+            SELECT *,
+                coalesce(
+                    shape_reason,
+                    CASE WHEN {label("name")} <> first_label THEN 'duplicate_neighborhood_id' END
+                ) AS _reason
+            FROM named
+        )
+    SELECT _row, _position, _reason, neighborhood_id, name,
+           CASE WHEN as_given THEN geometry_geojson ELSE CAST(ST_AsGeoJSON(shape) AS VARCHAR) END AS part_geojson,
+           {area_km2("shape")} AS part_area,
+           NOT as_given AS repaired,
+           CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS)} END AS record,
+           {rejection_detail(spec)} AS detail
+    FROM decided
+    """)
+    # One row per neighborhood: the first part's row, with the union of its parts when there are several.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE {LOADED} AS
+    WITH
+        parts AS (
+            SELECT *, count(*) OVER (PARTITION BY neighborhood_id) AS _parts,
+                   row_number() OVER (PARTITION BY neighborhood_id ORDER BY _position) AS part
+            FROM {VALIDATED} WHERE _reason IS NULL
+        ),
+        unions AS (
+            SELECT neighborhood_id, ST_Union_Agg(ST_GeomFromGeoJSON(part_geojson) ORDER BY _position) AS shape
+            FROM parts WHERE _parts > 1 GROUP BY neighborhood_id
+        )
+    SELECT p.neighborhood_id, p.name,
+           CASE WHEN u.shape IS NULL THEN p.part_area ELSE {area_km2("u.shape")} END AS area_sq_km,
+           coalesce(CAST(ST_AsGeoJSON(u.shape) AS VARCHAR), p.part_geojson) AS geometry_geojson,
+           p._row, p._parts
+    FROM parts p LEFT JOIN unions u ON u.neighborhood_id = p.neighborhood_id
+    WHERE p.part = 1
+    """)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail "
+        f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
+    )
+    received, repaired, merged = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE _reason IS NULL AND repaired), "
+        f"(SELECT coalesce(sum(_parts) FILTER (WHERE _parts > 1), 0) FROM {LOADED}) FROM {VALIDATED}"
+    ).fetchone()
+    notes = {"repaired_geometry": repaired, "merged_boundary_parts": int(merged)}
+    return Validated(
+        received,
+        LOADED,
+        REJECTED,
+        # A boundary merged from several features counts each of them as a record loaded.
+        records_loaded="coalesce(sum(_parts), 0)",
+        notes={note: rows for note, rows in notes.items() if rows},
     )
 
 
-def _run(con, sql: str, texts) -> pd.DataFrame:
-    incoming = pd.DataFrame({"geometry_geojson": pd.Series(list(texts), dtype="string")})
-    incoming = incoming.reset_index(names="_position")
-    con.register("incoming_shapes", incoming)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.unregister("incoming_shapes")
+def rejection_detail(spec: GeographySource) -> str:
+    """SQL (over `decided`) for a refused feature's detail: the property or the geometry that failed it."""
+    shape_type = "CAST(ST_GeometryType(geom) AS VARCHAR)"
+    return f"""CASE _reason
+        WHEN 'missing_neighborhood_id' THEN {literal(spec.id_property + ": blank")}
+        WHEN 'empty_geometry' THEN
+            CASE WHEN no_geometry THEN 'geometry: none' ELSE 'geometry: an empty ' || {shape_type} END
+        WHEN 'unreadable_geometry' THEN 'geometry: not readable as GeoJSON'
+        WHEN 'unrepairable_geometry' THEN 'geometry: a ' || {shape_type} || ' with no area'
+        WHEN 'duplicate_neighborhood_id' THEN {cited(spec.id_property, "neighborhood_id")}
+            || {literal(" is the id of " + chr(39))} || first_name || {literal(chr(39) + " earlier in the file")}
+    END"""
 
 
-class GeographyKind(LegacyKind):
+class GeographyKind(Kind):
     name = "geography"
     spec_type = GeographySource
     columns = {
@@ -229,16 +216,18 @@ class GeographyKind(LegacyKind):
     network = True
     spatial = True
     freshness = timedelta(days=400)
-    parse_frame = staticmethod(parse)
-    validate_frame = staticmethod(validate)
-    # A boundary merged from several features counts each of them as a record loaded.
-    records_loaded = "count(DISTINCT _row) + coalesce(sum(_parts - 1), 0)"
+
+    def land(self, spec, file, destination, metadata, con, salt):
+        write_parsed(con, parse_records(spec, features_of(file), str(file)), destination, metadata)
 
     def parse_records(self, spec, records, where, first_row=1):
-        return pa.Table.from_pandas(parse_records(spec, records, where, first_row), preserve_index=False)
+        return parse_records(spec, records, where, first_row)
+
+    def validate(self, spec, incoming, context):
+        return validate(spec, incoming, context)
 
     def check_sample(self, spec, sample, con):
-        return check_sample(spec, sample, con)
+        return check_sample(spec, sample)
 
     def expectations(self, spec, loaded_at):
         return [

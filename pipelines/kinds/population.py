@@ -1,16 +1,23 @@
-"""Population per neighborhood and demographic margins for survey weighting (CONTRACT §3.2)."""
+"""Population per neighborhood, and demographic margins for survey weighting; see docs/sources.md for the files'
+columns."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Literal
 
-import pandas as pd
+import pyarrow as pa
 
 from pipelines.checks import rules
-from pipelines.kinds._legacy import LegacyKind
-from pipelines.kinds.base import Context, Reasons, SourceBase, cite, normalize_label
-from pipelines.parsers.tables import pick_columns, read_table
+from pipelines.kinds.base import Context, Kind, SourceBase, Validated, write_parsed
+from pipelines.kinds.sql import cited, label, number_sql, record_json, strip
+from pipelines.parsers.tables import read_columns, read_header
+
+# The parsed file of every population load: these columns as text, then `_row`.
+TEXT_COLUMNS = ("neighborhood_id", "dimension", "category", "population")
+DIMENSIONS = ("total", "age_group", "gender")
+# The temporary relations `validate` leaves on the connection.
+VALIDATED, LOADED, REJECTED = "population_validated", "population_loaded", "population_rejected"
 
 
 class PopulationSource(SourceBase):
@@ -19,51 +26,74 @@ class PopulationSource(SourceBase):
     kind: Literal["population"]
 
 
-def parse(spec: PopulationSource, file, salt: str | None = None) -> pd.DataFrame:
-    header, data = read_table(file)
-    if "dimension" in header:  # demographic margins used for survey weighting
-        names = ("neighborhood_id", "dimension", "category", "population")
-        return pick_columns(file, header, data, {name: name for name in names})
-    table = pick_columns(
-        file, header, data, {"neighborhood_id": "neighborhood_id", "population": "population"}
-    )
-    table["dimension"] = table["category"] = "total"
-    return table.astype({"dimension": "string", "category": "string"})
+def land(spec: PopulationSource, file, destination, metadata, con) -> None:
+    """A totals file (`neighborhood_id,population`) is parsed as the margins of dimension and category 'total'."""
+    header = read_header(file)
+    margins = "dimension" in header
+    mapping = {
+        name: name if margins or name in ("neighborhood_id", "population") else None for name in TEXT_COLUMNS
+    }
+    table = read_columns(file, header, mapping, con)
+    if not margins:
+        total = pa.array(["total"] * table.num_rows, pa.string())
+        table = table.set_column(1, "dimension", total).set_column(2, "category", total)
+    write_parsed(con, table, destination, metadata)
 
 
-def validate(
-    spec: PopulationSource, raw: pd.DataFrame, context: Context
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    reasons = Reasons(raw.index)
-    typed = raw.copy()
-    known = context.neighborhood_lookup()
-    typed["neighborhood_id"] = raw["neighborhood_id"].map(lambda v: known.get(normalize_label(v)))
-    typed["population"] = pd.to_numeric(raw["population"].str.strip(), errors="coerce")
-    typed["dimension"] = raw["dimension"].str.strip().str.lower()
-    typed["category"] = raw["category"].str.strip()
-    neighborhood = cite("neighborhood_id", raw["neighborhood_id"])
-    reasons.flag(typed["neighborhood_id"].isna(), "unknown_neighborhood", neighborhood)
-    reasons.flag(
-        ~typed["dimension"].isin(["total", "age_group", "gender"]),
-        "unknown_dimension",
-        cite("dimension", raw["dimension"]),
+def validate(spec: PopulationSource, incoming: str, context: Context) -> Validated:
+    """The first failing rule of a row names its reason, in this order: unknown_neighborhood (neither a loaded
+    boundary's id nor its name), unknown_dimension (not total, age_group or gender), invalid_population (not a
+    whole number of at least 0), duplicate_population_row (the same neighborhood, dimension and category earlier
+    in the file, whatever that earlier row's own fate)."""
+    con = context.con
+    con.execute(
+        f"""
+    CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
+    WITH
+        typed AS (
+            SELECT i._row, i._position, {", ".join(f"i.{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                   n.neighborhood_id, lower({strip("i.dimension")}) AS dimension, {strip("i.category")} AS category,
+                   {number_sql("i.population")} AS population
+            FROM ({incoming}) i
+            LEFT JOIN ({context.neighborhoods_sql()}) n ON n.label = {label("i.neighborhood_id")}
+        ),
+        decided AS (
+            SELECT *,
+                CASE
+                    WHEN neighborhood_id IS NULL THEN 'unknown_neighborhood'
+                    WHEN dimension IS NULL OR NOT list_contains($dimensions, dimension) THEN 'unknown_dimension'
+                    WHEN population IS NULL OR population < 0 OR population % 1 <> 0 THEN 'invalid_population'
+                    WHEN row_number() OVER (
+                        PARTITION BY neighborhood_id, dimension, category ORDER BY _position
+                    ) > 1 THEN 'duplicate_population_row'
+                END AS _reason
+            FROM typed
+        )
+    SELECT neighborhood_id, dimension, category, population, _row, _position, _reason,
+           CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record,
+           CASE _reason
+               WHEN 'unknown_neighborhood' THEN {cited("neighborhood_id", "o_neighborhood_id")}
+               WHEN 'unknown_dimension' THEN {cited("dimension", "o_dimension")}
+               WHEN 'invalid_population' THEN {cited("population", "o_population")}
+               WHEN 'duplicate_population_row' THEN {cited("neighborhood_id", "o_neighborhood_id")} || ', '
+                   || {cited("dimension", "o_dimension")} || ', ' || {cited("category", "o_category")}
+           END AS detail
+    FROM decided
+    """,
+        {"dimensions": list(DIMENSIONS)},
     )
-    population = typed["population"]
-    reasons.flag(
-        population.isna() | (population < 0) | (population % 1 != 0),
-        "invalid_population",
-        cite("population", raw["population"]),
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {', '.join(PopulationKind.columns)}, _row "
+        f"FROM {VALIDATED} WHERE _reason IS NULL"
     )
-    repeated = (
-        neighborhood + ", " + cite("dimension", raw["dimension"]) + ", " + cite("category", raw["category"])
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail "
+        f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
     )
-    reasons.flag(
-        typed.duplicated(["neighborhood_id", "dimension", "category"]), "duplicate_population_row", repeated
-    )
-    return reasons.split(raw, typed, "population")
+    return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
 
 
-class PopulationKind(LegacyKind):
+class PopulationKind(Kind):
     name = "population"
     spec_type = PopulationSource
     columns = {
@@ -76,13 +106,17 @@ class PopulationKind(LegacyKind):
     lookups = ("geography",)
     spatial = False
     freshness = timedelta(days=400)
-    parse_frame = staticmethod(parse)
-    validate_frame = staticmethod(validate)
+
+    def land(self, spec, file, destination, metadata, con, salt):
+        land(spec, file, destination, metadata, con)
+
+    def validate(self, spec, incoming, context):
+        return validate(spec, incoming, context)
 
     def expectations(self, spec, loaded_at):
         return [
             *rules.not_null("neighborhood_id", "dimension", "category", "population"),
-            rules.in_set("dimension", {"total", "age_group", "gender"}),
+            rules.in_set("dimension", set(DIMENSIONS)),
             rules.between("population", 0, None),
             rules.unique("neighborhood_id", "dimension", "category"),
         ]

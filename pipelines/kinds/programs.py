@@ -1,54 +1,87 @@
-"""Programs being evaluated (CONTRACT §3.5): program_id, name, neighborhood_id, start_date[, end_date]."""
+"""Programs being evaluated: program_id, name, neighborhood_id, start_date[, end_date]; see docs/sources.md."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Literal
 
-import pandas as pd
-
 from pipelines.checks import rules
-from pipelines.kinds._legacy import LegacyKind
-from pipelines.kinds.base import Context, Reasons, SourceBase, blank, cite, normalize_label, parse_times
-from pipelines.parsers.tables import pick_columns, read_table
+from pipelines.kinds.base import Context, Kind, SourceBase, Validated, write_parsed
+from pipelines.kinds.sql import blank, cited, label, record_json, strip, time_sql
+from pipelines.parsers.tables import read_columns, read_header
+
+# The parsed file of every programs load: these columns as text, then `_row`.
+TEXT_COLUMNS = ("program_id", "name", "neighborhood_id", "start_date", "end_date")
+DATE_FORMAT = "%Y-%m-%d"
+# The temporary relations `validate` leaves on the connection.
+VALIDATED, LOADED, REJECTED = "programs_validated", "programs_loaded", "programs_rejected"
 
 
 class ProgramsSource(SourceBase):
     kind: Literal["programs"]
 
 
-def parse(spec: ProgramsSource, file, salt: str | None = None) -> pd.DataFrame:
-    header, data = read_table(file)
-    names = ("program_id", "name", "neighborhood_id", "start_date", "end_date")
-    return pick_columns(file, header, data, {name: name for name in names})
+def land(spec: ProgramsSource, file, destination, metadata, con) -> None:
+    header = read_header(file)
+    table = read_columns(file, header, {name: name for name in TEXT_COLUMNS}, con)
+    write_parsed(con, table, destination, metadata)
 
 
-def validate(spec: ProgramsSource, raw: pd.DataFrame, context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
-    reasons = Reasons(raw.index)
-    typed = raw.copy()
-    known = context.neighborhood_lookup()
-    typed["program_id"] = raw["program_id"].str.strip()
-    typed["neighborhood_id"] = raw["neighborhood_id"].map(lambda v: known.get(normalize_label(v)))
-    typed["start_date"] = parse_times(raw["start_date"], "%Y-%m-%d").dt.date
-    typed["end_date"] = parse_times(raw["end_date"], "%Y-%m-%d").dt.date
-    program = cite("program_id", raw["program_id"])
-    reasons.flag(blank(raw["program_id"]), "missing_program_id", program)
-    reasons.flag(
-        typed["neighborhood_id"].isna(),
-        "unknown_neighborhood",
-        cite("neighborhood_id", raw["neighborhood_id"]),
+def validate(spec: ProgramsSource, incoming: str, context: Context) -> Validated:
+    """The first failing rule of a row names its reason, in this order: missing_program_id,
+    unknown_neighborhood (neither a loaded boundary's id nor its name), unparseable_start_date (blank, or not
+    YYYY-MM-DD), unparseable_end_date (given, and not YYYY-MM-DD), duplicate_program_id (the same id earlier in
+    the file, whatever that earlier row's own fate)."""
+    con = context.con
+    con.execute(
+        f"""
+    CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
+    WITH
+        typed AS (
+            SELECT i._row, i._position, {", ".join(f"i.{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                   {strip("i.program_id")} AS program_id, i.name, n.neighborhood_id,
+                   CAST({time_sql("i.start_date", DATE_FORMAT, "date_format")} AS DATE) AS start_date,
+                   CAST({time_sql("i.end_date", DATE_FORMAT, "date_format")} AS DATE) AS end_date
+            FROM ({incoming}) i
+            LEFT JOIN ({context.neighborhoods_sql()}) n ON n.label = {label("i.neighborhood_id")}
+        ),
+        decided AS (
+            SELECT *,
+                CASE
+                    WHEN {blank("o_program_id")} THEN 'missing_program_id'
+                    WHEN neighborhood_id IS NULL THEN 'unknown_neighborhood'
+                    WHEN start_date IS NULL THEN 'unparseable_start_date'
+                    WHEN end_date IS NULL AND NOT {blank("o_end_date")} THEN 'unparseable_end_date'
+                    WHEN row_number() OVER (PARTITION BY program_id ORDER BY _position) > 1
+                        THEN 'duplicate_program_id'
+                END AS _reason
+            FROM typed
+        )
+    SELECT program_id, name, neighborhood_id, start_date, end_date, _row, _position, _reason,
+           CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record,
+           CASE _reason
+               WHEN 'missing_program_id' THEN {cited("program_id", "o_program_id")}
+               WHEN 'unknown_neighborhood' THEN {cited("neighborhood_id", "o_neighborhood_id")}
+               WHEN 'unparseable_start_date' THEN {cited("start_date", "o_start_date")}
+               WHEN 'unparseable_end_date' THEN {cited("end_date", "o_end_date")}
+               WHEN 'duplicate_program_id' THEN {cited("program_id", "o_program_id")}
+           END AS detail
+    FROM decided
+    """,
+        {"date_format": DATE_FORMAT},
     )
-    reasons.flag(typed["start_date"].isna(), "unparseable_start_date", cite("start_date", raw["start_date"]))
-    reasons.flag(
-        typed["end_date"].isna() & ~blank(raw["end_date"]),
-        "unparseable_end_date",
-        cite("end_date", raw["end_date"]),
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {', '.join(ProgramsKind.columns)}, _row "
+        f"FROM {VALIDATED} WHERE _reason IS NULL"
     )
-    reasons.flag(typed["program_id"].duplicated(), "duplicate_program_id", program)
-    return reasons.split(raw, typed, "programs")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail "
+        f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
+    )
+    return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
 
 
-class ProgramsKind(LegacyKind):
+class ProgramsKind(Kind):
     name = "programs"
     spec_type = ProgramsSource
     columns = {
@@ -62,8 +95,12 @@ class ProgramsKind(LegacyKind):
     lookups = ("geography",)
     spatial = False
     freshness = timedelta(days=400)
-    parse_frame = staticmethod(parse)
-    validate_frame = staticmethod(validate)
+
+    def land(self, spec, file, destination, metadata, con, salt):
+        land(spec, file, destination, metadata, con)
+
+    def validate(self, spec, incoming, context):
+        return validate(spec, incoming, context)
 
     def expectations(self, spec, loaded_at):
         return [*rules.not_null("program_id", "neighborhood_id", "start_date"), rules.unique("program_id")]

@@ -1,20 +1,23 @@
 """Boundary files as cities serve them load whole: every feature is loaded, an invalid shape repaired (and counted
-as a note), the parts of one neighborhood merged (and counted). Through the real parse, validate and warehouse
-write on a DuckDB file; expectations come from the GeoJSON read here in plain Python, with shoelace areas."""
+as a note), the parts of one neighborhood merged (and counted). Through the kind's real
+land (GeoJSON -> parsed Parquet) and the real validation and warehouse write (`ingest.validate_file`) on a DuckDB
+file; expectations come from the GeoJSON read here in plain Python, with shoelace areas."""
 
 from __future__ import annotations
 
 import json
 import math
 from collections import Counter
+from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pytest
 
-from pipelines.kinds import geography
+from pipelines.ingest import FILE_KEY, validate_file
+from pipelines.kinds import KINDS
 from pipelines.kinds.base import Context
-from pipelines.warehouse import connect, write_load
+from pipelines.kinds.geography import GeographySource
+from pipelines.warehouse import connect
 
 # file -> (id property, name property, ids whose shape is invalid as given: known from the files themselves)
 REAL_BOUNDARIES = {
@@ -55,27 +58,47 @@ def area_km2(geometry: dict) -> float:
     )
 
 
-def load(tmp_path, spec, raw: pd.DataFrame):
-    """validate + write_load into a warehouse file, as `ingest.load` does; returns what the warehouse holds."""
+def land(tmp_path, spec, geojson: Path) -> Path:
+    """The boundary file as the kind lands it: parsed Parquet."""
+    parsed = tmp_path / f"{geojson.stem}.parquet"
+    with connect(None, allowed=[tmp_path, geojson.parent]) as con:
+        KINDS["geography"].land(spec, geojson, parsed, {FILE_KEY.decode(): geojson.name}, con, None)
+    return parsed
+
+
+def feature_file(tmp_path, features: list[tuple[str, str, dict]], name: str = "areas.geojson") -> Path:
+    """A FeatureCollection of (id, name, geometry) features, properties `id` and `name`."""
+    document = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"id": nbhd, "name": label}, "geometry": geometry}
+            for nbhd, label, geometry in features
+        ],
+    }
+    file = tmp_path / name
+    file.write_text(json.dumps(document))
+    return file
+
+
+def load(tmp_path, spec, geojson: Path):
+    """land + validate + write into a warehouse file, as a run does; returns what the warehouse holds."""
+    parsed = land(tmp_path, spec, geojson)
     with connect(tmp_path / "warehouse.duckdb", spatial=True, allowed=[tmp_path]) as con:
-        context = Context(con)
-        loaded, quarantined = geography.validate(spec, raw, context)
-        summary = write_load(
-            con,
-            spec=spec,
-            load_id="l1",
-            file="landing/areas.geojson",
-            loaded_at=pd.Timestamp("2026-12-01"),
-            raw=raw,
-            loaded=loaded,
-            quarantined=quarantined,
-            notes=context.take_notes(),
-        )
-        stored = con.execute(
-            f"SELECT neighborhood_id, name, area_sq_km, geometry_geojson, "
-            f"ST_IsValid(ST_GeomFromGeoJSON(geometry_geojson)) AS valid, "
-            f"ST_GeometryType(ST_GeomFromGeoJSON(geometry_geojson)) AS shape FROM raw.{spec.name}"
-        ).df()
+        summary = validate_file(spec, parsed, "l1", "landing/areas.geojson", Context(con))
+        stored = [
+            dict(
+                zip(
+                    ("neighborhood_id", "name", "area_sq_km", "geometry_geojson", "valid", "shape"),
+                    row,
+                    strict=True,
+                )
+            )
+            for row in con.execute(
+                f"SELECT neighborhood_id, name, area_sq_km, geometry_geojson, "
+                f"ST_IsValid(ST_GeomFromGeoJSON(geometry_geojson)), "
+                f"CAST(ST_GeometryType(ST_GeomFromGeoJSON(geometry_geojson)) AS VARCHAR) FROM raw.{spec.name}"
+            ).fetchall()
+        ]
         notes = dict(con.execute("SELECT note, rows FROM meta.load_notes").fetchall())
         refused = con.execute(f"SELECT count(*) FROM quarantine.{spec.name}").fetchone()[0]
     return summary, stored, notes, refused
@@ -86,22 +109,24 @@ def test_every_real_boundary_file_loads_whole(tmp_path, real_data, file):
     id_property, name_property, invalid_as_given = REAL_BOUNDARIES[file]
     features = json.loads((real_data / file).read_text())["features"]
     ids = Counter(str(f["properties"][id_property]) for f in features)
-    spec = geography.GeographySource(
+    spec = GeographySource(
         name="areas", kind="geography", id_property=id_property, name_property=name_property
     )
-    raw = geography.parse(spec, real_data / file)
-    summary, stored, notes, refused = load(tmp_path, spec, raw)
+    summary, stored, notes, refused = load(tmp_path, spec, real_data / file)
 
     # Every feature loaded, none refused; one neighborhood per id.
     assert (summary.rows_received, summary.rows_loaded, summary.rows_quarantined) == (len(features),) * 2 + (
         0,
     )
     assert refused == 0
-    assert sorted(stored["neighborhood_id"]) == sorted(ids)
+    assert sorted(row["neighborhood_id"] for row in stored) == sorted(ids)
     # Every stored shape is a valid polygon, and its area is the area of that shape.
-    assert stored["valid"].all() and set(stored["shape"]) <= {"POLYGON", "MULTIPOLYGON"}
-    for row in stored.itertuples():
-        assert row.area_sq_km == pytest.approx(area_km2(json.loads(row.geometry_geojson)), rel=5e-3)
+    assert all(row["valid"] for row in stored) and {row["shape"] for row in stored} <= {
+        "POLYGON",
+        "MULTIPOLYGON",
+    }
+    for row in stored:
+        assert row["area_sq_km"] == pytest.approx(area_km2(json.loads(row["geometry_geojson"])), rel=5e-3)
     # The shapes invalid as given were repaired, and only those: the others are stored as the file has them.
     given = {
         str(f["properties"][id_property]): f["geometry"]
@@ -109,9 +134,10 @@ def test_every_real_boundary_file_loads_whole(tmp_path, real_data, file):
         if ids[str(f["properties"][id_property])] == 1
     }
     changed = {
-        row.neighborhood_id
-        for row in stored.itertuples()
-        if row.neighborhood_id in given and json.loads(row.geometry_geojson) != given[row.neighborhood_id]
+        row["neighborhood_id"]
+        for row in stored
+        if row["neighborhood_id"] in given
+        and json.loads(row["geometry_geojson"]) != given[row["neighborhood_id"]]
     }
     assert changed == invalid_as_given
     parts = sum(count for count in ids.values() if count > 1)
@@ -121,7 +147,7 @@ def test_every_real_boundary_file_loads_whole(tmp_path, real_data, file):
     for nbhd, count in ids.items():
         if count > 1:
             own = [f["geometry"] for f in features if str(f["properties"][id_property]) == nbhd]
-            (merged,) = stored.loc[stored["neighborhood_id"] == nbhd, "area_sq_km"]
+            (merged,) = [row["area_sq_km"] for row in stored if row["neighborhood_id"] == nbhd]
             assert merged == pytest.approx(sum(area_km2(g) for g in own), rel=5e-3)
 
 
@@ -140,30 +166,25 @@ def test_a_bow_tie_becomes_its_two_triangles_and_shared_ids_with_other_names_are
         ("C", "Delta", {"type": "Polygon", "coordinates": [square(x + 4, y)]}),  # another place claiming C
         ("D", "Empty", {"type": "Polygon", "coordinates": []}),
     ]
-    raw = pd.DataFrame(
-        {
-            "neighborhood_id": [f[0] for f in features],
-            "name": [f[1] for f in features],
-            "geometry_geojson": [json.dumps(f[2]) for f in features],
-            "_row": range(1, len(features) + 1),
-        }
-    ).astype({"neighborhood_id": "string", "name": "string", "geometry_geojson": "string"})
-    spec = geography.GeographySource(name="areas", kind="geography", id_property="id", name_property="name")
-    summary, stored, notes, _ = load(tmp_path, spec, raw)
+    spec = GeographySource(name="areas", kind="geography", id_property="id", name_property="name")
+    summary, stored, notes, _ = load(tmp_path, spec, feature_file(tmp_path, features))
     assert (summary.rows_received, summary.rows_loaded, summary.rows_quarantined) == (6, 4, 2)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-        refused = con.execute("SELECT _row, reason FROM quarantine.areas ORDER BY _row").fetchall()
-    assert refused == [(5, "duplicate_neighborhood_id"), (6, "empty_geometry")]
+        refused = con.execute("SELECT _row, reason, detail FROM quarantine.areas ORDER BY _row").fetchall()
+    assert refused == [
+        (5, "duplicate_neighborhood_id", "id: 'C' is the id of 'Gamma' earlier in the file"),
+        (6, "empty_geometry", "geometry: an empty POLYGON"),
+    ]
     assert notes == {"repaired_geometry": 1, "merged_boundary_parts": 2}
-    by_id = stored.set_index("neighborhood_id")
+    by_id = {row["neighborhood_id"]: row for row in stored}
     # The bow-tie's two triangles, crossing at the centre: each a quarter of the square.
-    triangles = polygons(json.loads(by_id.at["A", "geometry_geojson"]))
+    triangles = polygons(json.loads(by_id["A"]["geometry_geojson"]))
     assert len(triangles) == 2
     whole = ring_area_km2(square(x, y))
     assert [ring_area_km2(exterior) for exterior, *_ in triangles] == pytest.approx([whole / 4] * 2, rel=1e-3)
-    assert by_id.at["A", "area_sq_km"] == pytest.approx(whole / 2, rel=5e-3)
-    assert by_id.at["B", "area_sq_km"] == pytest.approx(2 * whole, rel=5e-3)
-    assert by_id.at["C", "name"] == "Gamma"
+    assert by_id["A"]["area_sq_km"] == pytest.approx(whole / 2, rel=5e-3)
+    assert by_id["B"]["area_sq_km"] == pytest.approx(2 * whole, rel=5e-3)
+    assert by_id["C"]["name"] == "Gamma"
 
 
 def test_a_replaced_load_takes_its_notes_with_it(tmp_path):
@@ -176,31 +197,14 @@ def test_a_replaced_load_takes_its_notes_with_it(tmp_path):
         ("l2", "landing/areas/other.geojson", bow_tie),
         ("l3", "landing/areas/areas.geojson", square(x, y, d)),  # areas.geojson corrected
     ]
-    spec = geography.GeographySource(name="areas", kind="geography", id_property="id", name_property="name")
+    spec = GeographySource(name="areas", kind="geography", id_property="id", name_property="name")
     notes = []
     with connect(tmp_path / "warehouse.duckdb", spatial=True, allowed=[tmp_path]) as con:
         for load_id, file, ring in loads:
-            raw = pd.DataFrame(
-                {
-                    "neighborhood_id": ["A"],
-                    "name": ["Alpha"],
-                    "geometry_geojson": [json.dumps({"type": "Polygon", "coordinates": [ring]})],
-                    "_row": [1],
-                }
-            ).astype({"neighborhood_id": "string", "name": "string", "geometry_geojson": "string"})
-            context = Context(con)
-            loaded, quarantined = geography.validate(spec, raw, context)
-            write_load(
-                con,
-                spec=spec,
-                load_id=load_id,
-                file=file,
-                loaded_at=pd.Timestamp("2026-12-01"),
-                raw=raw,
-                loaded=loaded,
-                quarantined=quarantined,
-                notes=context.take_notes(),
+            geojson = feature_file(
+                tmp_path, [("A", "Alpha", {"type": "Polygon", "coordinates": [ring]})], f"{load_id}.geojson"
             )
+            validate_file(spec, land(tmp_path, spec, geojson), load_id, file, Context(con))
             notes.append(con.execute("SELECT load_id, note, rows FROM meta.load_notes ORDER BY 1").fetchall())
     assert notes == [
         [("l1", "repaired_geometry", 1)],
