@@ -334,7 +334,9 @@ def validate(spec: SurveySource, incoming: str, context: Context) -> Validated:
     def answered(column: str) -> str:
         return f"CASE WHEN {label(column)} NOT IN (SELECT label FROM missing) THEN {strip(column)} END"
 
-    text = list(text_columns(spec))
+    # A refused row's record names its items by their ids, as its loaded rows do.
+    item_keys = {item_column(index + 1): f"item:{item.item_id}" for index, item, _ in items}
+    record_keys = {name: item_keys.get(name, name) for name in text_columns(spec)}
     finished = (
         f"WHEN NOT coalesce({bool_sql('finished')}, false) THEN 'incomplete_response'"
         if columns.finished
@@ -414,7 +416,7 @@ def validate(spec: SurveySource, incoming: str, context: Context) -> Validated:
                 THEN {literal(f"{spec.response_id_column}: repeated; the latest submission is kept")}
         END AS detail,
         CASE WHEN _reason IS NOT NULL THEN
-            CAST(json_object({", ".join(f"{literal(name)}, {quote(name)}" for name in text)}) AS VARCHAR)
+            CAST(json_object({", ".join(f"{literal(key)}, {quote(name)}" for name, key in record_keys.items())}) AS VARCHAR)
         END AS record
     FROM decided
     """
