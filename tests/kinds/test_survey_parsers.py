@@ -344,7 +344,10 @@ def test_xlsx_export_parses_like_its_csv(tmp_path):
     spec = source(tmp_path, QUALTRICS_SPEC)
     grid = [QUALTRICS_HEADER, QUALTRICS_HEADER, QUALTRICS_IMPORT, *QUALTRICS_ROWS]
     csv_raw = parse(spec, write_rows(tmp_path / "wave.csv", grid), tmp_path)
-    pd.DataFrame(grid).to_excel(tmp_path / "wave.xlsx", header=False, index=False)
+    # As a spreadsheet holds them: numbers as numbers (read back as the text a CSV export writes).
+    cells = [[int(cell) if cell.isdigit() else cell for cell in row] for row in grid]
+    assert isinstance(cells[3][2], int)
+    pd.DataFrame(cells).to_excel(tmp_path / "wave.xlsx", header=False, index=False)
     xlsx_raw = parse(spec, tmp_path / "wave.xlsx", tmp_path)
     pd.testing.assert_frame_equal(xlsx_raw, csv_raw)
 
@@ -495,3 +498,44 @@ def test_a_missing_salt_stops_the_load_with_a_clear_message(real_data, tmp_path)
 def test_a_scale_outside_one_to_five_is_a_definition_error(tmp_path):
     with pytest.raises(SourceError, match="scores must be between 1 and 5"):
         source(tmp_path, QUALTRICS_SPEC.replace('"5": 5}', '"5": 7}'))
+
+
+def test_neighborhood_answers_match_through_the_crosswalk_then_ids_and_names_then_aliases(tmp_path):
+    spec = source(
+        tmp_path,
+        """
+name: places
+kind: survey
+timestamp_format: "%m/%d/%Y %H:%M:%S"
+columns: {submitted_at: Timestamp, neighborhood: "Where do you live?"}
+neighborhood_crosswalk: crosswalk.csv
+neighborhood_aliases: {N01: ["AP", "60601"], N99: ["Lost Lake"]}
+items:
+  - {column: I trust the police, construct: trust}
+""",
+        crosswalk="answer,neighborhood_id\nBirch Hill,N01\nOld Mill,N99\nap,N02\n",
+    )
+    # answer -> the neighborhood it must load in (None: refused as unknown_neighborhood), by the rules above
+    expected = {
+        "birch  HILL": "N01",  # the crosswalk wins over the name of N02
+        "Old Mill": None,  # the crosswalk names a neighborhood without a boundary
+        "AP": "N02",  # the crosswalk wins over the alias
+        "n02": "N02",  # an id, case ignored
+        "Alder Park": "N01",  # a name
+        "Lost Lake": None,  # an alias of a neighborhood without a boundary
+        "60601-1234": "N01",  # a ZIP+4 through the alias of its ZIP
+        "Atlantis": None,
+    }
+    rows = [["Timestamp", "Where do you live?", "I trust the police"]] + [
+        [f"3/{day}/2024 9:05:00", answer, "Agree"] for day, answer in enumerate(expected, start=1)
+    ]
+    file = write_rows(tmp_path / "places.csv", rows)
+    loaded, quarantined = validate(spec, file, tmp_path, {"N01": "Alder Park", "N02": "Birch Hill"})
+    found = dict.fromkeys(quarantined["neighborhood"])
+    answers = dict(enumerate(expected, start=2))
+    found |= {answers[row]: nbhd for row, nbhd in zip(loaded["_row"], loaded["neighborhood_id"], strict=True)}
+    assert found == expected
+    assert set(quarantined["reason"]) == {"unknown_neighborhood"}
+    assert sorted(quarantined["detail"]) == sorted(
+        f"Where do you live?: {answer!r}" for answer, nbhd in expected.items() if nbhd is None
+    )
