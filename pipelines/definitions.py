@@ -10,7 +10,7 @@ from pipelines.sources import load_sources
 paths = Paths.from_env()
 paths.export()  # dbt (a subprocess) reads NBHD_WAREHOUSE
 
-from pipelines.assets.dbt import dbt_models  # noqa: E402  (after the environment is set for dbt's parse)
+from pipelines.assets.dbt import DBT_ASSETS  # noqa: E402  (after the environment is set for dbt's parse)
 from pipelines.assets.ingest import raw_asset  # noqa: E402
 from pipelines.assets.publish import docs_asset, publish_asset, report_asset  # noqa: E402
 from pipelines.assets.validate import meta_assets, validate_assets  # noqa: E402
@@ -28,7 +28,7 @@ assets = (
     + validate_assets(specs)
     + meta_assets(specs)
     + [survey_respondent_weights]
-    + [dbt_models, publish_asset(), docs_asset(), report_asset()]
+    + [*DBT_ASSETS, publish_asset(), docs_asset(), report_asset()]
 )
 
 defs = dg.Definitions(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets, get_asset_key_for_model
 
 from pipelines.resources import DataHome
 from pipelines.settings import DBT_PROJECT_DIR
@@ -45,10 +45,50 @@ class Translator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=Translator())
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
+# The models that read the raking weights (dbt's source weights.survey_respondents) and those built on them. The
+# weights asset reads dbt's own respondents (pipelines/assets/weights.py), so a run builds the dbt project in two
+# invocations around it: every other model first, then these.
+WEIGHTED_MODELS = "source:weights+"
+
+
+def build(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
     data_home.paths.export()  # dbt's profile reads NBHD_WAREHOUSE
     yield from dbt.cli(["build"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=Translator(),
+    exclude=WEIGHTED_MODELS,
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
+    yield from build(context, dbt, data_home)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=Translator(),
+    select=WEIGHTED_MODELS,
+    name="dbt_weighted_models",
+)
+def dbt_weighted_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
+    yield from build(context, dbt, data_home)
+
+
+# Every dbt model, as the two asset definitions above.
+DBT_ASSETS = [dbt_models, dbt_weighted_models]
+
+
+def model_key(model: str) -> dg.AssetKey:
+    """The asset key of a dbt model, seed or snapshot, whichever of DBT_ASSETS holds it."""
+    for assets in DBT_ASSETS:
+        try:
+            return get_asset_key_for_model([assets], model)
+        except KeyError:
+            continue
+    raise KeyError(f"no dbt model, seed or snapshot named {model!r}")
 
 
 def published_models() -> list[str]:
