@@ -199,8 +199,9 @@ def write_parsed(
         con.register("parsed_rows", rows)
         rows = "SELECT * FROM parsed_rows"
     pairs = ", ".join(f"{literal(key)}: {literal(value)}" for key, value in metadata.items())
+    options = f"FORMAT parquet, KV_METADATA {{{pairs}}}" if pairs else "FORMAT parquet"  # `{}` does not parse
     try:
-        con.execute(f"COPY ({rows}) TO {literal(destination)} (FORMAT parquet, KV_METADATA {{{pairs}}})")
+        con.execute(f"COPY ({rows}) TO {literal(destination)} ({options})")
     finally:
         if rows == "SELECT * FROM parsed_rows":
             con.unregister("parsed_rows")
