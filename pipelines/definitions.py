@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.assets.dbt import dbt_models
+from pipelines.assets.dbt import dbt_asset_definitions
 from pipelines.assets.ingest import raw_asset
 from pipelines.assets.publish import docs_asset, publish_asset, report_asset
 from pipelines.assets.validate import meta_assets, validate_assets
@@ -31,7 +31,7 @@ def build_defs(paths: Paths) -> dg.Definitions:
         + validate_assets(specs)
         + meta_assets(specs)
         + [survey_respondent_weights]
-        + [dbt_models(), publish_asset(), docs_asset(), report_asset()]
+        + [*dbt_asset_definitions(), publish_asset(), docs_asset(), report_asset()]
     )
     return dg.Definitions(
         assets=assets,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets, get_asset_key_for_model
 from dagster_dbt.dbt_project import using_dagster_dev
 
 from pipelines.resources import DataHome, dbt_cli
@@ -61,21 +61,52 @@ class Translator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
+# The models that read the raking weights (dbt's source weights.survey_respondents) and those built on them. The
+# weights asset reads dbt's own respondents (pipelines/assets/weights.py), so a run builds the dbt project in two
+# invocations around it: every other model first, then these.
+WEIGHTED_MODELS = "source:weights+"
+
+
 @functools.cache
-def dbt_models() -> dg.AssetsDefinition:
-    """Every dbt model, seed and test, from the manifest."""
+def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+    """Every dbt model, seed and test, from the manifest, as two definitions: `dbt_models` (all but the weighted
+    models) and `dbt_weighted_models`."""
     project = dbt_project()
+
+    def build(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
+        yield from dbt.cli(["build", *dbt_vars(data_home.paths)], context=context).stream()
 
     @dbt_assets(
         name="dbt_models",
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=Translator(),
+        exclude=WEIGHTED_MODELS,
     )
-    def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
-        yield from dbt.cli(["build", *dbt_vars(data_home.paths)], context=context).stream()
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
+        yield from build(context, dbt, data_home)
 
-    return _dbt_models
+    @dbt_assets(
+        name="dbt_weighted_models",
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=Translator(),
+        select=WEIGHTED_MODELS,
+    )
+    def dbt_weighted_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
+        yield from build(context, dbt, data_home)
+
+    return dbt_models, dbt_weighted_models
+
+
+def model_key(model: str) -> dg.AssetKey:
+    """The asset key of a dbt model, seed or snapshot, whichever dbt asset definition holds it."""
+    for assets in dbt_asset_definitions():
+        try:
+            return get_asset_key_for_model([assets], model)
+        except KeyError:
+            continue
+    raise KeyError(f"no dbt model, seed or snapshot named {model!r}")
 
 
 def published_models() -> list[str]:

@@ -12,9 +12,9 @@ import uuid
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, get_asset_key_for_model
+from dagster_dbt import DbtCliResource
 
-from pipelines.assets.dbt import dbt_models, dbt_vars, published_models
+from pipelines.assets.dbt import dbt_vars, model_key, published_models
 from pipelines.report import publish_folder, publish_report
 from pipelines.report.dictionary import UNDESCRIBED, data_dictionary, write_dictionary
 from pipelines.resources import DataHome
@@ -53,7 +53,7 @@ def publish_asset() -> dg.AssetsDefinition:
 
     @dg.asset(
         key=["published_files"],
-        deps=[get_asset_key_for_model([dbt_models()], table) for table in tables],
+        deps=[model_key(table) for table in tables],
         group_name="published",
         kinds={"parquet", "csv", "duckdb"},
         description="published/<table>.parquet|.csv and published/metrics.duckdb, swapped in atomically.",

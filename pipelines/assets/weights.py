@@ -1,8 +1,12 @@
-"""Raking weights of survey respondents: canonical/survey_answers + canonical/population -> weights/survey_respondents.
+"""Raking weights of survey respondents: dbt's respondents and population margins -> weights/survey_respondents.
 
-A Python asset because raking is iterative (ARCHITECTURE: statistics SQL does badly); dbt reads the table as
-the source `weights.survey_respondents`, so the lineage is canonical/* -> weights -> dbt. The formulas and the
-handling of respondents with a missing age group or gender are in pipelines/stats/raking.py.
+A Python asset because raking is iterative (statistics SQL does badly): it reads which responses count, and
+the population margins, from the dbt models that define them (int_survey_respondent_scores: per (source,
+response_id) the latest submission; int_populations_deduplicated: per neighborhood and dimension the latest
+load), and dbt reads its result as the source `weights.survey_respondents`. The lineage is dbt's respondents
+-> weights -> dbt's weighted marts, in one run: Dagster runs the dbt models before and after this asset as two
+steps of the same (subsettable) dbt asset. The formulas and the handling of respondents with a missing age
+group or gender are in pipelines/stats/raking.py.
 """
 
 from __future__ import annotations
@@ -16,37 +20,21 @@ from pipelines.stats.raking import survey_weights
 from pipelines.warehouse import connect
 
 WEIGHTS_TABLE = "weights.survey_respondents"
+# The dbt models read here (asset keys as assets/dbt.py names them: schema, model).
+RESPONDENTS_MODEL = dg.AssetKey(["intermediate", "int_survey_respondent_scores"])
+MARGINS_MODEL = dg.AssetKey(["intermediate", "int_populations_deduplicated"])
 
-# The respondents trust_quarterly counts, by the same rules as the dbt models: per (source, response_id) the
-# latest submission (int_survey_answers_deduplicated), its attributes collapsed with max()
-# (int_survey_respondent_scores), with a neighborhood, in the quarter of submitted_at.
+# The respondents trust_quarterly counts: dbt's, with a neighborhood, in the quarter of submitted_at.
 RESPONDENTS = """
-WITH ranked AS (
-    SELECT *, rank() OVER (
-        PARTITION BY source, response_id ORDER BY submitted_at DESC NULLS LAST, loaded_at DESC, load_id DESC
-    ) AS submission_rank
-    FROM canonical.survey_answers
-),
-responses AS (
-    SELECT source, response_id, max(submitted_at) AS submitted_at, max(neighborhood_id) AS neighborhood_id,
-           max(age_group) AS age_group, max(gender) AS gender
-    FROM ranked WHERE submission_rank = 1
-    GROUP BY source, response_id
-)
-SELECT source, response_id, neighborhood_id, CAST(date_trunc('quarter', submitted_at) AS DATE) AS quarter,
-       age_group, gender
-FROM responses
+SELECT source, response_id, neighborhood_id, submitted_quarter AS quarter, age_group, gender
+FROM intermediate.int_survey_respondent_scores
 WHERE neighborhood_id IS NOT NULL
 ORDER BY neighborhood_id, quarter, source, response_id
 """
-# Per (neighborhood, dimension) the rows of the latest load carrying it, as int_populations_deduplicated.
 MARGINS = """
-WITH ranked AS (
-    SELECT *, rank() OVER (PARTITION BY neighborhood_id, dimension ORDER BY loaded_at DESC, load_id DESC) AS load_rank
-    FROM canonical.population
-)
 SELECT neighborhood_id, dimension, category, CAST(population AS DOUBLE) AS population
-FROM ranked WHERE load_rank = 1 AND dimension IN ('age_group', 'gender')
+FROM intermediate.int_populations_deduplicated
+WHERE dimension IN ('age_group', 'gender')
 """
 COLUMNS = {
     "source": "VARCHAR",
@@ -76,7 +64,7 @@ def write_survey_weights(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 @dg.asset(
     key=["weights", "survey_respondents"],
-    deps=[dg.AssetKey(["canonical", "survey_answers"]), dg.AssetKey(["canonical", "population"])],
+    deps=[RESPONDENTS_MODEL, MARGINS_MODEL],
     group_name="weights",
     kinds={"python", "duckdb"},
     description="Raking weight of every survey respondent (age_group × gender margins of the neighborhood, "

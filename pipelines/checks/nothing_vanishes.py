@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 import duckdb
-from dagster_dbt import get_asset_key_for_model
 
-from pipelines.assets.dbt import dbt_models
+from pipelines.assets.dbt import model_key
 from pipelines.resources import DataHome
 from pipelines.warehouse import connect
 
@@ -115,7 +114,7 @@ def describe(subject: Subject, found: list[Difference]) -> str:
 
 
 def nothing_vanishes_check(subject: Subject) -> dg.AssetChecksDefinition:
-    mart = get_asset_key_for_model([dbt_models()], subject.mart)
+    mart = model_key(subject.mart)
 
     # Blocking: published_files, which reads this mart, waits for this check and does not run when it fails.
     @dg.asset_check(
@@ -123,8 +122,8 @@ def nothing_vanishes_check(subject: Subject) -> dg.AssetChecksDefinition:
         name="nothing_vanishes",
         blocking=True,
         additional_deps=[
-            get_asset_key_for_model([dbt_models()], subject.model),
-            get_asset_key_for_model([dbt_models()], "neighborhoods"),
+            model_key(subject.model),
+            model_key("neighborhoods"),
         ],
         description=(
             f"Every loaded {subject.rows[:-1]} ({subject.model}) is counted in exactly one {subject.mart} cell, "

@@ -1,38 +1,37 @@
-"""Resident surveys (CONTRACT §3.3): Qualtrics, SurveyMonkey and Google Forms exports (CSV or XLSX), Likert items.
+"""Resident surveys: Qualtrics, SurveyMonkey and Google Forms exports (CSV or XLSX), Likert items.
 
-Personal data never leaves `parse`: only the columns the YAML maps are kept; the columns each tool fills with
+`land` reads an export in Python (its layout has one to three header rows, see parsers/surveys.py) and streams
+its mapped columns as text, in batches, into the parsed Parquet; `validate` scores and refuses them in SQL.
+
+Personal data never leaves `land`: only the columns the YAML maps are kept; the columns each tool fills with
 personal data (IP address, recipient names and emails, location, contact fields; see parsers/surveys.py) can be
 mapped only with `pii: hash`, which replaces every value by HMAC-SHA256(NBHD_PII_SALT, normalized value); free-text
-answers cannot be mapped as items or demographics. A survey load without a salt stops with a clear message.
+answers cannot be mapped as items or demographics; a survey tool's response id is kept only as a keyed hash. A
+survey load without a salt stops with a clear message.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 from pydantic import ConfigDict, Field, field_validator
 
 from pipelines.checks import rules
-from pipelines.kinds._legacy import LegacyKind
-from pipelines.kinds.base import (
-    Context,
-    Reasons,
-    SourceBase,
-    SourceError,
-    _Spec,
-    blank,
-    cite,
-    neighborhood_matcher,
-    normalize_label,
-    parse_bool,
-    parse_times,
-)
-from pipelines.parsers.surveys import detect_layout
-from pipelines.parsers.tables import pick_columns, read_grid, rows_below
+from pipelines.errors import SchemaDriftError, SourceError
+from pipelines.kinds.base import Context, Kind, SourceBase, Validated, _Spec, read_crosswalk, write_parsed
+from pipelines.kinds.sql import blank, bool_sql, cited, label, strip, time_parameters, time_sql
+from pipelines.parsers.surveys import MAX_HEADER_ROWS, Export, detect_layout
+from pipelines.parsers.tables import delimiter_hint, iter_cells
 from pipelines.pii import normalize_email, pseudonymize, require_salt
+from pipelines.warehouse import literal, quote
 
 LIKERT_5 = {
     "strongly disagree": 1,
@@ -120,11 +119,6 @@ class SurveySource(SourceBase):
         return _one_to_five(value)
 
     @property
-    def missing_answers(self) -> set[str]:
-        """Every answer that means "no answer", normalized: the defaults and this source's `missing`."""
-        return {normalize_label(label) for label in (*MISSING_ANSWERS, *self.missing)}
-
-    @property
     def response_id_column(self) -> str:
         """The file's column identifying a response, as details name it."""
         column = self.columns.response_id
@@ -133,152 +127,334 @@ class SurveySource(SourceBase):
         return column.column if isinstance(column, HashedColumn) else column
 
 
+# ---- landing files -> text columns
+
+# Records per Arrow batch: memory stays bounded whatever the export's size.
+BATCH_ROWS = 10_000
+
+
+def text_columns(spec: SurveySource) -> dict[str, str | None]:
+    """The parsed file's columns (canonical name -> the YAML's column, None where unmapped), in order; the items
+    as `item_1`, `item_2`, ... in the YAML's order."""
+    columns = spec.columns
+    response_id = (
+        columns.response_id.column if isinstance(columns.response_id, HashedColumn) else columns.response_id
+    )
+    mapping: dict[str, str | None] = columns.model_dump() | {"response_id": response_id}
+    return mapping | {item_column(number): item.column for number, item in enumerate(spec.items, start=1)}
+
+
+def item_column(number: int) -> str:
+    """The parsed file's column of the `number`-th item (from 1)."""
+    return f"item_{number}"
+
+
+def mapped_positions(spec: SurveySource, file: Path, export: Export) -> dict[str, int | None]:
+    """Canonical column -> its position in the export (None where unmapped); refuses personal and free-text
+    columns, and names every mapped column the export does not have."""
+    hashed = isinstance(spec.columns.response_id, HashedColumn)
+    first_position: dict[str, int] = {}
+    for index, name in enumerate(export.header):
+        first_position.setdefault(name, index)  # a repeated header name means its first column
+    positions: dict[str, int | None] = {}
+    missing = []
+    for canonical, column in text_columns(spec).items():
+        position = export.position(column) if column else None
+        if column and position is None:
+            missing.append(column)
+            continue
+        if position is not None:
+            name = export.header[position]
+            if export.is_personal(name) and not (canonical == "response_id" and hashed):
+                raise SourceError(
+                    f"{file}: column {name!r} (mapped to {canonical}) holds personal data in {export.tool} "
+                    "exports and is never loaded; to link records by it, map response_id to it with `pii: hash`"
+                )
+            if position in export.free_text and canonical not in ("neighborhood", "response_id"):
+                raise SourceError(
+                    f"{file}: column {name!r} (mapped to {canonical}) is a free-text answer; free text is never "
+                    "loaded, only closed answers can be items or demographics"
+                )
+            position = first_position[name]
+        positions[canonical] = position
+    if missing:
+        raise SchemaDriftError(
+            f"{file}: missing required column(s) {', '.join(repr(m) for m in missing)}; "
+            f"found {export.header[:30]}{delimiter_hint(export.header)}"
+        )
+    return positions
+
+
 def _hash_identifier(value: str, salt: str) -> str:
-    text = str(value).strip()
+    text = value.strip()
     if not text:
         return ""
     return pseudonymize(normalize_email(text) or " ".join(text.lower().split()), salt)
 
 
-def parse(spec: SurveySource, file, salt: str | None = None) -> pd.DataFrame:
+def response_ids(spec: SurveySource, values: dict[str, list[str]], salt: str) -> list[str]:
+    """The keyed hash identifying each response of a batch (`values`: its text columns)."""
+    if isinstance(spec.columns.response_id, HashedColumn):
+        return [_hash_identifier(value, salt) for value in values["response_id"]]
+    if spec.columns.response_id:
+        # A survey tool's response id links back to the named respondent inside the tool: only its keyed hash
+        # is kept (exact text: ids differing in case are different responses).
+        return [
+            pseudonymize(f"response_id:{value.strip()}", salt) if value.strip() else ""
+            for value in values["response_id"]
+        ]
+    # No response id (Google Forms): a digest of the mapped answers and timestamp, the mapped columns first,
+    # then the unmapped ones (blank), so a response hashes as it always has.
+    mapping = {name: column for name, column in text_columns(spec).items() if name != "response_id"}
+    order = [name for name, column in mapping.items() if column] + [n for n, c in mapping.items() if not c]
+    return [
+        pseudonymize(f"response:{chr(31).join(row)}", salt)
+        for row in zip(*(values[name] for name in order), strict=True)
+    ]
+
+
+def land(
+    spec: SurveySource,
+    file: Path,
+    destination: Path,
+    metadata: Mapping[str, str],
+    con: duckdb.DuckDBPyConnection,
+    salt: str | None,
+) -> None:
+    """Write an export's mapped columns as text and `_row` (the record's number in the file, header rows
+    included) into the parsed Parquet `destination`, in batches of BATCH_ROWS; the response id only as a keyed
+    hash."""
+    file = Path(file)
     salt = require_salt(salt, f"{spec.name}: {file}")
-    grid = read_grid(file)
-    export = detect_layout(file, grid)
+    records = iter_cells(file)
+    head = list(itertools.islice(records, MAX_HEADER_ROWS))
+    export = detect_layout(file, [cells for _, cells in head])
     if spec.export_format not in ("auto", export.tool):
         raise SourceError(
             f"{file}: source {spec.name} reads {spec.export_format} exports, but this file is laid out as "
             f"{export.layout}"
         )
-    hashed = isinstance(spec.columns.response_id, HashedColumn)
-    mapping: dict[str, str | None] = spec.columns.model_dump() | {
-        "response_id": spec.columns.response_id.column if hashed else spec.columns.response_id
-    }
-    mapping |= {f"item:{item.item_id}": item.column for item in spec.items}
+    positions = mapped_positions(spec, file, export)
+    data = itertools.chain(head[export.header_rows :], records)
+    schema = pa.schema([(name, pa.string()) for name in positions] + [("_row", pa.int64())])
+    failures: list[SourceError] = []
 
-    for canonical, column in mapping.items():
-        if not column:
-            continue
-        position = export.position(column)
-        if position is None:
-            continue  # pick_columns names every missing column at once
-        name = export.header[position]
-        if export.is_personal(name) and not (canonical == "response_id" and hashed):
-            raise SourceError(
-                f"{file}: column {name!r} (mapped to {canonical}) holds personal data in {export.tool} "
-                "exports and is never loaded; to link records by it, map response_id to it with `pii: hash`"
-            )
-        if position in export.free_text and canonical not in ("neighborhood", "response_id"):
-            raise SourceError(
-                f"{file}: column {name!r} (mapped to {canonical}) is a free-text answer; free text is never "
-                "loaded, only closed answers can be items or demographics"
-            )
-        mapping[canonical] = name
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            while chunk := list(itertools.islice(data, BATCH_ROWS)):
+                values = {
+                    name: [cells[position] for _, cells in chunk]
+                    if position is not None
+                    else [""] * len(chunk)
+                    for name, position in positions.items()
+                }
+                values["response_id"] = response_ids(spec, values, salt)
+                yield pa.record_batch([*values.values(), [number for number, _ in chunk]], schema=schema)
+        except SourceError as error:  # DuckDB, reading the batches, would report it as its own error
+            failures.append(error)
+            raise
 
-    table = pick_columns(file, export.header, rows_below(grid, export.header_rows), mapping)
-    if hashed:
-        table["response_id"] = table["response_id"].map(lambda v: _hash_identifier(v, salt)).astype("string")
-    elif spec.columns.response_id:
-        # A survey tool's response id links back to the named respondent inside the tool: only its keyed hash
-        # is kept (exact text: ids differing in case are different responses).
-        table["response_id"] = (
-            table["response_id"]
-            .map(
-                lambda v: (
-                    pseudonymize(f"response_id:{v.strip()}", salt) if isinstance(v, str) and v.strip() else ""
-                )
-            )
-            .astype("string")
-        )
-    else:
-        answers = table.drop(columns=["response_id", "_row"]).fillna("")
-        table["response_id"] = pd.array(
-            [pseudonymize(f"response:{chr(31).join(row)}", salt) for row in answers.itertuples(index=False)],
-            dtype="string",
-        )
-    return table
+    try:
+        write_parsed(con, pa.RecordBatchReader.from_batches(schema, batches()), destination, metadata)
+    except Exception:
+        if failures:
+            raise failures[0] from None
+        raise
 
 
-def _neighborhood_lookup(spec: SurveySource, context: Context):
-    """Answer -> neighborhood_id, tolerant of case and spacing, through ids, names, the crosswalk and aliases;
-    a ZIP+4 answer also matches its 5-digit ZIP."""
-    match = neighborhood_matcher(spec, context)
-    known = set(context.neighborhood_lookup().values())
-    aliases = {
-        normalize_label(alias): nbhd
-        for nbhd, names in spec.neighborhood_aliases.items()
-        if nbhd in known
-        for alias in names
-    }
+# ---- validation, in SQL
 
-    def lookup(value: object) -> str | None:
-        label = normalize_label(value)
-        candidates = [label] + ([label[:5]] if re.fullmatch(r"\d{5}-\d{4}", label) else [])
-        for candidate in candidates:
-            if found := match(candidate) or aliases.get(candidate):
-                return found
-        return None
-
-    return lookup
+# The temporary relations `validate` leaves on the connection.
+VALIDATED, LOADED, REJECTED = "survey_validated", "survey_loaded", "survey_rejected"
 
 
-def validate(spec: SurveySource, raw: pd.DataFrame, context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
-    reasons = Reasons(raw.index)
-    typed = raw.copy()
-    typed["response_id"] = raw["response_id"].str.strip()
-    typed["submitted_at"] = parse_times(raw["submitted_at"], spec.timestamp_format)
-    typed["neighborhood_id"] = raw["neighborhood"].map(_neighborhood_lookup(spec, context))
-    missing = spec.missing_answers
-    for column in ("age_group", "gender"):
-        values = raw[column].str.strip()
-        typed[column] = values.where(~values.map(normalize_label).isin(missing) & ~blank(values))
+def _answers_table(answers: list[tuple[str, object]], value_type: pa.DataType) -> pa.Table:
+    """(answer text, value) pairs with their order, as validation looks them up (of two answers compared
+    alike, the later wins, as in a dict)."""
+    return pa.table(
+        {
+            "answer": pa.array([answer for answer, _ in answers], pa.string()),
+            "value": pa.array([value for _, value in answers], value_type),
+            "ordinal": pa.array(range(len(answers)), pa.int64()),
+        }
+    )
 
-    # A row's first answer neither on its item's scale nor a missing code, cited by the file's column.
-    invalid_answer = pd.Series(pd.NA, index=raw.index, dtype="string")
-    for item in spec.items:
-        scale = {normalize_label(label): score for label, score in (item.scale or spec.scale).items()}
-        answers = raw[f"item:{item.item_id}"].map(normalize_label)
-        scores = answers.map(scale).astype("Float64")
-        off_scale = scores.isna() & ~answers.isin(missing) & invalid_answer.isna()
-        invalid_answer = invalid_answer.mask(off_scale, cite(item.column, raw[f"item:{item.item_id}"]))
-        typed[f"item:{item.item_id}"] = 6 - scores if item.reverse else scores
 
+def validate(spec: SurveySource, incoming: str, context: Context) -> Validated:
+    """Validate the relation `incoming` (the parsed export: `text_columns`, `_row`, `_position`) into
+    survey_loaded (one row per kept response and item) and survey_rejected (one row per refused response).
+
+    The first failing rule of a response names its reason, in this order: incomplete_response (a `finished`
+    column that is not true), missing_response_id, unparseable_submitted_at, submitted_at_in_future,
+    unknown_neighborhood, invalid_answer (the first item whose answer is neither on its scale nor a missing
+    answer), duplicate_response_superseded (the same response id submitted later in the file, whatever that
+    submission's own fate).
+
+    A neighborhood answer matches, case and spacing ignored, through the crosswalk, then the neighborhoods' ids
+    and names, then the aliases (a crosswalk entry or alias naming a neighborhood without a loaded boundary is
+    ignored); a ZIP+4 answer that matches nothing is tried as its 5-digit ZIP."""
+    con = context.con
     columns = spec.columns
-    if columns.finished:
-        finished = parse_bool(raw["finished"])
-        reasons.flag(finished != True, "incomplete_response", cite(columns.finished, raw["finished"]))  # noqa: E712
-    reasons.flag(
-        blank(raw["response_id"]), "missing_response_id", cite(spec.response_id_column, raw["response_id"])
+    crosswalk = (
+        read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
+        if spec.neighborhood_crosswalk
+        else {}
     )
-    submitted = cite(columns.submitted_at, raw["submitted_at"])
-    reasons.flag(typed["submitted_at"].isna(), "unparseable_submitted_at", submitted)
-    reasons.flag(typed["submitted_at"] > context.now, "submitted_at_in_future", submitted)
-    reasons.flag(
-        typed["neighborhood_id"].isna(),
-        "unknown_neighborhood",
-        cite(columns.neighborhood, raw["neighborhood"]),
+    aliases = [(alias, nbhd) for nbhd, names in spec.neighborhood_aliases.items() for alias in names]
+    lookups = {
+        "survey_crosswalk": _answers_table(list(crosswalk.items()), pa.string()),
+        "survey_aliases": _answers_table(aliases, pa.string()),
+        "survey_missing": _answers_table(
+            [(answer, "") for answer in (*MISSING_ANSWERS, *spec.missing)], pa.string()
+        ),
+        **{
+            f"survey_scale_{index}": _answers_table(list((item.scale or spec.scale).items()), pa.float64())
+            for index, item in enumerate(spec.items)
+        },
+    }
+    for name, table in lookups.items():
+        con.register(name, table)
+
+    def score_of(label_table: str, column: str) -> str:
+        return (
+            f"(SELECT arg_max(value, ordinal) FROM {label_table} WHERE {label('answer')} = {label(column)})"
+        )
+
+    items = [(index, item, quote(item_column(index + 1))) for index, item in enumerate(spec.items)]
+    scores = ", ".join(
+        f"{'6 - ' if item.reverse else ''}{score_of(f'survey_scale_{index}', column)}"
+        for index, item, column in items
     )
-    reasons.flag(invalid_answer.notna(), "invalid_answer", invalid_answer)
-    # Duplicate response ids keep the latest submission.
-    latest_first = typed.sort_values(["submitted_at", "_row"], ascending=False)
-    superseded = latest_first.duplicated("response_id").reindex(typed.index)
-    reasons.flag(
-        superseded,
-        "duplicate_response_superseded",
-        f"{spec.response_id_column}: repeated; the latest submission is kept",
+    skipped = ", ".join(f"{label(column)} IN (SELECT label FROM missing)" for _, _, column in items)
+    first_invalid = " ".join(
+        f"WHEN scores[{index + 1}] IS NULL AND NOT skipped[{index + 1}] THEN {cited(item.column, column)}"
+        for index, item, column in items
     )
 
-    # One row per (response, item): the shape trust metrics are computed from.
-    kept = typed.loc[reasons.kept]
-    long = pd.concat(
-        [
-            kept[["response_id", "submitted_at", "neighborhood_id", "age_group", "gender", "_row"]].assign(
-                construct=item.construct_name, item=item.item_id, score=kept[f"item:{item.item_id}"]
-            )
-            for item in spec.items
-        ],
-        ignore_index=True,
+    def answered(column: str) -> str:
+        return f"CASE WHEN {label(column)} NOT IN (SELECT label FROM missing) THEN {strip(column)} END"
+
+    # A refused row's record names its items by their ids, as its loaded rows do.
+    item_keys = {item_column(index + 1): f"item:{item.item_id}" for index, item, _ in items}
+    record_keys = {name: item_keys.get(name, name) for name in text_columns(spec)}
+    finished = (
+        f"WHEN NOT coalesce({bool_sql('finished')}, false) THEN 'incomplete_response'"
+        if columns.finished
+        else ""
     )
-    return long[[*KIND.columns, "_row"]], reasons.quarantined(raw)
+    sql = f"""
+    CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
+    WITH
+        missing AS (SELECT DISTINCT {label("answer")} AS label FROM survey_missing),
+        neighborhoods AS ({context.neighborhoods_sql()}),
+        -- answer -> neighborhood: the crosswalk (0), then ids and names (1), then aliases (2)
+        places AS (
+            SELECT label, arg_min(neighborhood_id, via) AS neighborhood_id FROM (
+                SELECT label, neighborhood_id, 1 AS via FROM neighborhoods
+                UNION ALL
+                SELECT {label("answer")}, arg_max(value, ordinal), via
+                FROM (
+                    SELECT *, 0 AS via FROM survey_crosswalk UNION ALL SELECT *, 2 FROM survey_aliases
+                )
+                WHERE value IN (SELECT neighborhood_id FROM neighborhoods)
+                GROUP BY ALL
+            )
+            GROUP BY label
+        ),
+        typed AS (
+            SELECT
+                *,
+                {strip("response_id")} AS t_response_id,
+                {time_sql("submitted_at", spec.timestamp_format)} AS t_submitted_at,
+                {label("neighborhood")} AS neighborhood_label,
+                {answered("age_group")} AS t_age_group,
+                {answered("gender")} AS t_gender,
+                [{scores}] AS scores,
+                [{skipped}] AS skipped
+            FROM ({incoming})
+        ),
+        located AS (
+            SELECT
+                typed.*,
+                coalesce(
+                    answer.neighborhood_id,
+                    CASE WHEN regexp_full_match(neighborhood_label, '\\d{{5}}-\\d{{4}}') THEN zip.neighborhood_id END
+                ) AS t_neighborhood_id,
+                row_number() OVER (
+                    PARTITION BY t_response_id ORDER BY t_submitted_at DESC NULLS LAST, _row DESC
+                ) > 1 AS superseded,
+                CASE {first_invalid} END AS invalid_answer
+            FROM typed
+            LEFT JOIN places answer ON answer.label = neighborhood_label
+            LEFT JOIN places zip ON zip.label = left(neighborhood_label, 5)
+        ),
+        decided AS (
+            SELECT
+                *,
+                CASE
+                    {finished}
+                    WHEN {blank("response_id")} THEN 'missing_response_id'
+                    WHEN t_submitted_at IS NULL THEN 'unparseable_submitted_at'
+                    WHEN t_submitted_at > $now THEN 'submitted_at_in_future'
+                    WHEN t_neighborhood_id IS NULL THEN 'unknown_neighborhood'
+                    WHEN invalid_answer IS NOT NULL THEN 'invalid_answer'
+                    WHEN superseded THEN 'duplicate_response_superseded'
+                END AS _reason
+            FROM located
+        )
+    SELECT
+        t_response_id AS response_id, t_submitted_at AS submitted_at, t_neighborhood_id AS neighborhood_id,
+        t_age_group AS age_group, t_gender AS gender, scores, _row, _position, _reason,
+        CASE _reason
+            WHEN 'incomplete_response' THEN {cited(columns.finished or "finished", "finished")}
+            WHEN 'missing_response_id' THEN {cited(spec.response_id_column, "response_id")}
+            WHEN 'unparseable_submitted_at' THEN {cited(columns.submitted_at, "submitted_at")}
+            WHEN 'submitted_at_in_future' THEN {cited(columns.submitted_at, "submitted_at")}
+            WHEN 'unknown_neighborhood' THEN {cited(columns.neighborhood, "neighborhood")}
+            WHEN 'invalid_answer' THEN invalid_answer
+            WHEN 'duplicate_response_superseded'
+                THEN {literal(f"{spec.response_id_column}: repeated; the latest submission is kept")}
+        END AS detail,
+        CASE WHEN _reason IS NOT NULL THEN
+            CAST(json_object({", ".join(f"{literal(key)}, {quote(name)}" for name, key in record_keys.items())}) AS VARCHAR)
+        END AS record
+    FROM decided
+    """
+    try:
+        con.execute(
+            sql, {**time_parameters(spec.timestamp_format), "now": pd.Timestamp(context.now).to_pydatetime()}
+        )
+    except duckdb.InvalidInputException as error:
+        if "format specifier" in str(error):
+            raise SourceError(
+                f"{spec.name}: timestamp_format {spec.timestamp_format!r} is not a strptime format: "
+                f"{str(error).strip().splitlines()[0]}"
+            ) from None
+        raise
+    finally:
+        for name in lookups:
+            con.unregister(name)
+    # One row per (response, item): the shape trust metrics are computed from.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {LOADED} AS
+        SELECT v.response_id, v.submitted_at, v.neighborhood_id, v.age_group, v.gender,
+               i.construct, i.item, v.scores[i.position] AS score, v._row
+        FROM {VALIDATED} v CROSS JOIN (SELECT unnest($constructs) AS construct, unnest($items) AS item,
+                                              generate_subscripts($items, 1) AS position) i
+        WHERE v._reason IS NULL
+        ORDER BY i.position, v._position
+        """,
+        {
+            "constructs": [item.construct_name for item in spec.items],
+            "items": [item.item_id for item in spec.items],
+        },
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
+        f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
+    )
+    return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
 
 
 def check_sample(spec: SurveySource, sample, con) -> list[tuple[str, str]]:
@@ -289,11 +465,16 @@ def check_sample(spec: SurveySource, sample, con) -> list[tuple[str, str]]:
 
     notes = [f"scale: {labels(spec.scale)}"]
     notes += [f"scale of {item.column}: {labels(item.scale)}" for item in spec.items if item.scale]
-    notes.append(f"missing codes (skipped, never refused): {sorted(spec.missing_answers)}")
+    # As validation compares them (sql.label): lower-case, spacing collapsed.
+    (missing,) = con.execute(
+        f"SELECT list_sort(list_distinct(list_transform($answers, answer -> {label('answer')})))",
+        {"answers": [*MISSING_ANSWERS, *spec.missing]},
+    ).fetchone()
+    notes.append(f"missing codes (skipped, never refused): {missing}")
     return [("note", note) for note in notes]
 
 
-class SurveyKind(LegacyKind):
+class SurveyKind(Kind):
     name = "survey"
     spec_type = SurveySource
     columns = {
@@ -310,8 +491,12 @@ class SurveyKind(LegacyKind):
     lookups = ("geography",)
     spatial = False
     freshness = timedelta(days=100)
-    parse_frame = staticmethod(parse)
-    validate_frame = staticmethod(validate)
+
+    def land(self, spec, file, destination, metadata, con, salt):
+        land(spec, file, destination, metadata, con, salt)
+
+    def validate(self, spec, incoming, context):
+        return validate(spec, incoming, context)
 
     def check_sample(self, spec, sample, con):
         return check_sample(spec, sample, con)

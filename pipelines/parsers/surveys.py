@@ -21,8 +21,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from pipelines.errors import SourceError
 from pipelines.parsers.tables import delimiter_hint, normalize_header
 
@@ -70,7 +68,7 @@ SURVEYMONKEY_FREE_TEXT = {"open-ended response", "other (please specify)"}
 
 @dataclass
 class Export:
-    """A survey export split into its header and its data rows (`rows_below`-shaped: positional columns)."""
+    """A survey export's layout: its header (one name per position) and how many rows it spans."""
 
     layout: str
     header: list[str]
@@ -97,15 +95,16 @@ class Export:
         return matches[0] if len(matches) == 1 else None
 
 
-def _cells(row: pd.Series) -> list[str]:
-    return [normalize_header(cell) for cell in row]
+# The most header rows a layout has: detect_layout reads no further.
+MAX_HEADER_ROWS = 3
 
 
-def detect_layout(file: Path, grid: pd.DataFrame) -> Export:
-    """The export's layout and header; a file of no known layout fails naming the file and what was expected."""
-    first = _cells(grid.iloc[0])
-    second = _cells(grid.iloc[1]) if len(grid) > 1 else []
-    third = [str(cell).strip() for cell in grid.iloc[2]] if len(grid) > 2 else []
+def detect_layout(file: Path, head: list[list[str]]) -> Export:
+    """The export's layout and header from its first rows (up to MAX_HEADER_ROWS, cells as text); a file of no
+    known layout fails naming the file and what was expected."""
+    first = [normalize_header(cell) for cell in head[0]]
+    second = [normalize_header(cell) for cell in head[1]] if len(head) > 1 else []
+    third = [cell.strip() for cell in head[2]] if len(head) > 2 else []
 
     if first and first[0] == "V1" and "ResponseID" in second:
         # Legacy exports name meta columns V1..V10 and put the real names on the second row.

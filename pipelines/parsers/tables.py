@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 
@@ -297,3 +298,76 @@ def read_json_records(file: Path) -> list[dict]:
             f"{file}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
     return document
+
+
+def iter_cells(file: Path) -> Iterator[tuple[int, list[str]]]:
+    """The records of a CSV or XLSX file as (`_row`, cells as text), streaming: header rows included, each
+    record as wide as the first. A CSV's blank lines are skipped (a whitespace-only line is blank too) and a
+    record wider than the first is an error naming its row; an XLSX sheet's blank rows count as rows, except
+    trailing ones. Errors name the file."""
+    if file.stat().st_size == 0:
+        raise SourceError(f"{file}: the file is empty")
+    if file.suffix.lower() in (".xlsx", ".xlsm"):
+        yield from _xlsx_cells(file)
+        return
+    check_text_file(file)
+    # check_text_file bounds each line; a quoted value may still span lines, up to the same size.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
+    width, number = 0, 0
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            for record in csv.reader(handle):
+                if not record or (len(record) == 1 and not record[0].strip(" \t")):
+                    continue
+                number += 1
+                width = width or len(record)
+                if len(record) > width:
+                    raise SourceError(
+                        f"{file}: row {number} has {len(record)} values where the first row has {width} "
+                        f"columns{delimiter_hint([record[0]]) if width == 1 else ''}"
+                    )
+                yield number, record + [""] * (width - len(record))
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            f"{file}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}; "
+            "Latin-1 or Windows-1252?); re-export the file as UTF-8 CSV"
+        ) from None
+    except csv.Error as error:
+        raise SourceError(f"{file}: not a readable CSV file (row {number + 1}: {error})") from None
+    if not number:
+        raise SourceError(f"{file}: the file has no rows")
+
+
+def _xlsx_cells(file: Path) -> Iterator[tuple[int, list[str]]]:
+    try:
+        workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many types for a damaged workbook
+        raise SourceError(f"{file}: not a readable XLSX workbook ({error})") from error
+    try:
+        width, number, blank_rows = 0, 0, []
+        for values in workbook.worksheets[0].iter_rows(values_only=True):
+            cells = [_cell_text(value) for value in values]
+            while cells and not cells[-1]:
+                cells.pop()
+            number += 1
+            if not cells:
+                blank_rows.append(number)  # kept only if a filled row follows
+                continue
+            width = width or len(cells)
+            for blank_number in blank_rows:
+                yield blank_number, [""] * width
+            blank_rows = []
+            yield number, (cells + [""] * (width - len(cells)))[:width]
+        if not width:
+            raise SourceError(f"{file}: the workbook's first sheet has no rows")
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: object) -> str:
+    """A spreadsheet cell as the text a CSV export holds: whole numbers without a decimal point."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,5 +1,6 @@
-"""Survey exports: the real samples of each tool parse with a YAML written for them here; layouts are detected;
-personal data and free text never come out of `parse`; validation scores, reverse-codes and quarantines.
+"""Survey exports through the kind's interface: the real samples of each tool land (parsed Parquet) with a YAML
+written for them here; layouts are detected; personal data and free text never come out of `land`; validation
+(`ingest.validate_file` into a real in-memory warehouse) scores, reverse-codes and quarantines.
 An export of an unknown tool is RELIABILITY 10 (tests/reliability/test_bad_files.py)."""
 
 from __future__ import annotations
@@ -8,19 +9,22 @@ import csv
 import hashlib
 import hmac
 import io
+import json
 from pathlib import Path
 
-import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipelines.kinds import survey
+from pipelines import ingest
+from pipelines.kinds import KINDS, survey
 from pipelines.kinds.base import Context, SourceError
-from pipelines.parsers.surveys import detect_layout
-from pipelines.parsers.tables import read_grid
+from pipelines.parsers.surveys import MAX_HEADER_ROWS, detect_layout
+from pipelines.parsers.tables import iter_cells
 from pipelines.pii import MissingSaltError
 from pipelines.sources import load_source
+from pipelines.warehouse import connect, quote
 from tests.conftest import TEST_SALT
 
 CANONICAL_RAW = {"response_id", "submitted_at", "neighborhood", "finished", "age_group", "gender", "_row"}
@@ -34,11 +38,51 @@ def source(tmp_path: Path, yaml_text: str, crosswalk: str | None = None) -> surv
     return load_source(path)
 
 
-def context(neighborhoods: dict[str, str]) -> Context:
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA raw; CREATE TABLE raw.geo (neighborhood_id VARCHAR, name VARCHAR)")
-    con.executemany("INSERT INTO raw.geo VALUES (?, ?)", list(neighborhoods.items()))
-    return Context(con, neighborhood_sources=["geo"], now=pd.Timestamp("2026-11-01"))
+def stamp(file: Path) -> dict[str, str]:
+    """The landing file's name, as `ingest.land` stamps a parsed file."""
+    return {ingest.FILE_KEY.decode(): Path(file).name}
+
+
+def parse(
+    spec: survey.SurveySource, file: Path, tmp_path: Path, salt: str | None = TEST_SALT
+) -> pd.DataFrame:
+    """The parsed Parquet `land` writes for `file` (in tmp_path), as a frame."""
+    parsed = tmp_path / f"parsed-{Path(file).name}.parquet"
+    with connect(None, allowed=[tmp_path]) as con:
+        KINDS["survey"].land(spec, Path(file), parsed, stamp(file), con, salt)
+    return pq.read_table(parsed).to_pandas()
+
+
+def validate(
+    spec: survey.SurveySource, file: Path, tmp_path: Path, neighborhoods: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`file` landed and validated as one load into an in-memory warehouse whose one boundary source holds
+    `neighborhoods` (id -> name): (its raw rows, its quarantined rows with their record's values as columns)."""
+    parsed = tmp_path / f"parsed-{Path(file).name}.parquet"
+    with connect(None, allowed=[tmp_path]) as con:
+        if not parsed.exists():
+            KINDS["survey"].land(spec, Path(file), parsed, stamp(file), con, TEST_SALT)
+        con.execute("CREATE SCHEMA raw; CREATE TABLE raw.geo (neighborhood_id VARCHAR, name VARCHAR)")
+        con.executemany("INSERT INTO raw.geo VALUES (?, ?)", list(neighborhoods.items()))
+        context = Context(con, {"geography": ["geo"]}, now=pd.Timestamp("2026-11-01"))
+        summary = ingest.validate_file(spec, parsed, "load-1", Path(file).name, context)
+        loaded = con.execute(
+            f"SELECT * EXCLUDE (source, load_id, loaded_at, _file) FROM raw.{quote(spec.name)} ORDER BY _row, item"
+        ).df()
+        refused = con.execute(
+            f"SELECT _row, reason, detail, record FROM quarantine.{quote(spec.name)} ORDER BY _row"
+        ).fetchall()
+    quarantined = pd.DataFrame(
+        [
+            {**json.loads(record), "_row": row, "reason": reason, "detail": detail}
+            for row, reason, detail, record in refused
+        ]
+        or None,
+        columns=None if refused else ["_row", "reason", "detail", "response_id"],
+    )
+    assert summary.rows_received == summary.rows_loaded + summary.rows_quarantined
+    assert summary.rows_loaded == loaded["_row"].nunique() and summary.rows_quarantined == len(quarantined)
+    return loaded, quarantined
 
 
 def everything(frame: pd.DataFrame) -> str:
@@ -71,8 +115,8 @@ items:
 
 def test_real_qualtrics_export_parses_and_loads(real_data, tmp_path):
     spec = source(tmp_path, QUALTRICS_YAML)
-    raw = survey.parse(spec, real_data / "qualtrics_export_sample_qualtRics.csv", TEST_SALT)
-    assert set(raw.columns) == CANONICAL_RAW | {"item:this_is_a_multiple_choice_question"}
+    raw = parse(spec, real_data / "qualtrics_export_sample_qualtRics.csv", tmp_path)
+    assert set(raw.columns) == CANONICAL_RAW | {"item_1"}
     # The survey tool's response id links back to the respondent there: only its keyed hash is kept.
     assert raw.loc[0, "response_id"] == keyed_hash("response_id:R_2YPOQ602ER1jkf1")
     assert raw.loc[0, "_row"] == 4  # three header rows
@@ -80,7 +124,9 @@ def test_real_qualtrics_export_parses_and_loads(real_data, tmp_path):
     assert "130.92.34.66" not in text and "47.115" not in text and "Hello World" not in text
     assert "R_2YPOQ602ER1jkf1" not in text
 
-    loaded, quarantined = survey.validate(spec, raw, context({"N_DE": "Bern"}))
+    loaded, quarantined = validate(
+        spec, real_data / "qualtrics_export_sample_qualtRics.csv", tmp_path, {"N_DE": "Bern"}
+    )
     assert quarantined.empty
     assert loaded[["neighborhood_id", "construct", "score"]].values.tolist() == [["N_DE", "trust", 2.0]]
     assert loaded.loc[0, "submitted_at"] == pd.Timestamp("2017-07-18 08:28:48")
@@ -93,11 +139,13 @@ def test_real_legacy_qualtrics_export_parses_with_the_same_names(real_data, tmp_
     yaml_text = yaml_text.replace("neighborhood: UserLanguage", "neighborhood: ResponseSet")
     yaml_text = yaml_text.replace('["de", "Deutsch"]', '["standard-antwortsatz"]')
     spec = source(tmp_path, yaml_text)
-    raw = survey.parse(spec, real_data / "qualtrics_export_legacy_sample_qualtRics.csv", TEST_SALT)
+    raw = parse(spec, real_data / "qualtrics_export_legacy_sample_qualtRics.csv", tmp_path)
     assert raw.loc[0, "response_id"] == keyed_hash("response_id:R_2YPOQ602ER1jkf1")
     assert raw.loc[0, "finished"] == "1" and raw.loc[0, "_row"] == 3
     assert "130.92.34.66" not in everything(raw) and "Anonym" not in everything(raw)
-    loaded, quarantined = survey.validate(spec, raw, context({"N_DE": "Bern"}))
+    loaded, quarantined = validate(
+        spec, real_data / "qualtrics_export_legacy_sample_qualtRics.csv", tmp_path, {"N_DE": "Bern"}
+    )
     assert quarantined.empty and loaded["score"].tolist() == [2.0]
 
 
@@ -136,13 +184,13 @@ def test_real_surveymonkey_export_parses_and_loads(real_data, tmp_path):
     assert file.read_bytes().count(b"\r\n") == 37, "the sample is a CRLF file"
     # Cross-ward ANCs are answered as "3/4G": the crosswalk maps them, the rest match ids directly.
     spec = source(tmp_path, SURVEYMONKEY_YAML, crosswalk="answer,neighborhood_id\n3/4G,3G\n6/8F,6F\n")
-    raw = survey.parse(spec, file, TEST_SALT)
+    raw = parse(spec, file, tmp_path)
     assert len(raw) == 35 and raw["_row"].tolist() == list(range(3, 38))
     text = everything(raw)
     assert "redacted@example.org" not in text and "0.0.0.0" not in text and "Lee Dixon" not in text
 
     wards = {f"{ward}{letter}": f"ANC {ward}{letter}" for ward in range(1, 9) for letter in "ABCDEFG"}
-    loaded, quarantined = survey.validate(spec, raw, context(wards))
+    loaded, quarantined = validate(spec, file, tmp_path, wards)
     assert quarantined.empty, quarantined
     assert loaded["response_id"].nunique() == 35
     housing = loaded[loaded["construct"] == "housing"]["score"]
@@ -172,14 +220,14 @@ items:
 def test_real_google_forms_export_parses_and_loads(real_data, tmp_path):
     file = real_data / "google_forms_export_mis_survey_first12.csv"
     spec = source(tmp_path, GOOGLE_FORMS_YAML)
-    raw = survey.parse(spec, file, TEST_SALT)
+    raw = parse(spec, file, tmp_path)
     assert len(raw) == 12
     # Google Forms has no response id: a keyed hash of the response's mapped values stands in for it.
     assert raw["response_id"].str.fullmatch(r"[0-9a-f]{64}").all() and raw["response_id"].nunique() == 12
-    again = survey.parse(spec, file, TEST_SALT)
+    again = parse(spec, file, tmp_path)
     assert again["response_id"].tolist() == raw["response_id"].tolist(), "stable across re-exports"
 
-    loaded, quarantined = survey.validate(spec, raw, context({"IT": "IT", "FIN": "Finance"}))
+    loaded, quarantined = validate(spec, file, tmp_path, {"IT": "IT", "FIN": "Finance"})
     first = pd.read_csv(file, dtype=str).iloc[0]
     assert quarantined.empty and set(loaded["neighborhood_id"]) == {"IT"}  # every answer is "IT / Software"
     assert len(loaded) == 12 * 3
@@ -262,9 +310,9 @@ def test_qualtrics_validation_scores_reverse_codes_and_quarantines(tmp_path):
         [QUALTRICS_HEADER, QUALTRICS_HEADER, QUALTRICS_IMPORT, *QUALTRICS_ROWS],
         bom=True,
     )
-    raw = survey.parse(spec, file, TEST_SALT)
+    raw = parse(spec, file, tmp_path)
     assert "198.51.100" not in everything(raw) and "jane" not in everything(raw).lower()
-    loaded, quarantined = survey.validate(spec, raw, context({"N01": "Alder Park"}))
+    loaded, quarantined = validate(spec, file, tmp_path, {"N01": "Alder Park"})
     # Response ids are keyed hashes from here on: name them back through the hashes of the file's ids.
     ids = {keyed_hash(f"response_id:R_{n}"): f"R_{n}" for n in range(1, 6)}
     quarantined["response_id"] = quarantined["response_id"].map(ids)
@@ -272,15 +320,16 @@ def test_qualtrics_validation_scores_reverse_codes_and_quarantines(tmp_path):
     reasons = dict(
         zip(
             quarantined["response_id"] + "@" + quarantined["_row"].astype(str),
-            quarantined["_reason"],
+            quarantined["reason"] + " / " + quarantined["detail"],
             strict=True,
         )
     )
     assert reasons == {
-        "R_2@5": "incomplete_response",
-        "R_3@6": "duplicate_response_superseded",  # the later submission (row 7) is kept
-        "R_4@8": "unknown_neighborhood",
-        "R_5@9": "invalid_answer",
+        "R_2@5": "incomplete_response / Finished: '0'",
+        # the later submission (row 7) is kept
+        "R_3@6": "duplicate_response_superseded / ResponseId: repeated; the latest submission is kept",
+        "R_4@8": "unknown_neighborhood / Q_NBHD: 'Atlantis'",
+        "R_5@9": "invalid_answer / T1: '7'",
     }
     scores = loaded.set_index(["response_id", "item"])["score"]
     assert scores[("R_1", "t1")] == 5 and pd.isna(scores[("R_1", "t2")])  # "Don't know" is missing
@@ -294,9 +343,12 @@ def test_qualtrics_validation_scores_reverse_codes_and_quarantines(tmp_path):
 def test_xlsx_export_parses_like_its_csv(tmp_path):
     spec = source(tmp_path, QUALTRICS_SPEC)
     grid = [QUALTRICS_HEADER, QUALTRICS_HEADER, QUALTRICS_IMPORT, *QUALTRICS_ROWS]
-    csv_raw = survey.parse(spec, write_rows(tmp_path / "wave.csv", grid), TEST_SALT)
-    pd.DataFrame(grid).to_excel(tmp_path / "wave.xlsx", header=False, index=False)
-    xlsx_raw = survey.parse(spec, tmp_path / "wave.xlsx", TEST_SALT)
+    csv_raw = parse(spec, write_rows(tmp_path / "wave.csv", grid), tmp_path)
+    # As a spreadsheet holds them: numbers as numbers (read back as the text a CSV export writes).
+    cells = [[int(cell) if cell.isdigit() else cell for cell in row] for row in grid]
+    assert isinstance(cells[3][2], int)
+    pd.DataFrame(cells).to_excel(tmp_path / "wave.xlsx", header=False, index=False)
+    xlsx_raw = parse(spec, tmp_path / "wave.xlsx", tmp_path)
     pd.testing.assert_frame_equal(xlsx_raw, csv_raw)
 
 
@@ -333,12 +385,13 @@ items:
         ["3/2/2024 9:05:00", "sam@example.net", " alder park ", "Strongly agree", ""],
         ["3/9/2024 18:00:00", " jane.roe@example.org ", "Alder Park", "Disagree", "changed my mind"],
     ]
-    raw = survey.parse(spec, write_rows(tmp_path / "forms.csv", rows, newline="\r\n"), TEST_SALT)
+    file = write_rows(tmp_path / "forms.csv", rows, newline="\r\n")
+    raw = parse(spec, file, tmp_path)
     assert len(raw) == 3 and raw["_row"].tolist() == [2, 3, 4]  # the quoted line break stays in its row
     assert "example" not in everything(raw).lower() and "line two" not in everything(raw)
     assert raw.loc[0, "response_id"] == keyed_hash("jane.roe@example.org") == raw.loc[2, "response_id"]
-    loaded, quarantined = survey.validate(spec, raw, context({"N01": "Alder Park"}))
-    assert quarantined["_reason"].tolist() == ["duplicate_response_superseded"] and quarantined[
+    loaded, quarantined = validate(spec, file, tmp_path, {"N01": "Alder Park"})
+    assert quarantined["reason"].tolist() == ["duplicate_response_superseded"] and quarantined[
         "_row"
     ].tolist() == [2]
     assert sorted(loaded["score"].tolist()) == [2.0, 5.0]
@@ -356,7 +409,8 @@ def test_an_answer_that_looks_like_an_import_id_does_not_change_the_layout(tmp_p
     """Found by tests/reliability/test_parser_fuzz.py: one such answer in the third row made any export a
     Qualtrics one, whose three header rows swallowed a response."""
     file = write_rows(tmp_path / "export.csv", rows)
-    assert detect_layout(file, read_grid(file)).layout == layout
+    head = [cells for _, cells in iter_cells(file)][:MAX_HEADER_ROWS]
+    assert detect_layout(file, head).layout == layout
 
 
 def test_a_file_of_another_tool_than_declared_is_refused(real_data, tmp_path):
@@ -368,7 +422,7 @@ def test_a_file_of_another_tool_than_declared_is_refused(real_data, tmp_path):
     with pytest.raises(
         SourceError, match="reads qualtrics exports, but this file is laid out as surveymonkey"
     ):
-        survey.parse(spec, real_data / "surveymonkey_export_ggwash_anc2022_redacted.csv", TEST_SALT)
+        parse(spec, real_data / "surveymonkey_export_ggwash_anc2022_redacted.csv", tmp_path)
 
 
 # Per real export: (submitted_at, neighborhood, an item) columns that may be loaded.
@@ -430,17 +484,58 @@ def test_personal_and_free_text_columns_cannot_be_loaded(real_data, tmp_path, fi
     }
     spec = source(tmp_path, yaml.safe_dump(definition))
     with pytest.raises(SourceError, match=problem) as error:
-        survey.parse(spec, real_data / file, TEST_SALT)
+        parse(spec, real_data / file, tmp_path)
     assert str(real_data / file) in str(error.value) and column in str(error.value)
 
 
 def test_a_missing_salt_stops_the_load_with_a_clear_message(real_data, tmp_path):
     spec = source(tmp_path, QUALTRICS_YAML)
     with pytest.raises(MissingSaltError, match="NBHD_PII_SALT is not set") as error:
-        survey.parse(spec, real_data / "qualtrics_export_sample_qualtRics.csv", None)
+        parse(spec, real_data / "qualtrics_export_sample_qualtRics.csv", tmp_path, salt=None)
     assert "qualtrics_sample" in str(error.value) and "qualtrics_export_sample" in str(error.value)
 
 
 def test_a_scale_outside_one_to_five_is_a_definition_error(tmp_path):
     with pytest.raises(SourceError, match="scores must be between 1 and 5"):
         source(tmp_path, QUALTRICS_SPEC.replace('"5": 5}', '"5": 7}'))
+
+
+def test_neighborhood_answers_match_through_the_crosswalk_then_ids_and_names_then_aliases(tmp_path):
+    spec = source(
+        tmp_path,
+        """
+name: places
+kind: survey
+timestamp_format: "%m/%d/%Y %H:%M:%S"
+columns: {submitted_at: Timestamp, neighborhood: "Where do you live?"}
+neighborhood_crosswalk: crosswalk.csv
+neighborhood_aliases: {N01: ["AP", "60601"], N99: ["Lost Lake"]}
+items:
+  - {column: I trust the police, construct: trust}
+""",
+        crosswalk="answer,neighborhood_id\nBirch Hill,N01\nOld Mill,N99\nap,N02\n",
+    )
+    # answer -> the neighborhood it must load in (None: refused as unknown_neighborhood), by the rules above
+    expected = {
+        "birch  HILL": "N01",  # the crosswalk wins over the name of N02
+        "Old Mill": None,  # the crosswalk names a neighborhood without a boundary
+        "AP": "N02",  # the crosswalk wins over the alias
+        "n02": "N02",  # an id, case ignored
+        "Alder Park": "N01",  # a name
+        "Lost Lake": None,  # an alias of a neighborhood without a boundary
+        "60601-1234": "N01",  # a ZIP+4 through the alias of its ZIP
+        "Atlantis": None,
+    }
+    rows = [["Timestamp", "Where do you live?", "I trust the police"]] + [
+        [f"3/{day}/2024 9:05:00", answer, "Agree"] for day, answer in enumerate(expected, start=1)
+    ]
+    file = write_rows(tmp_path / "places.csv", rows)
+    loaded, quarantined = validate(spec, file, tmp_path, {"N01": "Alder Park", "N02": "Birch Hill"})
+    found = dict.fromkeys(quarantined["neighborhood"])
+    answers = dict(enumerate(expected, start=2))
+    found |= {answers[row]: nbhd for row, nbhd in zip(loaded["_row"], loaded["neighborhood_id"], strict=True)}
+    assert found == expected
+    assert set(quarantined["reason"]) == {"unknown_neighborhood"}
+    assert sorted(quarantined["detail"]) == sorted(
+        f"Where do you live?: {answer!r}" for answer, nbhd in expected.items() if nbhd is None
+    )
