@@ -4,19 +4,16 @@ validated against a calendar loaded in a real DuckDB warehouse."""
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
-from pipelines import ingest
 from pipelines.kinds import KINDS
 from pipelines.kinds.base import Context
 from pipelines.pii import MissingSaltError, person_key, pseudonymize
-from pipelines.sources import load_source
 from pipelines.warehouse import connect, ensure_tables
 from tests.conftest import TEST_SALT
+from tests.kinds.loading import load, spec
 
 CALENDAR = """\
 Event ID,Title,Start,Neighborhood
@@ -26,30 +23,6 @@ EV3,Youth Night,2024-02-13 17:00,N01
 EV4,Youth Night,2024-02-13 19:00,N01
 EV5,Cleanup,not a date,N01
 """
-
-
-def spec(tmp_path, name: str, body: str):
-    path = tmp_path / f"{name}.yml"
-    path.write_text(textwrap.dedent(body))
-    return load_source(path)
-
-
-def load(tmp_path, spec, file, context: Context, salt: str | None = TEST_SALT):
-    """Land `file` (Kind.land) and validate it into the warehouse of `context` as the interface does: the parsed
-    file, the loaded rows (in file order) and the quarantined rows (in file order), as frames."""
-    parsed = tmp_path / f"{spec.name}-{file.stem}.parquet"
-    with connect(None, allowed=[tmp_path]) as con:
-        KINDS[spec.kind].land(spec, file, parsed, {"neighborhood_metrics.file": file.name}, con, salt)
-    ingest.validate_file(spec, parsed, file.stem, file.name, context)
-    loaded, quarantined = (
-        pd.DataFrame(
-            context.con.execute(f"SELECT * FROM {table}.{spec.name} ORDER BY _row")
-            .fetch_arrow_table()
-            .to_pylist()
-        )
-        for table in ("raw", "quarantine")
-    )
-    return pq.read_table(parsed).to_pandas(), loaded, quarantined
 
 
 @pytest.fixture
