@@ -58,6 +58,10 @@ class RosterSource(SourceBase):
 # The columns of a roster's parsed file beside `person_id` (the identity columns never reach it), as text.
 KEPT_COLUMNS = ("event_id", "event_name", "event_date", "age_group", "status")
 TEXT_COLUMNS = (*KEPT_COLUMNS, "person_id")
+# The identity columns a roster may map, read only to key the person ...
+IDENTITY_COLUMNS = ("email", "phone", "name", "first_name", "last_name", "zip")
+# ... as these inputs of pii.person_key (the full name: `name`, or first and last name).
+KEY_INPUTS = ("email", "phone", "full_name", "zip")
 # Rows per batch keyed in Python: memory stays flat whatever the roster's size.
 BATCH_ROWS = 65_536
 # The temporary relations `validate` leaves on the connection.
@@ -117,13 +121,11 @@ def land(
     read_landing(file, copy)
 
 
-IDENTITY_COLUMNS = ("email", "phone", "name", "first_name", "last_name", "zip")
-
-
 def keyed_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema of `keyed_batch`'s batches."""
     return pa.schema(
         [
-            *(field for field in schema if field.name not in ("email", "phone", "full_name", "zip")),
+            *(field for field in schema if field.name not in KEY_INPUTS),
             pa.field("person_id", pa.string()),
         ]
     )
@@ -134,14 +136,12 @@ def keyed_batch(batch: pa.RecordBatch, spec: RosterSource, salt: str) -> pa.Reco
     normalized email, else phone, else name + ZIP), '' where none. A person listed often is keyed once."""
     keys: dict[tuple, str] = {}
     person_ids = []
-    for identity in zip(
-        *(batch.column(name).to_pylist() for name in ("email", "phone", "full_name", "zip")), strict=True
-    ):
+    for identity in zip(*(batch.column(name).to_pylist() for name in KEY_INPUTS), strict=True):
         if identity not in keys:
             key = person_key(*identity, spec.phone_region)
             keys[identity] = pseudonymize(key, salt) if key else ""
         person_ids.append(keys[identity])
-    kept = [name for name in batch.schema.names if name not in ("email", "phone", "full_name", "zip")]
+    kept = [name for name in batch.schema.names if name not in KEY_INPUTS]
     return pa.RecordBatch.from_arrays(
         [*(batch.column(name) for name in kept), pa.array(person_ids, pa.string())], [*kept, "person_id"]
     )

@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from pipelines.errors import SourceError
 from pipelines.kinds import KINDS
 from pipelines.kinds.base import Context
 from pipelines.warehouse import connect, ensure_tables
@@ -166,3 +167,25 @@ def test_a_calendar_without_ids_or_neighborhoods(tmp_path, context):
         [6, "duplicate_event_id", f"event id (a digest of district, title and start): '{ids[5]}'"],
         [7, "unparseable_starts_at", "start: 'tomorrow'"],
     ]
+
+
+def test_a_pattern_duckdb_cannot_read_is_named(tmp_path, context):
+    calendar = spec(
+        tmp_path,
+        "lookahead",
+        """
+        name: lookahead
+        kind: events
+        timestamp_format: "%Y-%m-%d %H:%M"
+        columns: {event_id: Event ID, title: Title, starts_at: Start, neighborhood: Neighborhood}
+        event_types:
+          - {pattern: "youth", type: youth_program}
+          - {pattern: "beat(?= meeting)", type: beat_meeting}
+        """,
+    )
+    file = tmp_path / "calendar.csv"
+    file.write_text("Event ID,Title,Start,Neighborhood\nE1,Beat meeting,2024-01-09 18:30,N01\n")
+    with pytest.raises(
+        SourceError, match=r"lookahead: field 'event_types\[1\].pattern': 'beat\(\?= meeting\)'"
+    ):
+        load(tmp_path, calendar, file, context)
