@@ -1,30 +1,26 @@
-"""Attendance rosters (CONTRACT §3.4): Eventbrite attendee reports, sign-in sheets (CSV/XLSX) and Google Forms
+"""Attendance rosters (docs/sources.md): Eventbrite attendee reports, sign-in sheets (CSV and XLSX) and Google Forms
 registrations. A person is a keyed hash (pipelines.pii.person_key); an event is named by its id, or by its name and
 date, matched to the calendars' titles and start dates."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
-import pandas as pd
+import duckdb
+import pyarrow as pa
 from pydantic import Field, model_validator
 
 from pipelines.checks import rules
-from pipelines.kinds._legacy import LegacyKind
-from pipelines.kinds.base import (
-    Context,
-    Reasons,
-    SourceBase,
-    _Spec,
-    blank,
-    cite,
-    normalize_label,
-    parse_times,
-)
+from pipelines.errors import SourceError
+from pipelines.kinds.base import FIRST_ROW_KEY, Context, Kind, SourceBase, Validated, _Spec, write_parsed
+from pipelines.kinds.crime import column_positions, first_line, read_csv_header, read_landing
+from pipelines.kinds.sql import blank, cited, csv_sql, label, record_json, strip, time_parameters, time_sql
 from pipelines.parsers.tables import pick_columns, read_table
 from pipelines.pii import person_key, pseudonymize, require_salt
-from pipelines.warehouse import quote
+from pipelines.warehouse import literal, quote
 
 
 class RosterColumns(_Spec):
@@ -59,94 +55,242 @@ class RosterSource(SourceBase):
     event_date_format: str = "%m/%d/%Y"
 
 
-def parse(spec: RosterSource, file, salt: str | None = None) -> pd.DataFrame:
+# The columns of a roster's parsed file beside `person_id` (the identity columns never reach it), as text.
+KEPT_COLUMNS = ("event_id", "event_name", "event_date", "age_group", "status")
+TEXT_COLUMNS = (*KEPT_COLUMNS, "person_id")
+# The identity columns a roster may map, read only to key the person ...
+IDENTITY_COLUMNS = ("email", "phone", "name", "first_name", "last_name", "zip")
+# ... as these inputs of pii.person_key (the full name: `name`, or first and last name).
+KEY_INPUTS = ("email", "phone", "full_name", "zip")
+# Rows per batch keyed in Python: memory stays flat whatever the roster's size.
+BATCH_ROWS = 65_536
+# The temporary relations `validate` leaves on the connection.
+VALIDATED, LOADED, REJECTED = "roster_validated", "roster_loaded", "roster_rejected"
+
+
+# ---- landing files -> text columns, identities keyed
+
+
+def land(
+    spec: RosterSource,
+    file: Path,
+    destination: Path,
+    metadata: Mapping[str, str],
+    con: duckdb.DuckDBPyConnection,
+    salt: str | None,
+) -> None:
+    """Write a roster's mapped columns as parsed Parquet, streaming: email, phone, name and ZIP are read, replaced
+    by one keyed hash (`person_id`, '' where nothing identifies the person) batch by batch, and never written."""
     salt = require_salt(salt, f"{spec.name}: {file}")
-    header, data = read_table(file)
-    columns = spec.columns.model_dump()
-    table = pick_columns(file, header, data, columns)
-    full_names = (
-        table["name"]
-        if spec.columns.name
-        else (table["first_name"].fillna("") + " " + table["last_name"].fillna("")).str.strip()
-    )
-    keys = [
-        person_key(email, phone, name, zip_code, spec.phone_region)
-        for email, phone, name, zip_code in zip(
-            table["email"], table["phone"], full_names, table["zip"], strict=True
-        )
-    ]
-    table["person_id"] = pd.array([pseudonymize(key, salt) if key else "" for key in keys], dtype="string")
-    # The identifying columns end here: only the keyed hash goes on to raw/.
-    return table.drop(columns=["email", "phone", "name", "first_name", "last_name", "zip"])
-
-
-def validate(spec: RosterSource, raw: pd.DataFrame, context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
-    reasons = Reasons(raw.index)
-    typed = raw.copy()
-    typed["event_id"] = raw["event_id"].str.strip().replace("", pd.NA)
-    typed["age_group"] = raw["age_group"].str.strip().replace("", pd.NA)
-    if spec.columns.status:
-        present = {normalize_label(status) for status in spec.present_statuses}
-        typed["present"] = raw["status"].map(normalize_label).isin(present)
-    else:
-        typed["present"] = True
-    ambiguous = pd.Series(False, index=raw.index)
-    if spec.columns.event_name:
-        by_name, ambiguous = match_events(spec, raw, context)
-        typed["event_id"] = typed["event_id"].fillna(by_name)
-        ambiguous &= typed["event_id"].isna()
+    file = Path(file)
+    mapping = spec.columns.model_dump()
     columns = spec.columns
-    # The event as the file names it: its id, else its name and date.
-    event = cite(columns.event_id, raw["event_id"]) if columns.event_id else None
-    if columns.event_name:
-        named = (
-            cite(columns.event_name, raw["event_name"])
-            + ", "
-            + cite(columns.event_date or "event_date", raw["event_date"])
+    full_name = "name" if columns.name else "first_name || ' ' || last_name"
+    identity = f"email, phone, {full_name} AS full_name, zip"
+    if file.suffix.lower() in (".xlsx", ".xlsm"):
+        header, data = read_table(file)
+        rows = pa.Table.from_pandas(pick_columns(file, header, data, mapping), preserve_index=False)
+        first_row = None
+    else:
+        header = read_csv_header(file)
+        positions = column_positions(file, header, mapping)
+        rows, first_row = None, 2
+
+    def copy(parallel: bool) -> None:
+        # The keyed batches are read on a cursor of their own: `con` runs the COPY that writes them.
+        with con.cursor() as reading:
+            if rows is None:
+                query = csv_sql(file, len(header), positions, [*KEPT_COLUMNS, *IDENTITY_COLUMNS], parallel)
+                numbered = ""
+            else:
+                reading.register("roster_rows", rows)
+                query, numbered = "SELECT * FROM roster_rows", ", _row"
+            batches = reading.execute(
+                f"SELECT {', '.join(KEPT_COLUMNS)}{numbered}, {identity} FROM ({query})"
+            ).to_arrow_reader(BATCH_ROWS)
+            keyed = pa.RecordBatchReader.from_batches(
+                keyed_schema(batches.schema), (keyed_batch(batch, spec, salt) for batch in batches)
+            )
+            write_parsed(
+                con,
+                keyed,
+                destination,
+                {**metadata, **({FIRST_ROW_KEY: str(first_row)} if first_row else {})},
+            )
+
+    read_landing(file, copy)
+
+
+def keyed_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema of `keyed_batch`'s batches."""
+    return pa.schema(
+        [
+            *(field for field in schema if field.name not in KEY_INPUTS),
+            pa.field("person_id", pa.string()),
+        ]
+    )
+
+
+def keyed_batch(batch: pa.RecordBatch, spec: RosterSource, salt: str) -> pa.RecordBatch:
+    """A batch with its identity columns replaced by `person_id`: HMAC-SHA256 of the person key (pii.person_key:
+    normalized email, else phone, else name + ZIP), '' where none. A person listed often is keyed once."""
+    keys: dict[tuple, str] = {}
+    person_ids = []
+    for identity in zip(*(batch.column(name).to_pylist() for name in KEY_INPUTS), strict=True):
+        if identity not in keys:
+            key = person_key(*identity, spec.phone_region)
+            keys[identity] = pseudonymize(key, salt) if key else ""
+        person_ids.append(keys[identity])
+    kept = [name for name in batch.schema.names if name not in KEY_INPUTS]
+    return pa.RecordBatch.from_arrays(
+        [*(batch.column(name) for name in kept), pa.array(person_ids, pa.string())], [*kept, "person_id"]
+    )
+
+
+# ---- validation, in SQL
+
+
+def validate(spec: RosterSource, incoming: str, context: Context) -> Validated:
+    """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, `_position`) into temporary views roster_loaded
+    and roster_rejected on `context.con`.
+
+    A row names its event by id, or by name and date: the calendar event of that title (case and spacing ignored)
+    starting that day (`match_events`). The first failing rule names the reason, in this order: missing_event_id
+    (neither an id nor a name), no_identity (no email, phone or name), ambiguous_event (several calendar events of
+    that title that day: refused rather than guessed), unknown_event (in no calendar, `known_events`)."""
+    con = context.con
+    columns = spec.columns
+    present = (
+        f"list_contains(list_transform($present_statuses, s -> {label('s')}), {label('status')})"
+        if columns.status
+        else "true"
+    )
+    sql = f"""
+    CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
+    WITH
+        typed AS (
+            SELECT
+                _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                {blank("event_id")} AS event_id_blank,
+                {blank("event_name")} AS event_name_blank,
+                {blank("person_id")} AS person_id_blank,
+                nullif({strip("event_id")}, '') AS given_event_id,
+                nullif({strip("age_group")}, '') AS t_age_group,
+                {present} AS t_present,
+                {label("event_name")} AS event_label,
+                CAST({time_sql("event_date", spec.event_date_format, "event_date_format")} AS DATE) AS event_day
+            FROM ({incoming})
+        ),
+        by_title AS ({match_events(context)}),
+        known AS ({known_events(context)}),
+        matched AS (
+            SELECT
+                t.*,
+                coalesce(t.given_event_id, CASE WHEN m.events = 1 THEN m.event_id END) AS t_event_id,
+                t.given_event_id IS NULL AND coalesce(m.events > 1, false) AS ambiguous
+            FROM typed t
+            LEFT JOIN by_title m ON {"m.title = t.event_label AND m.day = t.event_day" if columns.event_name else "false"}
+        ),
+        decided AS (
+            SELECT
+                m.*,
+                CASE
+                    WHEN m.t_event_id IS NULL AND NOT m.ambiguous AND m.event_name_blank THEN 'missing_event_id'
+                    WHEN m.person_id_blank THEN 'no_identity'
+                    WHEN m.ambiguous THEN 'ambiguous_event'
+                    WHEN k.event_id IS NULL THEN 'unknown_event'
+                END AS _reason
+            FROM matched m LEFT JOIN known k ON k.event_id = m.t_event_id
         )
-        event = named if event is None else event.where(~blank(raw["event_id"]), named)
-    identity = ", ".join(
-        column
-        for column in (columns.email, columns.phone, columns.name, columns.first_name, columns.last_name)
-        if column
+    SELECT
+        t_event_id AS event_id, o_person_id AS person_id, t_age_group AS age_group, t_present AS present,
+        _row, _position, _reason,
+        CASE _reason
+            WHEN 'no_identity' THEN {literal(no_identity_detail(spec))}
+            ELSE {event_detail(spec)}
+        END AS detail,
+        CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record
+    FROM decided
+    """
+    try:
+        con.execute(
+            sql,
+            {
+                **time_parameters(spec.event_date_format, "event_date_format"),
+                **({"present_statuses": list(spec.present_statuses)} if columns.status else {}),
+            },
+        )
+    except duckdb.InvalidInputException as error:
+        if "format specifier" in str(error):
+            raise SourceError(
+                f"{spec.name}: event_date_format {spec.event_date_format!r} is not a strptime format: "
+                f"{first_line(error)}"
+            ) from None
+        raise
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {', '.join(RosterKind.columns)}, _row "
+        f"FROM {VALIDATED} WHERE _reason IS NULL"
     )
-    reasons.flag(blank(typed["event_id"]) & ~ambiguous & blank(raw["event_name"]), "missing_event_id", event)
-    # Never the values: they identify a person (and are gone by now: only their keyed hash is kept).
-    reasons.flag(blank(raw["person_id"]), "no_identity", f"{identity}: blank")
-    reasons.flag(ambiguous, "ambiguous_event", event)
-    reasons.flag(~typed["event_id"].isin(context.known_events()), "unknown_event", event)
-    return reasons.split(raw, typed, "roster")
-
-
-def match_events(spec: RosterSource, raw: pd.DataFrame, context: Context) -> tuple[pd.Series, pd.Series]:
-    """Event ids for rows naming an event by title and date (case and spacing ignored), and which rows match
-    more than one calendar event that day (those are refused rather than guessed)."""
-    calendar = [
-        context.con.execute(
-            f"SELECT event_id, title, CAST(starts_at AS DATE) AS day FROM raw.{quote(source)}"
-        ).df()
-        for source in context.event_sources
-    ]
-    events = pd.concat(calendar, ignore_index=True) if calendar else pd.DataFrame()
-    # Days as ISO text on both sides: a roster whose dates are all unreadable has no date values to compare.
-    keys = pd.DataFrame(
-        {
-            "title": raw["event_name"].map(normalize_label),
-            "day": parse_times(raw["event_date"], spec.event_date_format).dt.strftime("%Y-%m-%d"),
-        },
-        index=raw.index,
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
+        f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
     )
-    if events.empty:
-        return pd.Series(pd.NA, index=raw.index, dtype="string"), pd.Series(False, index=raw.index)
-    events["title"] = events["title"].map(normalize_label)
-    events["day"] = pd.to_datetime(events["day"]).dt.strftime("%Y-%m-%d")
-    grouped = events.groupby(["title", "day"])["event_id"].agg(["first", "nunique"])
-    found = keys.join(grouped, on=["title", "day"])
-    unique = found["nunique"] == 1
-    return found["first"].where(unique).astype("string"), found["nunique"].fillna(0) > 1
+    return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
 
 
-class RosterKind(LegacyKind):
+def match_events(context: Context) -> str:
+    """A query of the calendars' events by (title, day): the title as compared (`sql.label`), the start's date,
+    how many events share them (`events`), and the event's id where that is one."""
+    calendar = (
+        " UNION ALL ".join(
+            f"SELECT event_id, {label('title')} AS title, CAST(starts_at AS DATE) AS day FROM raw.{quote(source)}"
+            for source in context.event_sources
+        )
+        or "SELECT CAST(NULL AS VARCHAR) AS event_id, '' AS title, CAST(NULL AS DATE) AS day WHERE false"
+    )
+    return (
+        "SELECT title, day, min(event_id) AS event_id, count(DISTINCT event_id) AS events "
+        f"FROM ({calendar}) GROUP BY title, day"
+    )
+
+
+def known_events(context: Context) -> str:
+    """A query of the event ids in any calendar, quarantined ones included: an attendance record of an event whose
+    calendar row was refused is itself fine, and counts as soon as that row is corrected."""
+    known = (
+        " UNION ".join(
+            f"SELECT event_id FROM raw.{quote(source)} UNION "
+            f"SELECT json_extract_string(record, '$.event_id') FROM quarantine.{quote(source)}"
+            for source in context.event_sources
+        )
+        or "SELECT CAST(NULL AS VARCHAR) AS event_id"
+    )
+    return f"SELECT event_id FROM ({known}) WHERE event_id IS NOT NULL"
+
+
+def event_detail(spec: RosterSource) -> str:
+    """SQL for the event a refused row names, as its file names it: the id, else the name and date."""
+    columns = spec.columns
+    named = (
+        f"{cited(columns.event_name, 'o_event_name')} || ', ' || {cited(columns.event_date or 'event_date', 'o_event_date')}"
+        if columns.event_name
+        else None
+    )
+    if not columns.event_id:
+        return named
+    by_id = cited(columns.event_id, "o_event_id")
+    return by_id if named is None else f"CASE WHEN event_id_blank THEN {named} ELSE {by_id} END"
+
+
+def no_identity_detail(spec: RosterSource) -> str:
+    """A no_identity row's detail: the identity columns, blank (never their values: they identify a person, and
+    only their keyed hash was kept)."""
+    columns = spec.columns
+    mapped = (columns.email, columns.phone, columns.name, columns.first_name, columns.last_name)
+    return ", ".join(column for column in mapped if column) + ": blank"
+
+
+class RosterKind(Kind):
     name = "roster"
     spec_type = RosterSource
     columns = {"event_id": "VARCHAR", "person_id": "VARCHAR", "age_group": "VARCHAR", "present": "BOOLEAN"}
@@ -154,8 +298,13 @@ class RosterKind(LegacyKind):
     lookups = ("events",)
     spatial = False
     freshness = timedelta(days=8)
-    parse_frame = staticmethod(parse)
-    validate_frame = staticmethod(validate)
+
+    def land(self, spec, file, destination, metadata, con, salt):
+        land(spec, file, destination, metadata, con, salt)
+
+    def validate(self, spec, incoming, context):
+        return validate(spec, incoming, context)
+
     view_filter = "present"
 
     def expectations(self, spec, loaded_at):

@@ -3,17 +3,17 @@ validated against a calendar loaded in a real DuckDB warehouse."""
 
 from __future__ import annotations
 
-import textwrap
+import json
 
 import pandas as pd
 import pytest
 
-from pipelines.kinds import events, roster
+from pipelines.kinds import KINDS
 from pipelines.kinds.base import Context
 from pipelines.pii import MissingSaltError, person_key, pseudonymize
-from pipelines.sources import load_source
-from pipelines.warehouse import connect, ensure_tables, write_load
+from pipelines.warehouse import connect, ensure_tables
 from tests.conftest import TEST_SALT
+from tests.kinds.loading import load, spec
 
 CALENDAR = """\
 Event ID,Title,Start,Neighborhood
@@ -21,20 +21,16 @@ EV1,Alder Park Beat Meeting,2024-01-09 18:30,N01
 EV2,Alder Park Beat Meeting,2024-02-13 18:30,N01
 EV3,Youth Night,2024-02-13 17:00,N01
 EV4,Youth Night,2024-02-13 19:00,N01
+EV5,Cleanup,not a date,N01
 """
-
-
-def spec(tmp_path, name: str, body: str):
-    path = tmp_path / f"{name}.yml"
-    path.write_text(textwrap.dedent(body))
-    return load_source(path)
 
 
 @pytest.fixture
 def context(tmp_path):
-    """A warehouse with one neighborhood and the calendar above loaded as source `calendar`."""
-    with connect(tmp_path / "warehouse.duckdb") as con:
-        ensure_tables(con, "places", "geography")
+    """A warehouse with one neighborhood and the calendar above loaded as source `calendar` (its row with an
+    unreadable start quarantined)."""
+    with connect(tmp_path / "warehouse.duckdb", allowed=[tmp_path]) as con:
+        ensure_tables(con, "places", KINDS["geography"].columns)
         con.execute("INSERT INTO raw.places (neighborhood_id, name) VALUES ('N01', 'Alder Park')")
         calendar_spec = spec(
             tmp_path,
@@ -44,26 +40,17 @@ def context(tmp_path):
             kind: events
             timestamp_format: "%Y-%m-%d %H:%M"
             columns: {event_id: Event ID, title: Title, starts_at: Start, neighborhood: Neighborhood}
+            max_quarantine_share: 1
             """,
         )
         file = tmp_path / "calendar.csv"
         file.write_text(CALENDAR)
-        ctx = Context(con, neighborhood_sources=["places"], event_sources=["calendar"])
-        raw = events.parse(calendar_spec, file)
-        loaded, quarantined = events.validate(calendar_spec, raw, ctx)
-        assert quarantined.empty
-        ensure_tables(con, "calendar", "events")
-        write_load(
-            con,
-            spec=calendar_spec,
-            load_id="l1",
-            file="calendar.csv",
-            loaded_at=ctx.now,
-            raw=raw,
-            loaded=loaded,
-            quarantined=quarantined,
+        _, loaded, quarantined = load(
+            tmp_path, calendar_spec, file, Context(con, {"geography": ["places"]}), salt=None
         )
-        yield ctx
+        assert loaded["event_id"].tolist() == ["EV1", "EV2", "EV3", "EV4"]
+        assert quarantined["reason"].tolist() == ["unparseable_starts_at"]
+        yield Context(con, {"events": ["calendar"]})
 
 
 def person(email="", phone="", name="", zip_code=""):
@@ -89,14 +76,34 @@ def test_eventbrite_report_counts_checked_in_attendees_only(tmp_path, context):
         "1,2024-01-02,Ada,Lovelace,Ada.Lovelace@Example.org,2,GA,1,EV1,55+,Checked In\n"
         "1,2024-01-02,Guest,Of Ada,,2,GA,2,EV1,,Attending\n"
         "2,2024-01-03,Grace,Hopper,grace@example.org,1,GA,3,EV404,35-54,Checked In\n"
+        "3,2024-01-04,Alan,Turing,alan@example.org,1,GA,4, ,18-24,Checked In\n"
+        # EV5's calendar row was quarantined (its start is unreadable): the attendance itself is fine.
+        "4,2024-01-05,Edsger,Dijkstra,edsger@example.org,1,GA,5, EV5 ,,checked  in\n"
     )
-    raw = roster.parse(eventbrite, file, TEST_SALT)
-    assert not {"email", "first_name", "last_name"} & set(raw.columns), "PII ends at parse"
-    assert "Lovelace" not in raw.to_csv()
-    loaded, quarantined = roster.validate(eventbrite, raw, context)
-    assert loaded["present"].tolist() == [True, False]
-    assert loaded["person_id"].iloc[0] == person(email="ada.lovelace@example.org")
-    assert quarantined["_reason"].tolist() == ["unknown_event"]
+    parsed, loaded, quarantined = load(tmp_path, eventbrite, file, context)
+    assert list(parsed.columns) == [
+        "event_id",
+        "event_name",
+        "event_date",
+        "age_group",
+        "status",
+        "person_id",
+    ]
+    assert b"Lovelace" not in (tmp_path / "eventbrite-attendees.parquet").read_bytes(), "PII ends at landing"
+    assert loaded["_row"].tolist() == [2, 3, 6]
+    assert loaded["event_id"].tolist() == ["EV1", "EV1", "EV5"]
+    assert loaded["present"].tolist() == [True, False, True]
+    assert loaded["age_group"].fillna("(null)").tolist() == ["55+", "(null)", "(null)"]
+    assert loaded["person_id"].tolist() == [
+        person(email="ada.lovelace@example.org"),
+        person(name="guest of ada"),
+        person(email="edsger@example.org"),
+    ]
+    assert quarantined[["_row", "reason", "detail"]].values.tolist() == [
+        [4, "unknown_event", "Event ID: 'EV404'"],
+        [5, "missing_event_id", "Event ID: blank"],
+    ]
+    assert json.loads(quarantined["record"][0])["event_id"] == "EV404"
 
 
 def test_sign_in_sheet_xlsx(tmp_path, context):
@@ -119,14 +126,16 @@ def test_sign_in_sheet_xlsx(tmp_path, context):
         ],
         columns=["Event ID", "Name", "Email", "Phone", "ZIP", "Age Group"],
     ).to_excel(file, index=False)
-    loaded, quarantined = roster.validate(signin, roster.parse(signin, file, TEST_SALT), context)
+    _, loaded, quarantined = load(tmp_path, signin, file, context)
     assert loaded["person_id"].tolist() == [
         person(phone="312-744-6321"),
         person(phone="312-744-6321"),
         person(name="sam lee", zip_code="60602"),
     ]
     assert loaded["present"].all()
-    assert quarantined["_reason"].tolist() == ["no_identity"]
+    assert quarantined[["_row", "reason", "detail"]].values.tolist() == [
+        [5, "no_identity", "Email, Phone, Name: blank"]
+    ]
 
 
 def test_google_forms_registration_matches_event_by_name_and_date(tmp_path, context):
@@ -147,12 +156,17 @@ def test_google_forms_registration_matches_event_by_name_and_date(tmp_path, cont
         "2/1/2024 10:00:00,tomjones@gmail.com,T. Jones,Alder Park Beat Meeting,02/13/2024\n"
         "2/1/2024 11:00:00,tjones@example.net,Tom Jones,Alder Park Beat Meeting,02/14/2024\n"
         "2/1/2024 12:00:00,kid@example.org,Kid,Youth Night,02/13/2024\n"
+        "2/1/2024 13:00:00,ann@example.org,Ann,  ,02/13/2024\n"
     )
-    loaded, quarantined = roster.validate(forms, roster.parse(forms, file, TEST_SALT), context)
+    _, loaded, quarantined = load(tmp_path, forms, file, context)
     assert loaded["event_id"].tolist() == ["EV1", "EV2"]
     assert loaded["person_id"].nunique() == 1  # Gmail dots and +tags fold: one person at two meetings
-    # No meeting that day; two "Youth Night" events that day: refused rather than guessed.
-    assert quarantined["_reason"].tolist() == ["unknown_event", "ambiguous_event"]
+    # No meeting that day; two "Youth Night" events that day: refused rather than guessed; no event named.
+    assert quarantined[["_row", "reason", "detail"]].values.tolist() == [
+        [4, "unknown_event", "Which meeting?: 'Alder Park Beat Meeting', Meeting date: '02/14/2024'"],
+        [5, "ambiguous_event", "Which meeting?: 'Youth Night', Meeting date: '02/13/2024'"],
+        [6, "missing_event_id", "Which meeting?: blank, Meeting date: '02/13/2024'"],
+    ]
 
 
 def test_a_roster_needs_an_event_and_a_salt(tmp_path):
@@ -163,5 +177,6 @@ def test_a_roster_needs_an_event_and_a_salt(tmp_path):
     good = spec(tmp_path, "good", "name: good\nkind: roster\ncolumns: {event_id: Event, name: Name}\n")
     file = tmp_path / "sheet.csv"
     file.write_text("Event,Name\nEV1,Ada\n")
-    with pytest.raises(MissingSaltError, match="NBHD_PII_SALT"):
-        roster.parse(good, file, None)
+    with pytest.raises(MissingSaltError, match="NBHD_PII_SALT"), connect(None, allowed=[tmp_path]) as con:
+        KINDS["roster"].land(good, file, tmp_path / "parsed.parquet", {}, con, None)
+    assert not (tmp_path / "parsed.parquet").exists()
