@@ -257,7 +257,7 @@ def write_load(
             con.execute("DELETE FROM meta.load_reasons WHERE source = ? AND load_id = ?", [source, load])
             con.execute("DELETE FROM meta.load_notes WHERE source = ? AND load_id = ?", [source, load])
         con.execute(f"INSERT INTO raw.{quote(source)} BY NAME SELECT {select} FROM {loaded}", stamp)
-        # `rejected` also has `detail`: the file's column and value that failed the row (see kinds.base.cite).
+        # `rejected` also has `detail`: the file's column and value that failed the row (see kinds.sql.cited).
         con.execute(
             f"INSERT INTO quarantine.{quote(source)} BY NAME SELECT $source AS source, $load_id AS load_id, "
             f"CAST($loaded_at AS TIMESTAMP) AS loaded_at, $file AS _file, CAST(_row AS BIGINT) AS _row, "

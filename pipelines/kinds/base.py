@@ -23,7 +23,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -36,8 +35,6 @@ from pipelines.warehouse import IDENTIFIER, literal, quote
 
 if TYPE_CHECKING:
     from pipelines.checks.rules import Expectation, LoadCheck
-
-TRUE_VALUES, FALSE_VALUES = {"true", "t", "y", "yes", "1"}, {"false", "f", "n", "no", "0"}
 
 
 class _Spec(BaseModel):
@@ -254,17 +251,6 @@ class Context:
             f"FROM ({entries}) WHERE label <> '' GROUP BY label"
         )
 
-    def neighborhood_lookup(self) -> dict[str, str]:
-        """Normalized id or name -> neighborhood_id."""
-        lookup: dict[str, str] = {}
-        for source in self.neighborhood_sources:
-            for nbhd_id, name in self.con.execute(
-                f"SELECT neighborhood_id, name FROM raw.{quote(source)}"
-            ).fetchall():
-                lookup[normalize_label(nbhd_id)] = nbhd_id
-                lookup.setdefault(normalize_label(name), nbhd_id)
-        return lookup
-
     def boundaries_sql(self) -> str:
         """A query of every loaded boundary, (neighborhood_id, geom), for DuckDB spatial joins."""
         union = " UNION ALL ".join(
@@ -272,22 +258,6 @@ class Context:
             for source in self.neighborhood_sources
         )
         return f"SELECT neighborhood_id, ST_GeomFromGeoJSON(geometry_geojson) AS geom FROM ({union})"
-
-    def known_events(self) -> set[str]:
-        """Event ids in any calendar, quarantined ones included: an attendance record of an event whose calendar
-        row was refused is itself fine, and counts as soon as that row is corrected."""
-        known = set()
-        for source in self.event_sources:
-            known |= {
-                row[0] for row in self.con.execute(f"SELECT event_id FROM raw.{quote(source)}").fetchall()
-            }
-            known |= {
-                row[0]
-                for row in self.con.execute(
-                    f"SELECT json_extract_string(record, '$.event_id') FROM quarantine.{quote(source)}"
-                ).fetchall()
-            }
-        return known - {None}
 
     def boundary_count(self) -> int:
         return sum(
@@ -313,87 +283,13 @@ class Context:
         return refused
 
 
-def normalize_label(value: object) -> str:
-    return " ".join(str(value if value is not None and not pd.isna(value) else "").lower().split())
-
-
-def cite(column: str, values: pd.Series) -> pd.Series:
-    """Per row, the file's column and its value, as a quarantined row's detail: `Q3: 'Somewhat agree'`, or
-    `Q3: blank`. `column` is the name the file uses (the YAML's mapping), not the canonical one."""
-    return pd.Series(
-        [
-            f"{column}: blank"
-            if value is None or pd.isna(value) or not str(value).strip()
-            else f"{column}: {value!r}"
-            for value in values.astype(object)
-        ],
-        index=values.index,
-        dtype="string",
-    )
-
-
-class Reasons:
-    """Collects the first failing rule per row, and what failed it (the detail)."""
-
-    def __init__(self, index: pd.Index):
-        self.series = pd.Series(pd.NA, index=index, dtype="string")
-        self.details = pd.Series(pd.NA, index=index, dtype="string")
-
-    def flag(self, mask: pd.Series, reason: str, detail: pd.Series | str | None = None) -> None:
-        """`reason` for the rows of `mask` not refused yet; `detail` (per row, or one text for all) says which
-        column and value failed, as `cite` writes it."""
-        newly = mask.fillna(False).astype(bool) & self.series.isna()
-        self.series[newly] = reason
-        if detail is not None:
-            self.details[newly] = detail[newly] if isinstance(detail, pd.Series) else detail
-
-    @property
-    def kept(self) -> pd.Series:
-        return self.series.isna()
-
-    def quarantined(self, raw: pd.DataFrame) -> pd.DataFrame:
-        """The refused rows with their original text values, the reason and its detail."""
-        refused = ~self.kept
-        return (
-            raw.loc[refused]
-            .assign(_reason=self.series[refused], _detail=self.details[refused])
-            .reset_index(drop=True)
-        )
-
-    def split(self, raw: pd.DataFrame, typed: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        from pipelines.kinds import KINDS  # the legacy pandas toolkit, until every kind validates in SQL
-
-        loaded = typed.loc[self.kept, [*KINDS[kind].columns, "_row"]].reset_index(drop=True)
-        return loaded, self.quarantined(raw)
-
-
-def blank(series: pd.Series) -> pd.Series:
-    return series.isna() | (series.astype("string").str.strip() == "")
-
-
-def parse_times(series: pd.Series, fmt: str) -> pd.Series:
-    return pd.to_datetime(series.astype("string").str.strip(), format=fmt, errors="coerce")
-
-
-def parse_bool(series: pd.Series) -> pd.Series:
-    lowered = series.astype("string").str.strip().str.lower()
-    return pd.Series(
-        np.where(lowered.isin(TRUE_VALUES), True, np.where(lowered.isin(FALSE_VALUES), False, None)),
-        index=series.index,
-        dtype="boolean",
-    )
-
-
 def known_targets(crosswalk: dict[str, str], context: Context) -> dict[str, str]:
     """The entries of a crosswalk whose neighborhood has a loaded boundary: a row mapped to any other id would be
     counted in no published neighborhood, so it is refused as unknown_neighborhood instead."""
-    known = set(context.neighborhood_lookup().values())
+    known = {
+        nbhd
+        for (nbhd,) in context.con.execute(
+            f"SELECT neighborhood_id FROM ({context.neighborhoods_sql()})"
+        ).fetchall()
+    }
     return {key: nbhd for key, nbhd in crosswalk.items() if nbhd in known}
-
-
-def neighborhood_matcher(spec, context: Context):
-    known = context.neighborhood_lookup()
-    if spec.neighborhood_crosswalk:
-        crosswalk = read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
-        known |= {normalize_label(answer): nbhd for answer, nbhd in known_targets(crosswalk, context).items()}
-    return lambda value: known.get(normalize_label(value))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import pandas as pd
+
 from pipelines.warehouse import literal
 
 # The whitespace stripped around values (ASCII's and the no-break space), as trim() characters.
@@ -31,6 +33,11 @@ def blank(column: str) -> str:
 def label(column: str) -> str:
     """`column` as a label is compared: lower-case, runs of whitespace as one space, trimmed."""
     return f"lower(trim(regexp_replace(coalesce({column}, ''), '{SPACE}+', ' ', 'g')))"
+
+
+def normalize_label(value: object) -> str:
+    """`label` in Python, for labels compared outside the warehouse (the raking margins' categories)."""
+    return " ".join(str("" if value is None or pd.isna(value) else value).lower().split())
 
 
 def time_sql(column: str, fmt: str, parameter: str = "timestamp_format") -> str:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines.kinds.base import normalize_label
+from pipelines.kinds.sql import normalize_label
 
 DIMENSIONS = ("age_group", "gender")
 TRIM_LOW, TRIM_HIGH = 0.2, 5.0
