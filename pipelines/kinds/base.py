@@ -100,6 +100,24 @@ class Validated:
     notes: Mapping[str, int] = field(default_factory=dict)
 
 
+def split_validated(
+    con: duckdb.DuckDBPyConnection, validated: str, columns: Mapping[str, str], **counts
+) -> Validated:
+    """The `Validated` of a temporary table `validated` holding every received row: the kind's canonical
+    `columns`, `_row`, `_reason` (NULL where the row loads), `record` and `detail` (set where it does not).
+    `counts`: `Validated`'s other fields (records_loaded, notes), where the kind has them."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {validated}_loaded AS SELECT {', '.join(columns)}, _row "
+        f"FROM {validated} WHERE _reason IS NULL"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {validated}_rejected AS SELECT _row, _reason AS reason, record, detail "
+        f"FROM {validated} WHERE _reason IS NOT NULL"
+    )
+    received = con.execute(f"SELECT count(*) FROM {validated}").fetchone()[0]
+    return Validated(received, f"{validated}_loaded", f"{validated}_rejected", **counts)
+
+
 class Kind(ABC):
     """What a source kind provides. `ingest`, `check_source` and the checks call only this."""
 

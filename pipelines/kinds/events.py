@@ -30,10 +30,18 @@ from pipelines.kinds.base import (
     Validated,
     _Spec,
     read_crosswalk,
+    split_validated,
     write_parsed,
 )
-from pipelines.kinds.crime import column_positions, first_line, read_csv_header, read_landing, text_value
-from pipelines.kinds.sql import blank, cited, csv_sql, label, record_json, strip, time_parameters, time_sql
+from pipelines.kinds.sql import blank, cited, label, record_json, strip, time_parameters, time_sql
+from pipelines.parsers.landing import (
+    column_positions,
+    csv_sql,
+    first_line,
+    read_csv_header,
+    read_landing,
+    text_value,
+)
 from pipelines.parsers.tables import pick_columns, read_json_records, read_table
 from pipelines.warehouse import literal, load_spatial
 
@@ -102,7 +110,7 @@ class EventsSource(SourceBase):
 # The parsed file of every events load: these columns as text ('' where blank or unmapped), then `_row`.
 TEXT_COLUMNS = tuple(EventColumns.model_fields)
 # The temporary relations `validate` leaves on the connection.
-VALIDATED, LOADED, REJECTED = "events_validated", "events_loaded", "events_rejected"
+VALIDATED = "events_validated"
 # The whitespace Python's str.split() splits on, as an RE2 class: the id digest folds it as it always has.
 PYTHON_SPACE = (
     r"[\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
@@ -320,15 +328,7 @@ def validate(spec: EventsSource, incoming: str, context: Context) -> Validated:
     finally:
         for name in registered:
             con.unregister(name)
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {', '.join(EventsKind.columns)}, _row "
-        f"FROM {VALIDATED} WHERE _reason IS NULL"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
-        f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
-    )
-    return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
+    return split_validated(con, VALIDATED, EventsKind.columns)
 
 
 def check_patterns(spec: EventsSource, con: duckdb.DuckDBPyConnection) -> None:

@@ -9,7 +9,7 @@ from typing import Literal
 import pyarrow as pa
 
 from pipelines.checks import rules
-from pipelines.kinds.base import Context, Kind, SourceBase, Validated, write_parsed
+from pipelines.kinds.base import Context, Kind, SourceBase, Validated, split_validated, write_parsed
 from pipelines.kinds.sql import cited, label, number_sql, record_json, strip
 from pipelines.parsers.tables import read_columns, read_header
 
@@ -17,7 +17,7 @@ from pipelines.parsers.tables import read_columns, read_header
 TEXT_COLUMNS = ("neighborhood_id", "dimension", "category", "population")
 DIMENSIONS = ("total", "age_group", "gender")
 # The temporary relations `validate` leaves on the connection.
-VALIDATED, LOADED, REJECTED = "population_validated", "population_loaded", "population_rejected"
+VALIDATED = "population_validated"
 
 
 class PopulationSource(SourceBase):
@@ -82,15 +82,7 @@ def validate(spec: PopulationSource, incoming: str, context: Context) -> Validat
     """,
         {"dimensions": list(DIMENSIONS)},
     )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {', '.join(PopulationKind.columns)}, _row "
-        f"FROM {VALIDATED} WHERE _reason IS NULL"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail "
-        f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
-    )
-    return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
+    return split_validated(con, VALIDATED, PopulationKind.columns)
 
 
 class PopulationKind(Kind):

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Literal
 
 from pipelines.checks import rules
-from pipelines.kinds.base import Context, Kind, SourceBase, Validated, write_parsed
+from pipelines.kinds.base import Context, Kind, SourceBase, Validated, split_validated, write_parsed
 from pipelines.kinds.sql import blank, cited, label, record_json, strip, time_sql
 from pipelines.parsers.tables import read_columns, read_header
 
@@ -14,7 +14,7 @@ from pipelines.parsers.tables import read_columns, read_header
 TEXT_COLUMNS = ("program_id", "name", "neighborhood_id", "start_date", "end_date")
 DATE_FORMAT = "%Y-%m-%d"
 # The temporary relations `validate` leaves on the connection.
-VALIDATED, LOADED, REJECTED = "programs_validated", "programs_loaded", "programs_rejected"
+VALIDATED = "programs_validated"
 
 
 class ProgramsSource(SourceBase):
@@ -70,15 +70,7 @@ def validate(spec: ProgramsSource, incoming: str, context: Context) -> Validated
     """,
         {"date_format": DATE_FORMAT},
     )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {', '.join(ProgramsKind.columns)}, _row "
-        f"FROM {VALIDATED} WHERE _reason IS NULL"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail "
-        f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
-    )
-    return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
+    return split_validated(con, VALIDATED, ProgramsKind.columns)
 
 
 class ProgramsKind(Kind):

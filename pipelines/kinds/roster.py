@@ -15,9 +15,18 @@ from pydantic import Field, model_validator
 
 from pipelines.checks import rules
 from pipelines.errors import SourceError
-from pipelines.kinds.base import FIRST_ROW_KEY, Context, Kind, SourceBase, Validated, _Spec, write_parsed
-from pipelines.kinds.crime import column_positions, first_line, read_csv_header, read_landing
-from pipelines.kinds.sql import blank, cited, csv_sql, label, record_json, strip, time_parameters, time_sql
+from pipelines.kinds.base import (
+    FIRST_ROW_KEY,
+    Context,
+    Kind,
+    SourceBase,
+    Validated,
+    _Spec,
+    split_validated,
+    write_parsed,
+)
+from pipelines.kinds.sql import blank, cited, label, record_json, strip, time_parameters, time_sql
+from pipelines.parsers.landing import column_positions, csv_sql, first_line, read_csv_header, read_landing
 from pipelines.parsers.tables import pick_columns, read_table
 from pipelines.pii import person_key, pseudonymize, require_salt
 from pipelines.warehouse import literal, quote
@@ -65,7 +74,7 @@ KEY_INPUTS = ("email", "phone", "full_name", "zip")
 # Rows per batch keyed in Python: memory stays flat whatever the roster's size.
 BATCH_ROWS = 65_536
 # The temporary relations `validate` leaves on the connection.
-VALIDATED, LOADED, REJECTED = "roster_validated", "roster_loaded", "roster_rejected"
+VALIDATED = "roster_validated"
 
 
 # ---- landing files -> text columns, identities keyed
@@ -227,15 +236,7 @@ def validate(spec: RosterSource, incoming: str, context: Context) -> Validated:
                 f"{first_line(error)}"
             ) from None
         raise
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {', '.join(RosterKind.columns)}, _row "
-        f"FROM {VALIDATED} WHERE _reason IS NULL"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
-        f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
-    )
-    return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
+    return split_validated(con, VALIDATED, RosterKind.columns)
 
 
 def match_events(context: Context) -> str:

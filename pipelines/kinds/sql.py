@@ -3,9 +3,6 @@ by every kind (whitespace, blanks, numbers, booleans, timestamps), and the detai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from pathlib import Path
-
 import pandas as pd
 
 from pipelines.warehouse import literal
@@ -80,27 +77,3 @@ def cited(name: str, column: str) -> str:
 def record_json(columns: list[str] | tuple[str, ...], prefix: str = "") -> str:
     """SQL for a refused row's original text values as a JSON object (quarantine's `record`)."""
     return "CAST(json_object(" + ", ".join(f"'{name}', {prefix}{name}" for name in columns) + ") AS VARCHAR)"
-
-
-# DuckDB's limit for one CSV line (a record of a portal export or a roster is a few hundred bytes).
-CSV_MAX_LINE_BYTES = 2_000_000
-
-
-def csv_sql(
-    file: Path, width: int, positions: Mapping[str, int], names: Iterable[str], parallel: bool = True
-) -> str:
-    """A query of a CSV landing file (`width` columns, header first): the columns `names` as text, '' where blank
-    or not in `positions` (name -> the file's column), in the file's order, without `_row` (the reader skips blank
-    lines, as a spreadsheet does: a parsed file numbers its rows from FIRST_ROW_KEY = 2). `parallel` False reads
-    on one thread (see crime's `read_landing`)."""
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
-    reader = (
-        f"read_csv({literal(file)}, header = true, auto_detect = false, columns = {columns}, delim = ',', "
-        f"quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, null_padding = true, "
-        f"parallel = {str(parallel).lower()}, max_line_size = {CSV_MAX_LINE_BYTES})"
-    )
-    selected = ", ".join(
-        f"coalesce(c{positions[name]}, '') AS {name}" if name in positions else f"'' AS {name}"
-        for name in names
-    )
-    return f"SELECT {selected} FROM {reader}"

@@ -16,7 +16,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,13 @@ import pyarrow as pa
 
 from pipelines.errors import SchemaDriftError, SourceError
 from pipelines.kinds.base import FIRST_ROW_KEY, write_parsed
-from pipelines.parsers.tables import normalize_header, pick_columns, read_json_records, read_table
+from pipelines.parsers.tables import (
+    column_positions,
+    normalize_header,
+    pick_columns,
+    read_json_records,
+    read_table,
+)
 from pipelines.warehouse import connect, literal
 
 # A CSV header longer than this is not a portal export (or the file has no line breaks at all).
@@ -118,20 +124,31 @@ def landing_sql(
         return parquet_sql(file, con, columns), None
     header = read_csv_header(file)
     positions = column_positions(file, header, columns.mapping)
-    as_text = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+    rows = csv_sql(file, len(header), positions, columns.mapping, parallel)
+    # The reader skips blank lines, as a spreadsheet does: `_row` counts records, the header being row 1.
+    if numbered:
+        return f"SELECT *, CAST(row_number() OVER () + 1 AS BIGINT) AS _row FROM ({rows})", None
+    return rows, 2
+
+
+def csv_sql(
+    file: Path, width: int, positions: Mapping[str, int], names: Iterable[str], parallel: bool = True
+) -> str:
+    """A query of a CSV landing file (`width` columns, header first): the columns `names` as text, '' where blank
+    or not in `positions` (name -> the file's column), in the file's order, without `_row` (the reader skips blank
+    lines, as a spreadsheet does: a parsed file numbers its rows from FIRST_ROW_KEY = 2). `parallel` False reads
+    on one thread (see `read_landing`)."""
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     reader = (
-        f"read_csv({literal(file)}, header = true, auto_detect = false, columns = {as_text}, delim = ',', "
+        f"read_csv({literal(file)}, header = true, auto_detect = false, columns = {columns}, delim = ',', "
         f"quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, null_padding = true, "
         f"parallel = {str(parallel).lower()}, max_line_size = {MAX_LINE_BYTES})"
     )
     selected = ", ".join(
         f"coalesce(c{positions[name]}, '') AS {name}" if name in positions else f"'' AS {name}"
-        for name in columns.mapping
+        for name in names
     )
-    # The reader skips blank lines, as a spreadsheet does: `_row` counts records, the header being row 1.
-    if numbered:
-        return f"SELECT {selected}, CAST(row_number() OVER () + 1 AS BIGINT) AS _row FROM {reader}", None
-    return f"SELECT {selected} FROM {reader}", 2
+    return f"SELECT {selected} FROM {reader}"
 
 
 def read_csv_header(file: Path) -> list[str]:
@@ -163,25 +180,6 @@ def read_csv_header(file: Path) -> list[str]:
     if not any(cell.strip() for cell in record):
         raise SourceError(f"{file}: the first line is blank: expected the column names there")
     return [normalize_header(cell) for cell in record]
-
-
-def column_positions(
-    where: Path | str, header: list[str], mapping: Mapping[str, str | None]
-) -> dict[str, int]:
-    """Canonical column -> position of the mapped column in `header` (a repeated name means its first column);
-    a mapped column missing from the header is schema drift."""
-    positions: dict[str, int] = {}
-    for index, name in enumerate(header):
-        positions.setdefault(name, index)
-    wanted = {canonical: source for canonical, source in mapping.items() if source}
-    missing = [source for source in wanted.values() if normalize_header(source) not in positions]
-    if missing:
-        hint = " (only one column was found: is the delimiter a comma?)" if len(header) == 1 else ""
-        raise SchemaDriftError(
-            f"{where}: missing required column(s) {', '.join(repr(m) for m in missing)}; "
-            f"found {header[:30]}{hint}"
-        )
-    return {canonical: positions[normalize_header(source)] for canonical, source in wanted.items()}
 
 
 def parquet_sql(file: Path, con: duckdb.DuckDBPyConnection, columns: Columns) -> str:

@@ -326,7 +326,7 @@ BAD_FILES = {
     "empty.csv": (lambda p: p.write_bytes(b""), r"empty\.csv: the file is empty"),
     "semicolons.csv": (
         lambda p: p.write_text(";".join(HEADER) + "\n" + ";".join(ROWS[0]) + "\n"),
-        r"semicolons\.csv: missing required column\(s\) .*only one column was found: is the delimiter a comma\?",
+        r"semicolons\.csv: missing required column\(s\) .*the file looks semicolon-separated: export it comma-separated",
     ),
     "latin1.csv": (
         lambda p: p.write_bytes(
