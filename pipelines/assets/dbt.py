@@ -73,30 +73,23 @@ def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
     models) and `dbt_weighted_models`."""
     project = dbt_project()
 
-    def build(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
-        yield from dbt.cli(["build", *dbt_vars(data_home.paths)], context=context).stream()
+    def definition(name: str, **selection: str) -> dg.AssetsDefinition:
+        @dbt_assets(
+            name=name,
+            manifest=project.manifest_path,
+            project=project,
+            dagster_dbt_translator=Translator(),
+            **selection,
+        )
+        def build(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
+            yield from dbt.cli(["build", *dbt_vars(data_home.paths)], context=context).stream()
 
-    @dbt_assets(
-        name="dbt_models",
-        manifest=project.manifest_path,
-        project=project,
-        dagster_dbt_translator=Translator(),
-        exclude=WEIGHTED_MODELS,
+        return build
+
+    return (
+        definition("dbt_models", exclude=WEIGHTED_MODELS),
+        definition("dbt_weighted_models", select=WEIGHTED_MODELS),
     )
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
-        yield from build(context, dbt, data_home)
-
-    @dbt_assets(
-        name="dbt_weighted_models",
-        manifest=project.manifest_path,
-        project=project,
-        dagster_dbt_translator=Translator(),
-        select=WEIGHTED_MODELS,
-    )
-    def dbt_weighted_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
-        yield from build(context, dbt, data_home)
-
-    return dbt_models, dbt_weighted_models
 
 
 def model_key(model: str) -> dg.AssetKey:

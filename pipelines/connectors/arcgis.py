@@ -17,33 +17,21 @@ from typing import Any, Literal
 
 import pandas as pd
 import requests
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from pipelines.connectors.http import (
-    ConnectorError,
-    HttpSettings,
-    Page,
-    get_json,
-    greatest_timestamp,
-    make_session,
-    timestamp_literal,
-)
+from pipelines.connectors import http
 
 FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class ArcgisConnector(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class ArcgisConnector(http.PortalConnector):
     type: Literal["arcgis"]
     url: str  # https://<host>/.../FeatureServer/<layer id>
     order_by: str = "OBJECTID"
     cursor_field: str | None = None  # None: every run reads the whole layer
-    lookback_days: float = Field(7, ge=0)
     page_size: int = Field(1000, ge=1)
     where: str = "1=1"
     timezone: str = "UTC"  # the city's zone: dates are stored as UTC epoch milliseconds
-    http: HttpSettings = HttpSettings()
 
     @field_validator("url")
     @classmethod
@@ -61,7 +49,9 @@ class ArcgisConnector(BaseModel):
 
 
 def session(config: ArcgisConnector, app_token: str | None = None) -> requests.Session:
-    return make_session(config.http, {"X-Esri-Authorization": f"Bearer {app_token}"} if app_token else None)
+    return http.make_session(
+        config.http, {"X-Esri-Authorization": f"Bearer {app_token}"} if app_token else None
+    )
 
 
 def since(config: ArcgisConnector, cursor: str | None) -> str | None:
@@ -89,13 +79,13 @@ def _records(config: ArcgisConnector, document: dict[str, Any]) -> list[dict[str
 
 
 def pages(
-    config: ArcgisConnector, http: requests.Session, *, since: str | None = None, offset: int = 0
-) -> Iterator[Page]:
+    config: ArcgisConnector, client: requests.Session, *, since: str | None = None, offset: int = 0
+) -> Iterator[http.Page]:
     """Pages ordered by `order_by`, from `offset`, while the server says more remain."""
     query_url = config.url + "/query"
     where = config.where
     if since is not None and config.cursor_field:
-        bound = timestamp_literal(since, sep=" ", timespec="seconds")  # SQL-92: '2024-06-01 12:00:00'
+        bound = http.timestamp_literal(since, sep=" ", timespec="seconds")  # SQL-92: '2024-06-01 12:00:00'
         where = f"({where}) AND {config.cursor_field} >= TIMESTAMP {bound}"
     while True:
         params = {
@@ -108,17 +98,19 @@ def pages(
             "outSR": 4326,
             "f": "json",
         }
-        document = get_json(http, query_url, params, config.http)
+        document = http.get_json(client, query_url, params, config.http)
         if not isinstance(document, dict) or "error" in document:
             error = document.get("error") if isinstance(document, dict) else document
-            raise ConnectorError(f"{query_url} (offset {offset}): the server answered with an error: {error}")
+            raise http.ConnectorError(
+                f"{query_url} (offset {offset}): the server answered with an error: {error}"
+            )
         if not isinstance(document.get("features"), list):
-            raise ConnectorError(f"{query_url} (offset {offset}): no 'features' list in the answer")
+            raise http.ConnectorError(f"{query_url} (offset {offset}): no 'features' list in the answer")
         records = _records(config, document)
-        yield Page(
+        yield http.Page(
             records=records,
             offset=offset,
-            max_cursor=greatest_timestamp([r.get(config.cursor_field) for r in records])
+            max_cursor=http.greatest_timestamp([r.get(config.cursor_field) for r in records])
             if config.cursor_field
             else None,
         )

@@ -40,6 +40,16 @@ class HttpSettings(BaseModel):
     retry_after_max_seconds: int = Field(600, ge=0)  # a longer Retry-After is waited only this long
 
 
+class PortalConnector(BaseModel):
+    """What every portal connector's YAML holds beside its own fields: how far back each run looks again (late
+    and revised records), and the HTTP settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lookback_days: float = Field(7, ge=0)
+    http: HttpSettings = HttpSettings()
+
+
 def make_session(settings: HttpSettings, headers: dict[str, str] | None = None) -> requests.Session:
     retry = Retry(
         total=settings.retries,

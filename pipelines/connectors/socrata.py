@@ -17,32 +17,20 @@ from typing import Literal
 
 import pandas as pd
 import requests
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from pipelines.connectors.http import (
-    ConnectorError,
-    HttpSettings,
-    Page,
-    get_json,
-    greatest_timestamp,
-    make_session,
-    timestamp_literal,
-)
+from pipelines.connectors import http
 
 SOQL_FIELD = re.compile(r"^:?[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class SocrataConnector(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class SocrataConnector(http.PortalConnector):
     type: Literal["socrata"]
     url: str  # https://<portal>/resource/<dataset id>.json (or .geojson for boundaries)
     order_by: str = ":id"
     cursor_field: str | None = ":updated_at"  # None: every run reads the whole dataset
-    lookback_days: float = Field(7, ge=0)
     page_size: int = Field(50_000, ge=1, le=50_000)
     app_token_env: str | None = None
-    http: HttpSettings = HttpSettings()
 
     @field_validator("url")
     @classmethod
@@ -65,7 +53,7 @@ class SocrataConnector(BaseModel):
 
 
 def session(config: SocrataConnector, app_token: str | None = None) -> requests.Session:
-    return make_session(config.http, {"X-App-Token": app_token} if app_token else None)
+    return http.make_session(config.http, {"X-App-Token": app_token} if app_token else None)
 
 
 def since(config: SocrataConnector, cursor: str | None) -> str | None:
@@ -77,22 +65,22 @@ def since(config: SocrataConnector, cursor: str | None) -> str | None:
 
 
 def pages(
-    config: SocrataConnector, http: requests.Session, *, since: str | None = None, offset: int = 0
-) -> Iterator[Page]:
+    config: SocrataConnector, client: requests.Session, *, since: str | None = None, offset: int = 0
+) -> Iterator[http.Page]:
     """Pages ordered by `order_by`, from `offset`, filtered to `cursor_field >= since` when given."""
     geojson = config.url.endswith(".geojson")
     # A SoQL floating timestamp, to the millisecond: '2019-12-04T00:00:00.000'.
-    bound = timestamp_literal(since, sep="T", timespec="milliseconds") if since is not None else None
+    bound = http.timestamp_literal(since, sep="T", timespec="milliseconds") if since is not None else None
     while True:
         params: dict[str, object] = {"$limit": config.page_size, "$offset": offset, "$order": config.order_by}
         if bound is not None and config.cursor_field:
             params["$where"] = f"{config.cursor_field} >= {bound}"
         if ":" in (config.order_by[:1] + (config.cursor_field or " ")[:1]):
             params["$select"] = ":*, *"  # system fields (:id, :updated_at) are returned only when asked for
-        document = get_json(http, config.url, params, config.http)
+        document = http.get_json(client, config.url, params, config.http)
         records = document.get("features") if geojson and isinstance(document, dict) else document
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-            raise ConnectorError(
+            raise http.ConnectorError(
                 f"{config.url} (offset {offset}): expected a JSON list of "
                 f"{'features' if geojson else 'rows'}, got {type(document).__name__}"
             )
@@ -100,10 +88,10 @@ def pages(
             (r.get("properties") or {}).get(config.cursor_field) if geojson else r.get(config.cursor_field)
             for r in records
         ]
-        yield Page(
+        yield http.Page(
             records=records,
             offset=offset,
-            max_cursor=greatest_timestamp(cursor_values) if config.cursor_field else None,
+            max_cursor=http.greatest_timestamp(cursor_values) if config.cursor_field else None,
         )
         offset += len(records)
         if len(records) < config.page_size:

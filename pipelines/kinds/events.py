@@ -121,53 +121,6 @@ PYTHON_SPACE = (
 # ---- landing files -> text columns
 
 
-def land(
-    spec: EventsSource,
-    file: Path,
-    destination: Path,
-    metadata: Mapping[str, str],
-    con: duckdb.DuckDBPyConnection,
-) -> None:
-    """Write a calendar's mapped columns as parsed Parquet (see `base.write_parsed`); a calendar without an id
-    column gets a digest of district, title and start as its ids."""
-    file = Path(file)
-    mapping = spec.columns.model_dump()
-    suffix = file.suffix.lower()
-    if suffix == ".json":
-        rows, first_row = _json_rows(file, mapping), None
-    elif suffix in (".xlsx", ".xlsm"):
-        header, data = read_table(file)
-        rows, first_row = (
-            pa.Table.from_pandas(pick_columns(file, header, data, mapping), preserve_index=False),
-            None,
-        )
-    else:
-        header = read_csv_header(file)
-        positions = column_positions(file, header, mapping)
-        rows, first_row = None, 2
-
-    def copy(parallel: bool) -> None:
-        if rows is None:
-            source = csv_sql(file, len(header), positions, TEXT_COLUMNS, parallel)
-        else:
-            con.register("event_rows", rows)
-            source = f"SELECT {', '.join(TEXT_COLUMNS)}, _row FROM event_rows"
-        if not spec.columns.event_id:
-            source = f"SELECT * REPLACE ({_digest_sql('district', 'title', 'starts_at')} AS event_id) FROM ({source})"
-        try:
-            write_parsed(
-                con,
-                source,
-                destination,
-                {**metadata, **({FIRST_ROW_KEY: str(first_row)} if first_row else {})},
-            )
-        finally:
-            if rows is not None:
-                con.unregister("event_rows")
-
-    read_landing(file, copy)
-
-
 def _json_rows(file: Path, mapping: dict[str, str | None]) -> pa.Table:
     """A JSON list of flat event records: the mapped keys as text ('' where a record lacks one), and `_row`."""
     records = read_json_records(file)
@@ -199,136 +152,6 @@ def _digest_sql(*columns: str) -> str:
 
 
 # ---- validation, in SQL
-
-
-def validate(spec: EventsSource, incoming: str, context: Context) -> Validated:
-    """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, `_position`) into temporary views events_loaded
-    and events_rejected on `context.con`.
-
-    An event's type is the type of the first of the YAML's rules whose pattern its title contains (case ignored),
-    else `default_event_type`. Its neighborhood is the one its neighborhood column names (an id or a name, or an
-    answer of the neighborhood crosswalk, which wins), else the one its area code is mapped to.
-
-    The first failing rule of a row names its reason, in this order: missing_event_id, unparseable_starts_at,
-    unknown_neighborhood (a neighborhood or area code given that matches no loaded neighborhood, or neither given
-    nor a district: only a district-wide event is loaded without a neighborhood), duplicate_event_id (an id
-    earlier in the file, whatever that earlier row's own fate)."""
-    con = context.con
-    check_patterns(spec, con)
-    rules_table = pa.table(
-        {
-            "rule": pa.array(range(len(spec.event_types)), pa.int64()),
-            "pattern": pa.array([rule.pattern for rule in spec.event_types], pa.string()),
-            "event_type": pa.array([rule.type for rule in spec.event_types], pa.string()),
-        }
-    )
-    answers = (
-        read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
-        if spec.neighborhood_crosswalk
-        else {}
-    )
-    answers_table = pa.table(
-        {
-            "entry": pa.array(range(len(answers)), pa.int64()),
-            "answer": pa.array(list(answers), pa.string()),
-            "neighborhood_id": pa.array(list(answers.values()), pa.string()),
-        }
-    )
-    registered = {"event_rules": rules_table, "event_answers": answers_table}
-    area_neighborhoods(spec, context)
-    for name, table in registered.items():
-        con.register(name, table)
-    neighborhoods = context.neighborhoods_sql()
-    columns = spec.columns
-    sql = f"""
-    CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
-    WITH
-        typed AS (
-            SELECT
-                _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
-                {blank("event_id")} AS event_id_blank,
-                {blank("neighborhood")} AS neighborhood_blank,
-                {strip("event_id")} AS t_event_id,
-                {time_sql("starts_at", spec.timestamp_format)} AS t_starts_at,
-                nullif({strip("program_id")}, '') AS t_program_id,
-                nullif({strip("district")}, '') AS t_district,
-                {label("neighborhood")} AS neighborhood_label,
-                {area_code_sql(spec)} AS t_area_code
-            FROM ({incoming})
-        ),
-        typed_by_rule AS (
-            SELECT t._position, arg_min(r.event_type, r.rule) AS event_type
-            FROM typed t JOIN event_rules r ON regexp_matches(t.o_title, r.pattern, 'i')
-            GROUP BY t._position
-        ),
-        -- The crosswalk's answers whose neighborhood is loaded (one mapped to any other would be counted in no
-        -- published neighborhood): they win over the ids and names; of two answers spelt alike, the later.
-        neighborhoods AS ({neighborhoods}),
-        answers AS (
-            SELECT {label("answer")} AS label, arg_max(neighborhood_id, entry) AS neighborhood_id
-            FROM event_answers WHERE neighborhood_id IN (SELECT neighborhood_id FROM neighborhoods)
-            GROUP BY ALL
-        ),
-        named AS (
-            SELECT label, neighborhood_id FROM answers
-            UNION ALL
-            SELECT label, neighborhood_id FROM neighborhoods WHERE label NOT IN (SELECT label FROM answers)
-        ),
-        classified AS (
-            SELECT
-                t.*,
-                coalesce(r.event_type, $default_event_type) AS t_event_type,
-                coalesce(n.neighborhood_id, a.neighborhood_id) AS t_neighborhood_id,
-                NOT t.neighborhood_blank OR t.t_area_code IS NOT NULL AS place_given,
-                row_number() OVER (PARTITION BY t.t_event_id ORDER BY t._position) > 1 AS repeated
-            FROM typed t
-            LEFT JOIN typed_by_rule r ON r._position = t._position
-            LEFT JOIN named n ON n.label = t.neighborhood_label
-            LEFT JOIN {AREAS} a ON a.area_code = t.t_area_code
-        ),
-        decided AS (
-            SELECT
-                *,
-                CASE
-                    WHEN event_id_blank THEN 'missing_event_id'
-                    WHEN t_starts_at IS NULL THEN 'unparseable_starts_at'
-                    WHEN t_neighborhood_id IS NULL AND (place_given OR t_district IS NULL)
-                        THEN 'unknown_neighborhood'
-                    WHEN repeated THEN 'duplicate_event_id'
-                END AS _reason
-            FROM classified
-        )
-    SELECT
-        t_event_id AS event_id, o_title AS title, t_event_type AS event_type, t_starts_at AS starts_at,
-        t_neighborhood_id AS neighborhood_id, t_program_id AS program_id, t_area_code AS area_code,
-        t_district AS district, _row, _position, _reason,
-        CASE _reason
-            WHEN 'missing_event_id' THEN {cited(columns.event_id or DIGESTED_ID, "o_event_id")}
-            WHEN 'unparseable_starts_at' THEN {cited(columns.starts_at, "o_starts_at")}
-            WHEN 'unknown_neighborhood' THEN {place_detail(spec)}
-            WHEN 'duplicate_event_id' THEN {cited(columns.event_id or DIGESTED_ID, "o_event_id")}
-        END AS detail,
-        CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record
-    FROM decided
-    """
-    parameters = {
-        **time_parameters(spec.timestamp_format),
-        "default_event_type": spec.default_event_type,
-        **({"area_pattern": spec.area.pattern} if spec.area else {}),
-    }
-    try:
-        con.execute(sql, parameters)
-    except duckdb.InvalidInputException as error:
-        if "format specifier" in str(error):
-            raise SourceError(
-                f"{spec.name}: timestamp_format {spec.timestamp_format!r} is not a strptime format: "
-                f"{first_line(error)}"
-            ) from None
-        raise
-    finally:
-        for name in registered:
-            con.unregister(name)
-    return split_validated(con, VALIDATED, EventsKind.columns)
 
 
 def check_patterns(spec: EventsSource, con: duckdb.DuckDBPyConnection) -> None:
@@ -489,11 +312,182 @@ class EventsKind(Kind):
     spatial = True
     freshness = timedelta(days=8)
 
-    def land(self, spec, file, destination, metadata, con, salt):
-        land(spec, file, destination, metadata, con)
+    def land(
+        self,
+        spec: EventsSource,
+        file: Path,
+        destination: Path,
+        metadata: Mapping[str, str],
+        con: duckdb.DuckDBPyConnection,
+        salt,
+    ) -> None:
+        """Write a calendar's mapped columns as parsed Parquet (see `base.write_parsed`); a calendar without an id
+        column gets a digest of district, title and start as its ids."""
+        file = Path(file)
+        mapping = spec.columns.model_dump()
+        suffix = file.suffix.lower()
+        if suffix == ".json":
+            rows, first_row = _json_rows(file, mapping), None
+        elif suffix in (".xlsx", ".xlsm"):
+            header, data = read_table(file)
+            rows, first_row = (
+                pa.Table.from_pandas(pick_columns(file, header, data, mapping), preserve_index=False),
+                None,
+            )
+        else:
+            header = read_csv_header(file)
+            positions = column_positions(file, header, mapping)
+            rows, first_row = None, 2
 
-    def validate(self, spec, incoming, context):
-        return validate(spec, incoming, context)
+        def copy(parallel: bool) -> None:
+            if rows is None:
+                source = csv_sql(file, len(header), positions, TEXT_COLUMNS, parallel)
+            else:
+                con.register("event_rows", rows)
+                source = f"SELECT {', '.join(TEXT_COLUMNS)}, _row FROM event_rows"
+            if not spec.columns.event_id:
+                source = f"SELECT * REPLACE ({_digest_sql('district', 'title', 'starts_at')} AS event_id) FROM ({source})"
+            try:
+                write_parsed(
+                    con,
+                    source,
+                    destination,
+                    {**metadata, **({FIRST_ROW_KEY: str(first_row)} if first_row else {})},
+                )
+            finally:
+                if rows is not None:
+                    con.unregister("event_rows")
+
+        read_landing(file, copy)
+
+    def validate(self, spec: EventsSource, incoming: str, context: Context) -> Validated:
+        """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, `_position`) into temporary views events_loaded
+        and events_rejected on `context.con`.
+
+        An event's type is the type of the first of the YAML's rules whose pattern its title contains (case ignored),
+        else `default_event_type`. Its neighborhood is the one its neighborhood column names (an id or a name, or an
+        answer of the neighborhood crosswalk, which wins), else the one its area code is mapped to.
+
+        The first failing rule of a row names its reason, in this order: missing_event_id, unparseable_starts_at,
+        unknown_neighborhood (a neighborhood or area code given that matches no loaded neighborhood, or neither given
+        nor a district: only a district-wide event is loaded without a neighborhood), duplicate_event_id (an id
+        earlier in the file, whatever that earlier row's own fate)."""
+        con = context.con
+        check_patterns(spec, con)
+        rules_table = pa.table(
+            {
+                "rule": pa.array(range(len(spec.event_types)), pa.int64()),
+                "pattern": pa.array([rule.pattern for rule in spec.event_types], pa.string()),
+                "event_type": pa.array([rule.type for rule in spec.event_types], pa.string()),
+            }
+        )
+        answers = (
+            read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
+            if spec.neighborhood_crosswalk
+            else {}
+        )
+        answers_table = pa.table(
+            {
+                "entry": pa.array(range(len(answers)), pa.int64()),
+                "answer": pa.array(list(answers), pa.string()),
+                "neighborhood_id": pa.array(list(answers.values()), pa.string()),
+            }
+        )
+        registered = {"event_rules": rules_table, "event_answers": answers_table}
+        area_neighborhoods(spec, context)
+        for name, table in registered.items():
+            con.register(name, table)
+        neighborhoods = context.neighborhoods_sql()
+        columns = spec.columns
+        sql = f"""
+        CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
+        WITH
+            typed AS (
+                SELECT
+                    _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                    {blank("event_id")} AS event_id_blank,
+                    {blank("neighborhood")} AS neighborhood_blank,
+                    {strip("event_id")} AS t_event_id,
+                    {time_sql("starts_at", spec.timestamp_format)} AS t_starts_at,
+                    nullif({strip("program_id")}, '') AS t_program_id,
+                    nullif({strip("district")}, '') AS t_district,
+                    {label("neighborhood")} AS neighborhood_label,
+                    {area_code_sql(spec)} AS t_area_code
+                FROM ({incoming})
+            ),
+            typed_by_rule AS (
+                SELECT t._position, arg_min(r.event_type, r.rule) AS event_type
+                FROM typed t JOIN event_rules r ON regexp_matches(t.o_title, r.pattern, 'i')
+                GROUP BY t._position
+            ),
+            -- The crosswalk's answers whose neighborhood is loaded (one mapped to any other would be counted in no
+            -- published neighborhood): they win over the ids and names; of two answers spelt alike, the later.
+            neighborhoods AS ({neighborhoods}),
+            answers AS (
+                SELECT {label("answer")} AS label, arg_max(neighborhood_id, entry) AS neighborhood_id
+                FROM event_answers WHERE neighborhood_id IN (SELECT neighborhood_id FROM neighborhoods)
+                GROUP BY ALL
+            ),
+            named AS (
+                SELECT label, neighborhood_id FROM answers
+                UNION ALL
+                SELECT label, neighborhood_id FROM neighborhoods WHERE label NOT IN (SELECT label FROM answers)
+            ),
+            classified AS (
+                SELECT
+                    t.*,
+                    coalesce(r.event_type, $default_event_type) AS t_event_type,
+                    coalesce(n.neighborhood_id, a.neighborhood_id) AS t_neighborhood_id,
+                    NOT t.neighborhood_blank OR t.t_area_code IS NOT NULL AS place_given,
+                    row_number() OVER (PARTITION BY t.t_event_id ORDER BY t._position) > 1 AS repeated
+                FROM typed t
+                LEFT JOIN typed_by_rule r ON r._position = t._position
+                LEFT JOIN named n ON n.label = t.neighborhood_label
+                LEFT JOIN {AREAS} a ON a.area_code = t.t_area_code
+            ),
+            decided AS (
+                SELECT
+                    *,
+                    CASE
+                        WHEN event_id_blank THEN 'missing_event_id'
+                        WHEN t_starts_at IS NULL THEN 'unparseable_starts_at'
+                        WHEN t_neighborhood_id IS NULL AND (place_given OR t_district IS NULL)
+                            THEN 'unknown_neighborhood'
+                        WHEN repeated THEN 'duplicate_event_id'
+                    END AS _reason
+                FROM classified
+            )
+        SELECT
+            t_event_id AS event_id, o_title AS title, t_event_type AS event_type, t_starts_at AS starts_at,
+            t_neighborhood_id AS neighborhood_id, t_program_id AS program_id, t_area_code AS area_code,
+            t_district AS district, _row, _position, _reason,
+            CASE _reason
+                WHEN 'missing_event_id' THEN {cited(columns.event_id or DIGESTED_ID, "o_event_id")}
+                WHEN 'unparseable_starts_at' THEN {cited(columns.starts_at, "o_starts_at")}
+                WHEN 'unknown_neighborhood' THEN {place_detail(spec)}
+                WHEN 'duplicate_event_id' THEN {cited(columns.event_id or DIGESTED_ID, "o_event_id")}
+            END AS detail,
+            CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record
+        FROM decided
+        """
+        parameters = {
+            **time_parameters(spec.timestamp_format),
+            "default_event_type": spec.default_event_type,
+            **({"area_pattern": spec.area.pattern} if spec.area else {}),
+        }
+        try:
+            con.execute(sql, parameters)
+        except duckdb.InvalidInputException as error:
+            if "format specifier" in str(error):
+                raise SourceError(
+                    f"{spec.name}: timestamp_format {spec.timestamp_format!r} is not a strptime format: "
+                    f"{first_line(error)}"
+                ) from None
+            raise
+        finally:
+            for name in registered:
+                con.unregister(name)
+        return split_validated(con, VALIDATED, EventsKind.columns)
 
     def expectations(self, spec, loaded_at):
         return [

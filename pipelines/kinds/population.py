@@ -26,65 +26,6 @@ class PopulationSource(SourceBase):
     kind: Literal["population"]
 
 
-def land(spec: PopulationSource, file, destination, metadata, con) -> None:
-    """A totals file (`neighborhood_id,population`) is parsed as the margins of dimension and category 'total'."""
-    header = read_header(file)
-    margins = "dimension" in header
-    mapping = {
-        name: name if margins or name in ("neighborhood_id", "population") else None for name in TEXT_COLUMNS
-    }
-    table = read_columns(file, header, mapping, con)
-    if not margins:
-        total = pa.array(["total"] * table.num_rows, pa.string())
-        table = table.set_column(1, "dimension", total).set_column(2, "category", total)
-    write_parsed(con, table, destination, metadata)
-
-
-def validate(spec: PopulationSource, incoming: str, context: Context) -> Validated:
-    """The first failing rule of a row names its reason, in this order: unknown_neighborhood (neither a loaded
-    boundary's id nor its name), unknown_dimension (not total, age_group or gender), invalid_population (not a
-    whole number of at least 0), duplicate_population_row (the same neighborhood, dimension and category earlier
-    in the file, whatever that earlier row's own fate)."""
-    con = context.con
-    con.execute(
-        f"""
-    CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
-    WITH
-        typed AS (
-            SELECT i._row, i._position, {", ".join(f"i.{name} AS o_{name}" for name in TEXT_COLUMNS)},
-                   n.neighborhood_id, lower({strip("i.dimension")}) AS dimension, {strip("i.category")} AS category,
-                   {number_sql("i.population")} AS population
-            FROM ({incoming}) i
-            LEFT JOIN ({context.neighborhoods_sql()}) n ON n.label = {label("i.neighborhood_id")}
-        ),
-        decided AS (
-            SELECT *,
-                CASE
-                    WHEN neighborhood_id IS NULL THEN 'unknown_neighborhood'
-                    WHEN dimension IS NULL OR NOT list_contains($dimensions, dimension) THEN 'unknown_dimension'
-                    WHEN population IS NULL OR population < 0 OR population % 1 <> 0 THEN 'invalid_population'
-                    WHEN row_number() OVER (
-                        PARTITION BY neighborhood_id, dimension, category ORDER BY _position
-                    ) > 1 THEN 'duplicate_population_row'
-                END AS _reason
-            FROM typed
-        )
-    SELECT neighborhood_id, dimension, category, population, _row, _position, _reason,
-           CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record,
-           CASE _reason
-               WHEN 'unknown_neighborhood' THEN {cited("neighborhood_id", "o_neighborhood_id")}
-               WHEN 'unknown_dimension' THEN {cited("dimension", "o_dimension")}
-               WHEN 'invalid_population' THEN {cited("population", "o_population")}
-               WHEN 'duplicate_population_row' THEN {cited("neighborhood_id", "o_neighborhood_id")} || ', '
-                   || {cited("dimension", "o_dimension")} || ', ' || {cited("category", "o_category")}
-           END AS detail
-    FROM decided
-    """,
-        {"dimensions": list(DIMENSIONS)},
-    )
-    return split_validated(con, VALIDATED, PopulationKind.columns)
-
-
 class PopulationKind(Kind):
     name = "population"
     spec_type = PopulationSource
@@ -96,14 +37,65 @@ class PopulationKind(Kind):
     }
     view = "population"
     lookups = ("geography",)
-    spatial = False
     freshness = timedelta(days=400)
 
-    def land(self, spec, file, destination, metadata, con, salt):
-        land(spec, file, destination, metadata, con)
+    def land(self, spec, file, destination, metadata, con, salt) -> None:
+        """A totals file (`neighborhood_id,population`) is parsed as the margins of dimension and category 'total'."""
+        header = read_header(file)
+        margins = "dimension" in header
+        mapping = {
+            name: name if margins or name in ("neighborhood_id", "population") else None
+            for name in TEXT_COLUMNS
+        }
+        table = read_columns(file, header, mapping, con)
+        if not margins:
+            total = pa.array(["total"] * table.num_rows, pa.string())
+            table = table.set_column(1, "dimension", total).set_column(2, "category", total)
+        write_parsed(con, table, destination, metadata)
 
-    def validate(self, spec, incoming, context):
-        return validate(spec, incoming, context)
+    def validate(self, spec: PopulationSource, incoming: str, context: Context) -> Validated:
+        """The first failing rule of a row names its reason, in this order: unknown_neighborhood (neither a loaded
+        boundary's id nor its name), unknown_dimension (not total, age_group or gender), invalid_population (not a
+        whole number of at least 0), duplicate_population_row (the same neighborhood, dimension and category earlier
+        in the file, whatever that earlier row's own fate)."""
+        con = context.con
+        con.execute(
+            f"""
+        CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
+        WITH
+            typed AS (
+                SELECT i._row, i._position, {", ".join(f"i.{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                       n.neighborhood_id, lower({strip("i.dimension")}) AS dimension, {strip("i.category")} AS category,
+                       {number_sql("i.population")} AS population
+                FROM ({incoming}) i
+                LEFT JOIN ({context.neighborhoods_sql()}) n ON n.label = {label("i.neighborhood_id")}
+            ),
+            decided AS (
+                SELECT *,
+                    CASE
+                        WHEN neighborhood_id IS NULL THEN 'unknown_neighborhood'
+                        WHEN dimension IS NULL OR NOT list_contains($dimensions, dimension) THEN 'unknown_dimension'
+                        WHEN population IS NULL OR population < 0 OR population % 1 <> 0 THEN 'invalid_population'
+                        WHEN row_number() OVER (
+                            PARTITION BY neighborhood_id, dimension, category ORDER BY _position
+                        ) > 1 THEN 'duplicate_population_row'
+                    END AS _reason
+                FROM typed
+            )
+        SELECT neighborhood_id, dimension, category, population, _row, _position, _reason,
+               CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record,
+               CASE _reason
+                   WHEN 'unknown_neighborhood' THEN {cited("neighborhood_id", "o_neighborhood_id")}
+                   WHEN 'unknown_dimension' THEN {cited("dimension", "o_dimension")}
+                   WHEN 'invalid_population' THEN {cited("population", "o_population")}
+                   WHEN 'duplicate_population_row' THEN {cited("neighborhood_id", "o_neighborhood_id")} || ', '
+                       || {cited("dimension", "o_dimension")} || ', ' || {cited("category", "o_category")}
+               END AS detail
+        FROM decided
+        """,
+            {"dimensions": list(DIMENSIONS)},
+        )
+        return split_validated(con, VALIDATED, PopulationKind.columns)
 
     def expectations(self, spec, loaded_at):
         return [

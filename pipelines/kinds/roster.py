@@ -4,7 +4,6 @@ date, matched to the calendars' titles and start dates."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -80,56 +79,6 @@ VALIDATED = "roster_validated"
 # ---- landing files -> text columns, identities keyed
 
 
-def land(
-    spec: RosterSource,
-    file: Path,
-    destination: Path,
-    metadata: Mapping[str, str],
-    con: duckdb.DuckDBPyConnection,
-    salt: str | None,
-) -> None:
-    """Write a roster's mapped columns as parsed Parquet, streaming: email, phone, name and ZIP are read, replaced
-    by one keyed hash (`person_id`, '' where nothing identifies the person) batch by batch, and never written."""
-    salt = require_salt(salt, f"{spec.name}: {file}")
-    file = Path(file)
-    mapping = spec.columns.model_dump()
-    columns = spec.columns
-    full_name = "name" if columns.name else "first_name || ' ' || last_name"
-    identity = f"email, phone, {full_name} AS full_name, zip"
-    if file.suffix.lower() in (".xlsx", ".xlsm"):
-        header, data = read_table(file)
-        rows = pa.Table.from_pandas(pick_columns(file, header, data, mapping), preserve_index=False)
-        first_row = None
-    else:
-        header = read_csv_header(file)
-        positions = column_positions(file, header, mapping)
-        rows, first_row = None, 2
-
-    def copy(parallel: bool) -> None:
-        # The keyed batches are read on a cursor of their own: `con` runs the COPY that writes them.
-        with con.cursor() as reading:
-            if rows is None:
-                query = csv_sql(file, len(header), positions, [*KEPT_COLUMNS, *IDENTITY_COLUMNS], parallel)
-                numbered = ""
-            else:
-                reading.register("roster_rows", rows)
-                query, numbered = "SELECT * FROM roster_rows", ", _row"
-            batches = reading.execute(
-                f"SELECT {', '.join(KEPT_COLUMNS)}{numbered}, {identity} FROM ({query})"
-            ).to_arrow_reader(BATCH_ROWS)
-            keyed = pa.RecordBatchReader.from_batches(
-                keyed_schema(batches.schema), (keyed_batch(batch, spec, salt) for batch in batches)
-            )
-            write_parsed(
-                con,
-                keyed,
-                destination,
-                {**metadata, **({FIRST_ROW_KEY: str(first_row)} if first_row else {})},
-            )
-
-    read_landing(file, copy)
-
-
 def keyed_schema(schema: pa.Schema) -> pa.Schema:
     """The schema of `keyed_batch`'s batches."""
     return pa.schema(
@@ -157,86 +106,6 @@ def keyed_batch(batch: pa.RecordBatch, spec: RosterSource, salt: str) -> pa.Reco
 
 
 # ---- validation, in SQL
-
-
-def validate(spec: RosterSource, incoming: str, context: Context) -> Validated:
-    """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, `_position`) into temporary views roster_loaded
-    and roster_rejected on `context.con`.
-
-    A row names its event by id, or by name and date: the calendar event of that title (case and spacing ignored)
-    starting that day (`match_events`). The first failing rule names the reason, in this order: missing_event_id
-    (neither an id nor a name), no_identity (no email, phone or name), ambiguous_event (several calendar events of
-    that title that day: refused rather than guessed), unknown_event (in no calendar, `known_events`)."""
-    con = context.con
-    columns = spec.columns
-    present = (
-        f"list_contains(list_transform($present_statuses, s -> {label('s')}), {label('status')})"
-        if columns.status
-        else "true"
-    )
-    sql = f"""
-    CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
-    WITH
-        typed AS (
-            SELECT
-                _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
-                {blank("event_id")} AS event_id_blank,
-                {blank("event_name")} AS event_name_blank,
-                {blank("person_id")} AS person_id_blank,
-                nullif({strip("event_id")}, '') AS given_event_id,
-                nullif({strip("age_group")}, '') AS t_age_group,
-                {present} AS t_present,
-                {label("event_name")} AS event_label,
-                CAST({time_sql("event_date", spec.event_date_format, "event_date_format")} AS DATE) AS event_day
-            FROM ({incoming})
-        ),
-        by_title AS ({match_events(context)}),
-        known AS ({known_events(context)}),
-        matched AS (
-            SELECT
-                t.*,
-                coalesce(t.given_event_id, CASE WHEN m.events = 1 THEN m.event_id END) AS t_event_id,
-                t.given_event_id IS NULL AND coalesce(m.events > 1, false) AS ambiguous
-            FROM typed t
-            LEFT JOIN by_title m ON {"m.title = t.event_label AND m.day = t.event_day" if columns.event_name else "false"}
-        ),
-        decided AS (
-            SELECT
-                m.*,
-                CASE
-                    WHEN m.t_event_id IS NULL AND NOT m.ambiguous AND m.event_name_blank THEN 'missing_event_id'
-                    WHEN m.person_id_blank THEN 'no_identity'
-                    WHEN m.ambiguous THEN 'ambiguous_event'
-                    WHEN k.event_id IS NULL THEN 'unknown_event'
-                END AS _reason
-            FROM matched m LEFT JOIN known k ON k.event_id = m.t_event_id
-        )
-    SELECT
-        t_event_id AS event_id, o_person_id AS person_id, t_age_group AS age_group, t_present AS present,
-        _row, _position, _reason,
-        CASE _reason
-            WHEN 'no_identity' THEN {literal(no_identity_detail(spec))}
-            ELSE {event_detail(spec)}
-        END AS detail,
-        CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record
-    FROM decided
-    """
-    try:
-        con.execute(
-            sql,
-            {
-                **time_parameters(spec.event_date_format, "event_date_format"),
-                **({"present_statuses": list(spec.present_statuses)} if columns.status else {}),
-            },
-        )
-    except duckdb.InvalidInputException as error:
-        if "format specifier" in str(error):
-            raise SourceError(
-                f"{spec.name}: event_date_format {spec.event_date_format!r} is not a strptime format: "
-                f"{first_line(error)}"
-            ) from None
-        raise
-    return split_validated(con, VALIDATED, RosterKind.columns)
 
 
 def match_events(context: Context) -> str:
@@ -297,14 +166,130 @@ class RosterKind(Kind):
     columns = {"event_id": "VARCHAR", "person_id": "VARCHAR", "age_group": "VARCHAR", "present": "BOOLEAN"}
     view = "attendances"
     lookups = ("events",)
-    spatial = False
     freshness = timedelta(days=8)
 
-    def land(self, spec, file, destination, metadata, con, salt):
-        land(spec, file, destination, metadata, con, salt)
+    def land(self, spec, file, destination, metadata, con, salt) -> None:
+        """Write a roster's mapped columns as parsed Parquet, streaming: email, phone, name and ZIP are read, replaced
+        by one keyed hash (`person_id`, '' where nothing identifies the person) batch by batch, and never written."""
+        salt = require_salt(salt, f"{spec.name}: {file}")
+        file = Path(file)
+        mapping = spec.columns.model_dump()
+        columns = spec.columns
+        full_name = "name" if columns.name else "first_name || ' ' || last_name"
+        identity = f"email, phone, {full_name} AS full_name, zip"
+        if file.suffix.lower() in (".xlsx", ".xlsm"):
+            header, data = read_table(file)
+            rows = pa.Table.from_pandas(pick_columns(file, header, data, mapping), preserve_index=False)
+            first_row = None
+        else:
+            header = read_csv_header(file)
+            positions = column_positions(file, header, mapping)
+            rows, first_row = None, 2
 
-    def validate(self, spec, incoming, context):
-        return validate(spec, incoming, context)
+        def copy(parallel: bool) -> None:
+            # The keyed batches are read on a cursor of their own: `con` runs the COPY that writes them.
+            with con.cursor() as reading:
+                if rows is None:
+                    query = csv_sql(
+                        file, len(header), positions, [*KEPT_COLUMNS, *IDENTITY_COLUMNS], parallel
+                    )
+                    numbered = ""
+                else:
+                    reading.register("roster_rows", rows)
+                    query, numbered = "SELECT * FROM roster_rows", ", _row"
+                batches = reading.execute(
+                    f"SELECT {', '.join(KEPT_COLUMNS)}{numbered}, {identity} FROM ({query})"
+                ).to_arrow_reader(BATCH_ROWS)
+                keyed = pa.RecordBatchReader.from_batches(
+                    keyed_schema(batches.schema), (keyed_batch(batch, spec, salt) for batch in batches)
+                )
+                write_parsed(
+                    con,
+                    keyed,
+                    destination,
+                    {**metadata, **({FIRST_ROW_KEY: str(first_row)} if first_row else {})},
+                )
+
+        read_landing(file, copy)
+
+    def validate(self, spec: RosterSource, incoming: str, context: Context) -> Validated:
+        """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, `_position`) into temporary views roster_loaded
+        and roster_rejected on `context.con`.
+
+        A row names its event by id, or by name and date: the calendar event of that title (case and spacing ignored)
+        starting that day (`match_events`). The first failing rule names the reason, in this order: missing_event_id
+        (neither an id nor a name), no_identity (no email, phone or name), ambiguous_event (several calendar events of
+        that title that day: refused rather than guessed), unknown_event (in no calendar, `known_events`)."""
+        con = context.con
+        columns = spec.columns
+        present = (
+            f"list_contains(list_transform($present_statuses, s -> {label('s')}), {label('status')})"
+            if columns.status
+            else "true"
+        )
+        sql = f"""
+        CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
+        WITH
+            typed AS (
+                SELECT
+                    _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                    {blank("event_id")} AS event_id_blank,
+                    {blank("event_name")} AS event_name_blank,
+                    {blank("person_id")} AS person_id_blank,
+                    nullif({strip("event_id")}, '') AS given_event_id,
+                    nullif({strip("age_group")}, '') AS t_age_group,
+                    {present} AS t_present,
+                    {label("event_name")} AS event_label,
+                    CAST({time_sql("event_date", spec.event_date_format, "event_date_format")} AS DATE) AS event_day
+                FROM ({incoming})
+            ),
+            by_title AS ({match_events(context)}),
+            known AS ({known_events(context)}),
+            matched AS (
+                SELECT
+                    t.*,
+                    coalesce(t.given_event_id, CASE WHEN m.events = 1 THEN m.event_id END) AS t_event_id,
+                    t.given_event_id IS NULL AND coalesce(m.events > 1, false) AS ambiguous
+                FROM typed t
+                LEFT JOIN by_title m ON {"m.title = t.event_label AND m.day = t.event_day" if columns.event_name else "false"}
+            ),
+            decided AS (
+                SELECT
+                    m.*,
+                    CASE
+                        WHEN m.t_event_id IS NULL AND NOT m.ambiguous AND m.event_name_blank THEN 'missing_event_id'
+                        WHEN m.person_id_blank THEN 'no_identity'
+                        WHEN m.ambiguous THEN 'ambiguous_event'
+                        WHEN k.event_id IS NULL THEN 'unknown_event'
+                    END AS _reason
+                FROM matched m LEFT JOIN known k ON k.event_id = m.t_event_id
+            )
+        SELECT
+            t_event_id AS event_id, o_person_id AS person_id, t_age_group AS age_group, t_present AS present,
+            _row, _position, _reason,
+            CASE _reason
+                WHEN 'no_identity' THEN {literal(no_identity_detail(spec))}
+                ELSE {event_detail(spec)}
+            END AS detail,
+            CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record
+        FROM decided
+        """
+        try:
+            con.execute(
+                sql,
+                {
+                    **time_parameters(spec.event_date_format, "event_date_format"),
+                    **({"present_statuses": list(spec.present_statuses)} if columns.status else {}),
+                },
+            )
+        except duckdb.InvalidInputException as error:
+            if "format specifier" in str(error):
+                raise SourceError(
+                    f"{spec.name}: event_date_format {spec.event_date_format!r} is not a strptime format: "
+                    f"{first_line(error)}"
+                ) from None
+            raise
+        return split_validated(con, VALIDATED, RosterKind.columns)
 
     view_filter = "present"
 

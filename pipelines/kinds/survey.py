@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -213,55 +213,6 @@ def response_ids(spec: SurveySource, values: dict[str, list[str]], salt: str) ->
     ]
 
 
-def land(
-    spec: SurveySource,
-    file: Path,
-    destination: Path,
-    metadata: Mapping[str, str],
-    con: duckdb.DuckDBPyConnection,
-    salt: str | None,
-) -> None:
-    """Write an export's mapped columns as text and `_row` (the record's number in the file, header rows
-    included) into the parsed Parquet `destination`, in batches of BATCH_ROWS; the response id only as a keyed
-    hash."""
-    file = Path(file)
-    salt = require_salt(salt, f"{spec.name}: {file}")
-    records = iter_cells(file)
-    head = list(itertools.islice(records, MAX_HEADER_ROWS))
-    export = detect_layout(file, [cells for _, cells in head])
-    if spec.export_format not in ("auto", export.tool):
-        raise SourceError(
-            f"{file}: source {spec.name} reads {spec.export_format} exports, but this file is laid out as "
-            f"{export.layout}"
-        )
-    positions = mapped_positions(spec, file, export)
-    data = itertools.chain(head[export.header_rows :], records)
-    schema = pa.schema([(name, pa.string()) for name in positions] + [("_row", pa.int64())])
-    failures: list[SourceError] = []
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        try:
-            while chunk := list(itertools.islice(data, BATCH_ROWS)):
-                values = {
-                    name: [cells[position] for _, cells in chunk]
-                    if position is not None
-                    else [""] * len(chunk)
-                    for name, position in positions.items()
-                }
-                values["response_id"] = response_ids(spec, values, salt)
-                yield pa.record_batch([*values.values(), [number for number, _ in chunk]], schema=schema)
-        except SourceError as error:  # DuckDB, reading the batches, would report it as its own error
-            failures.append(error)
-            raise
-
-    try:
-        write_parsed(con, pa.RecordBatchReader.from_batches(schema, batches()), destination, metadata)
-    except Exception:
-        if failures:
-            raise failures[0] from None
-        raise
-
-
 # ---- validation, in SQL
 
 # The temporary relations `validate` leaves on the connection.
@@ -280,200 +231,6 @@ def _answers_table(answers: list[tuple[str, object]], value_type: pa.DataType) -
     )
 
 
-def validate(spec: SurveySource, incoming: str, context: Context) -> Validated:
-    """Validate the relation `incoming` (the parsed export: `text_columns`, `_row`, `_position`) into
-    survey_loaded (one row per kept response and item) and survey_rejected (one row per refused response).
-
-    The first failing rule of a response names its reason, in this order: incomplete_response (a `finished`
-    column that is not true), missing_response_id, unparseable_submitted_at, submitted_at_in_future,
-    unknown_neighborhood, invalid_answer (the first item whose answer is neither on its scale nor a missing
-    answer), duplicate_response_superseded (the same response id submitted later in the file, whatever that
-    submission's own fate).
-
-    A neighborhood answer matches, case and spacing ignored, through the crosswalk, then the neighborhoods' ids
-    and names, then the aliases (a crosswalk entry or alias naming a neighborhood without a loaded boundary is
-    ignored); a ZIP+4 answer that matches nothing is tried as its 5-digit ZIP."""
-    con = context.con
-    columns = spec.columns
-    crosswalk = (
-        read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
-        if spec.neighborhood_crosswalk
-        else {}
-    )
-    aliases = [(alias, nbhd) for nbhd, names in spec.neighborhood_aliases.items() for alias in names]
-    lookups = {
-        "survey_crosswalk": _answers_table(list(crosswalk.items()), pa.string()),
-        "survey_aliases": _answers_table(aliases, pa.string()),
-        "survey_missing": _answers_table(
-            [(answer, "") for answer in (*MISSING_ANSWERS, *spec.missing)], pa.string()
-        ),
-        **{
-            f"survey_scale_{index}": _answers_table(list((item.scale or spec.scale).items()), pa.float64())
-            for index, item in enumerate(spec.items)
-        },
-    }
-    for name, table in lookups.items():
-        con.register(name, table)
-
-    def score_of(label_table: str, column: str) -> str:
-        return (
-            f"(SELECT arg_max(value, ordinal) FROM {label_table} WHERE {label('answer')} = {label(column)})"
-        )
-
-    items = [(index, item, quote(item_column(index + 1))) for index, item in enumerate(spec.items)]
-    scores = ", ".join(
-        f"{'6 - ' if item.reverse else ''}{score_of(f'survey_scale_{index}', column)}"
-        for index, item, column in items
-    )
-    skipped = ", ".join(f"{label(column)} IN (SELECT label FROM missing)" for _, _, column in items)
-    first_invalid = " ".join(
-        f"WHEN scores[{index + 1}] IS NULL AND NOT skipped[{index + 1}] THEN {cited(item.column, column)}"
-        for index, item, column in items
-    )
-
-    def answered(column: str) -> str:
-        return f"CASE WHEN {label(column)} NOT IN (SELECT label FROM missing) THEN {strip(column)} END"
-
-    # A refused row's record names its items by their ids, as its loaded rows do.
-    item_keys = {item_column(index + 1): f"item:{item.item_id}" for index, item, _ in items}
-    record_keys = {name: item_keys.get(name, name) for name in text_columns(spec)}
-    finished = (
-        f"WHEN NOT coalesce({bool_sql('finished')}, false) THEN 'incomplete_response'"
-        if columns.finished
-        else ""
-    )
-    sql = f"""
-    CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
-    WITH
-        missing AS (SELECT DISTINCT {label("answer")} AS label FROM survey_missing),
-        neighborhoods AS ({context.neighborhoods_sql()}),
-        -- answer -> neighborhood: the crosswalk (0), then ids and names (1), then aliases (2)
-        places AS (
-            SELECT label, arg_min(neighborhood_id, via) AS neighborhood_id FROM (
-                SELECT label, neighborhood_id, 1 AS via FROM neighborhoods
-                UNION ALL
-                SELECT {label("answer")}, arg_max(value, ordinal), via
-                FROM (
-                    SELECT *, 0 AS via FROM survey_crosswalk UNION ALL SELECT *, 2 FROM survey_aliases
-                )
-                WHERE value IN (SELECT neighborhood_id FROM neighborhoods)
-                GROUP BY ALL
-            )
-            GROUP BY label
-        ),
-        typed AS (
-            SELECT
-                *,
-                {strip("response_id")} AS t_response_id,
-                {time_sql("submitted_at", spec.timestamp_format)} AS t_submitted_at,
-                {label("neighborhood")} AS neighborhood_label,
-                {answered("age_group")} AS t_age_group,
-                {answered("gender")} AS t_gender,
-                [{scores}] AS scores,
-                [{skipped}] AS skipped
-            FROM ({incoming})
-        ),
-        located AS (
-            SELECT
-                typed.*,
-                coalesce(
-                    answer.neighborhood_id,
-                    CASE WHEN regexp_full_match(neighborhood_label, '\\d{{5}}-\\d{{4}}') THEN zip.neighborhood_id END
-                ) AS t_neighborhood_id,
-                row_number() OVER (
-                    PARTITION BY t_response_id ORDER BY t_submitted_at DESC NULLS LAST, _row DESC
-                ) > 1 AS superseded,
-                CASE {first_invalid} END AS invalid_answer
-            FROM typed
-            LEFT JOIN places answer ON answer.label = neighborhood_label
-            LEFT JOIN places zip ON zip.label = left(neighborhood_label, 5)
-        ),
-        decided AS (
-            SELECT
-                *,
-                CASE
-                    {finished}
-                    WHEN {blank("response_id")} THEN 'missing_response_id'
-                    WHEN t_submitted_at IS NULL THEN 'unparseable_submitted_at'
-                    WHEN t_submitted_at > $now THEN 'submitted_at_in_future'
-                    WHEN t_neighborhood_id IS NULL THEN 'unknown_neighborhood'
-                    WHEN invalid_answer IS NOT NULL THEN 'invalid_answer'
-                    WHEN superseded THEN 'duplicate_response_superseded'
-                END AS _reason
-            FROM located
-        )
-    SELECT
-        t_response_id AS response_id, t_submitted_at AS submitted_at, t_neighborhood_id AS neighborhood_id,
-        t_age_group AS age_group, t_gender AS gender, scores, _row, _position, _reason,
-        CASE _reason
-            WHEN 'incomplete_response' THEN {cited(columns.finished or "finished", "finished")}
-            WHEN 'missing_response_id' THEN {cited(spec.response_id_column, "response_id")}
-            WHEN 'unparseable_submitted_at' THEN {cited(columns.submitted_at, "submitted_at")}
-            WHEN 'submitted_at_in_future' THEN {cited(columns.submitted_at, "submitted_at")}
-            WHEN 'unknown_neighborhood' THEN {cited(columns.neighborhood, "neighborhood")}
-            WHEN 'invalid_answer' THEN invalid_answer
-            WHEN 'duplicate_response_superseded'
-                THEN {literal(f"{spec.response_id_column}: repeated; the latest submission is kept")}
-        END AS detail,
-        CASE WHEN _reason IS NOT NULL THEN
-            CAST(json_object({", ".join(f"{literal(key)}, {quote(name)}" for name, key in record_keys.items())}) AS VARCHAR)
-        END AS record
-    FROM decided
-    """
-    try:
-        con.execute(
-            sql, {**time_parameters(spec.timestamp_format), "now": pd.Timestamp(context.now).to_pydatetime()}
-        )
-    except duckdb.InvalidInputException as error:
-        if "format specifier" in str(error):
-            raise SourceError(
-                f"{spec.name}: timestamp_format {spec.timestamp_format!r} is not a strptime format: "
-                f"{str(error).strip().splitlines()[0]}"
-            ) from None
-        raise
-    finally:
-        for name in lookups:
-            con.unregister(name)
-    # One row per (response, item): the shape trust metrics are computed from.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {LOADED} AS
-        SELECT v.response_id, v.submitted_at, v.neighborhood_id, v.age_group, v.gender,
-               i.construct, i.item, v.scores[i.position] AS score, v._row
-        FROM {VALIDATED} v CROSS JOIN (SELECT unnest($constructs) AS construct, unnest($items) AS item,
-                                              generate_subscripts($items, 1) AS position) i
-        WHERE v._reason IS NULL
-        ORDER BY i.position, v._position
-        """,
-        {
-            "constructs": [item.construct_name for item in spec.items],
-            "items": [item.item_id for item in spec.items],
-        },
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
-        f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
-    )
-    return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
-
-
-def check_sample(spec: SurveySource, sample, con) -> list[tuple[str, str]]:
-    """What `check-source` adds for a survey sample: the scale and the missing codes in effect."""
-
-    def labels(scale: dict[str, int]) -> str:
-        return ", ".join(f"{label!r} = {score}" for label, score in scale.items())
-
-    notes = [f"scale: {labels(spec.scale)}"]
-    notes += [f"scale of {item.column}: {labels(item.scale)}" for item in spec.items if item.scale]
-    # As validation compares them (sql.label): lower-case, spacing collapsed.
-    (missing,) = con.execute(
-        f"SELECT list_sort(list_distinct(list_transform($answers, answer -> {label('answer')})))",
-        {"answers": [*MISSING_ANSWERS, *spec.missing]},
-    ).fetchone()
-    notes.append(f"missing codes (skipped, never refused): {missing}")
-    return [("note", note) for note in notes]
-
-
 class SurveyKind(Kind):
     name = "survey"
     spec_type = SurveySource
@@ -489,17 +246,241 @@ class SurveyKind(Kind):
     }
     view = "survey_answers"
     lookups = ("geography",)
-    spatial = False
     freshness = timedelta(days=100)
 
-    def land(self, spec, file, destination, metadata, con, salt):
-        land(spec, file, destination, metadata, con, salt)
+    def land(self, spec, file, destination, metadata, con, salt) -> None:
+        """Write an export's mapped columns as text and `_row` (the record's number in the file, header rows
+        included) into the parsed Parquet `destination`, in batches of BATCH_ROWS; the response id only as a keyed
+        hash."""
+        file = Path(file)
+        salt = require_salt(salt, f"{spec.name}: {file}")
+        records = iter_cells(file)
+        head = list(itertools.islice(records, MAX_HEADER_ROWS))
+        export = detect_layout(file, [cells for _, cells in head])
+        if spec.export_format not in ("auto", export.tool):
+            raise SourceError(
+                f"{file}: source {spec.name} reads {spec.export_format} exports, but this file is laid out as "
+                f"{export.layout}"
+            )
+        positions = mapped_positions(spec, file, export)
+        data = itertools.chain(head[export.header_rows :], records)
+        schema = pa.schema([(name, pa.string()) for name in positions] + [("_row", pa.int64())])
+        failures: list[SourceError] = []
 
-    def validate(self, spec, incoming, context):
-        return validate(spec, incoming, context)
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                while chunk := list(itertools.islice(data, BATCH_ROWS)):
+                    values = {
+                        name: [cells[position] for _, cells in chunk]
+                        if position is not None
+                        else [""] * len(chunk)
+                        for name, position in positions.items()
+                    }
+                    values["response_id"] = response_ids(spec, values, salt)
+                    yield pa.record_batch([*values.values(), [number for number, _ in chunk]], schema=schema)
+            except SourceError as error:  # DuckDB, reading the batches, would report it as its own error
+                failures.append(error)
+                raise
 
-    def check_sample(self, spec, sample, con):
-        return check_sample(spec, sample, con)
+        try:
+            write_parsed(con, pa.RecordBatchReader.from_batches(schema, batches()), destination, metadata)
+        except Exception:
+            if failures:
+                raise failures[0] from None
+            raise
+
+    def validate(self, spec: SurveySource, incoming: str, context: Context) -> Validated:
+        """Validate the relation `incoming` (the parsed export: `text_columns`, `_row`, `_position`) into
+        survey_loaded (one row per kept response and item) and survey_rejected (one row per refused response).
+
+        The first failing rule of a response names its reason, in this order: incomplete_response (a `finished`
+        column that is not true), missing_response_id, unparseable_submitted_at, submitted_at_in_future,
+        unknown_neighborhood, invalid_answer (the first item whose answer is neither on its scale nor a missing
+        answer), duplicate_response_superseded (the same response id submitted later in the file, whatever that
+        submission's own fate).
+
+        A neighborhood answer matches, case and spacing ignored, through the crosswalk, then the neighborhoods' ids
+        and names, then the aliases (a crosswalk entry or alias naming a neighborhood without a loaded boundary is
+        ignored); a ZIP+4 answer that matches nothing is tried as its 5-digit ZIP."""
+        con = context.con
+        columns = spec.columns
+        crosswalk = (
+            read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
+            if spec.neighborhood_crosswalk
+            else {}
+        )
+        aliases = [(alias, nbhd) for nbhd, names in spec.neighborhood_aliases.items() for alias in names]
+        lookups = {
+            "survey_crosswalk": _answers_table(list(crosswalk.items()), pa.string()),
+            "survey_aliases": _answers_table(aliases, pa.string()),
+            "survey_missing": _answers_table(
+                [(answer, "") for answer in (*MISSING_ANSWERS, *spec.missing)], pa.string()
+            ),
+            **{
+                f"survey_scale_{index}": _answers_table(
+                    list((item.scale or spec.scale).items()), pa.float64()
+                )
+                for index, item in enumerate(spec.items)
+            },
+        }
+        for name, table in lookups.items():
+            con.register(name, table)
+
+        def score_of(label_table: str, column: str) -> str:
+            return f"(SELECT arg_max(value, ordinal) FROM {label_table} WHERE {label('answer')} = {label(column)})"
+
+        items = [(index, item, quote(item_column(index + 1))) for index, item in enumerate(spec.items)]
+        scores = ", ".join(
+            f"{'6 - ' if item.reverse else ''}{score_of(f'survey_scale_{index}', column)}"
+            for index, item, column in items
+        )
+        skipped = ", ".join(f"{label(column)} IN (SELECT label FROM missing)" for _, _, column in items)
+        first_invalid = " ".join(
+            f"WHEN scores[{index + 1}] IS NULL AND NOT skipped[{index + 1}] THEN {cited(item.column, column)}"
+            for index, item, column in items
+        )
+
+        def answered(column: str) -> str:
+            return f"CASE WHEN {label(column)} NOT IN (SELECT label FROM missing) THEN {strip(column)} END"
+
+        # A refused row's record names its items by their ids, as its loaded rows do.
+        item_keys = {item_column(index + 1): f"item:{item.item_id}" for index, item, _ in items}
+        record_keys = {name: item_keys.get(name, name) for name in text_columns(spec)}
+        finished = (
+            f"WHEN NOT coalesce({bool_sql('finished')}, false) THEN 'incomplete_response'"
+            if columns.finished
+            else ""
+        )
+        sql = f"""
+        CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
+        WITH
+            missing AS (SELECT DISTINCT {label("answer")} AS label FROM survey_missing),
+            neighborhoods AS ({context.neighborhoods_sql()}),
+            -- answer -> neighborhood: the crosswalk (0), then ids and names (1), then aliases (2)
+            places AS (
+                SELECT label, arg_min(neighborhood_id, via) AS neighborhood_id FROM (
+                    SELECT label, neighborhood_id, 1 AS via FROM neighborhoods
+                    UNION ALL
+                    SELECT {label("answer")}, arg_max(value, ordinal), via
+                    FROM (
+                        SELECT *, 0 AS via FROM survey_crosswalk UNION ALL SELECT *, 2 FROM survey_aliases
+                    )
+                    WHERE value IN (SELECT neighborhood_id FROM neighborhoods)
+                    GROUP BY ALL
+                )
+                GROUP BY label
+            ),
+            typed AS (
+                SELECT
+                    *,
+                    {strip("response_id")} AS t_response_id,
+                    {time_sql("submitted_at", spec.timestamp_format)} AS t_submitted_at,
+                    {label("neighborhood")} AS neighborhood_label,
+                    {answered("age_group")} AS t_age_group,
+                    {answered("gender")} AS t_gender,
+                    [{scores}] AS scores,
+                    [{skipped}] AS skipped
+                FROM ({incoming})
+            ),
+            located AS (
+                SELECT
+                    typed.*,
+                    coalesce(
+                        answer.neighborhood_id,
+                        CASE WHEN regexp_full_match(neighborhood_label, '\\d{{5}}-\\d{{4}}') THEN zip.neighborhood_id END
+                    ) AS t_neighborhood_id,
+                    row_number() OVER (
+                        PARTITION BY t_response_id ORDER BY t_submitted_at DESC NULLS LAST, _row DESC
+                    ) > 1 AS superseded,
+                    CASE {first_invalid} END AS invalid_answer
+                FROM typed
+                LEFT JOIN places answer ON answer.label = neighborhood_label
+                LEFT JOIN places zip ON zip.label = left(neighborhood_label, 5)
+            ),
+            decided AS (
+                SELECT
+                    *,
+                    CASE
+                        {finished}
+                        WHEN {blank("response_id")} THEN 'missing_response_id'
+                        WHEN t_submitted_at IS NULL THEN 'unparseable_submitted_at'
+                        WHEN t_submitted_at > $now THEN 'submitted_at_in_future'
+                        WHEN t_neighborhood_id IS NULL THEN 'unknown_neighborhood'
+                        WHEN invalid_answer IS NOT NULL THEN 'invalid_answer'
+                        WHEN superseded THEN 'duplicate_response_superseded'
+                    END AS _reason
+                FROM located
+            )
+        SELECT
+            t_response_id AS response_id, t_submitted_at AS submitted_at, t_neighborhood_id AS neighborhood_id,
+            t_age_group AS age_group, t_gender AS gender, scores, _row, _position, _reason,
+            CASE _reason
+                WHEN 'incomplete_response' THEN {cited(columns.finished or "finished", "finished")}
+                WHEN 'missing_response_id' THEN {cited(spec.response_id_column, "response_id")}
+                WHEN 'unparseable_submitted_at' THEN {cited(columns.submitted_at, "submitted_at")}
+                WHEN 'submitted_at_in_future' THEN {cited(columns.submitted_at, "submitted_at")}
+                WHEN 'unknown_neighborhood' THEN {cited(columns.neighborhood, "neighborhood")}
+                WHEN 'invalid_answer' THEN invalid_answer
+                WHEN 'duplicate_response_superseded'
+                    THEN {literal(f"{spec.response_id_column}: repeated; the latest submission is kept")}
+            END AS detail,
+            CASE WHEN _reason IS NOT NULL THEN
+                CAST(json_object({", ".join(f"{literal(key)}, {quote(name)}" for name, key in record_keys.items())}) AS VARCHAR)
+            END AS record
+        FROM decided
+        """
+        try:
+            con.execute(
+                sql,
+                {**time_parameters(spec.timestamp_format), "now": pd.Timestamp(context.now).to_pydatetime()},
+            )
+        except duckdb.InvalidInputException as error:
+            if "format specifier" in str(error):
+                raise SourceError(
+                    f"{spec.name}: timestamp_format {spec.timestamp_format!r} is not a strptime format: "
+                    f"{str(error).strip().splitlines()[0]}"
+                ) from None
+            raise
+        finally:
+            for name in lookups:
+                con.unregister(name)
+        # One row per (response, item): the shape trust metrics are computed from.
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {LOADED} AS
+            SELECT v.response_id, v.submitted_at, v.neighborhood_id, v.age_group, v.gender,
+                   i.construct, i.item, v.scores[i.position] AS score, v._row
+            FROM {VALIDATED} v CROSS JOIN (SELECT unnest($constructs) AS construct, unnest($items) AS item,
+                                                  generate_subscripts($items, 1) AS position) i
+            WHERE v._reason IS NULL
+            ORDER BY i.position, v._position
+            """,
+            {
+                "constructs": [item.construct_name for item in spec.items],
+                "items": [item.item_id for item in spec.items],
+            },
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
+            f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
+        )
+        return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
+
+    def check_sample(self, spec: SurveySource, sample, con) -> list[tuple[str, str]]:
+        """What `check-source` adds for a survey sample: the scale and the missing codes in effect."""
+
+        def labels(scale: dict[str, int]) -> str:
+            return ", ".join(f"{label!r} = {score}" for label, score in scale.items())
+
+        notes = [f"scale: {labels(spec.scale)}"]
+        notes += [f"scale of {item.column}: {labels(item.scale)}" for item in spec.items if item.scale]
+        # As validation compares them (sql.label): lower-case, spacing collapsed.
+        (missing,) = con.execute(
+            f"SELECT list_sort(list_distinct(list_transform($answers, answer -> {label('answer')})))",
+            {"answers": [*MISSING_ANSWERS, *spec.missing]},
+        ).fetchone()
+        notes.append(f"missing codes (skipped, never refused): {missing}")
+        return [("note", note) for note in notes]
 
     def expectations(self, spec, loaded_at):
         return [

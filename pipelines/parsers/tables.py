@@ -106,10 +106,7 @@ def read_grid(file: Path) -> pd.DataFrame:
             skip_blank_lines=True,
         )
     except UnicodeDecodeError as error:
-        raise SourceError(
-            f"{file}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}; "
-            "Latin-1 or Windows-1252?); re-export the file as UTF-8 CSV"
-        ) from None
+        raise not_utf8(file, error) from None
     except pd.errors.EmptyDataError:
         raise SourceError(f"{file}: the file has no rows") from None
     except pd.errors.ParserError as error:
@@ -190,6 +187,13 @@ def cell_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def not_utf8(file: Path, error: UnicodeDecodeError) -> SourceError:
+    return SourceError(
+        f"{file}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}; "
+        "Latin-1 or Windows-1252?); re-export the file as UTF-8 CSV"
+    )
+
+
 def read_header(file: Path) -> list[str]:
     """The column names on the first row of a CSV or XLSX file. A CSV file that cannot be a UTF-8 CSV is refused
     first (see `check_text_file`)."""
@@ -203,10 +207,7 @@ def read_header(file: Path) -> list[str]:
         with file.open(encoding="utf-8-sig", newline="") as handle:
             record = next(csv.reader(handle), [])
     except UnicodeDecodeError as error:
-        raise SourceError(
-            f"{file}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}; "
-            "Latin-1 or Windows-1252?); re-export the file as UTF-8 CSV"
-        ) from None
+        raise not_utf8(file, error) from None
     except csv.Error as error:
         raise SourceError(f"{file}: not a readable CSV file ({error})") from None
     if not any(cell.strip() for cell in record):
@@ -328,10 +329,7 @@ def iter_cells(file: Path) -> Iterator[tuple[int, list[str]]]:
                     )
                 yield number, record + [""] * (width - len(record))
     except UnicodeDecodeError as error:
-        raise SourceError(
-            f"{file}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}; "
-            "Latin-1 or Windows-1252?); re-export the file as UTF-8 CSV"
-        ) from None
+        raise not_utf8(file, error) from None
     except csv.Error as error:
         raise SourceError(f"{file}: not a readable CSV file (row {number + 1}: {error})") from None
     if not number:
