@@ -1,7 +1,7 @@
 """What a run shows while it runs: its stages with counts and elapsed time, from Dagster's event stream.
 
-On a terminal, one live screen (rich) redrawn in place; elsewhere (CI, cron, a pipe), one plain line when a
-stage starts and one when it ends. Dagster's and dbt's own records go to the run's log file (see cli.run).
+On a terminal, one live screen (rich) redrawn in place; elsewhere (CI, cron, a pipe), one plain line as each
+stage ends, with its counts. Dagster's and dbt's own records go to the run's log file (see cli.run).
 """
 
 from __future__ import annotations
@@ -174,7 +174,6 @@ class Progress:
         now = time.monotonic()
         if kind == dg.DagsterEventType.STEP_START and stage and stage.started is None:
             stage.started = now
-            self._line(stage, "started")
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             self._materialized(event.asset_key, event.event_specific_data.materialization.metadata)
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
