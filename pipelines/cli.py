@@ -61,8 +61,9 @@ def records_to(log: Path):
 
 
 def console(stream) -> Console:
-    # Off a terminal (CI, cron, a pipe) lines are never wrapped: each stays one greppable line.
-    return Console(file=stream, width=None if stream.isatty() else 200, highlight=False)
+    # Lines are never wrapped (a long error stays one greppable line), and off a terminal (CI, cron, a pipe)
+    # nothing is cropped either.
+    return Console(file=stream, width=None if stream.isatty() else 200, highlight=False, soft_wrap=True)
 
 
 def run(selection=None, run_config: dict | None = None, verbose: bool = False) -> int:

@@ -6,6 +6,7 @@ stage ends, with its counts. Dagster's and dbt's own records go to the run's log
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -315,7 +316,8 @@ def failure_blocks(events: RunEvents, paths: Paths, log: Path | None) -> list[st
     for step, key, error in events.failures:
         if "DagsterAssetCheckFailedError" in error.cls_name:  # the failed check has its block above
             continue
-        message = (error.cause or error).message.strip().splitlines()
+        # "pipelines.kinds.base.SourceError: demo_crimes: ..." -> "SourceError: demo_crimes: ..."
+        message = re.sub(r"^(\w+\.)+(?=\w+: )", "", (error.cause or error).message.strip()).splitlines()
         shown = [f"  {line}" for line in message[:MESSAGE_LINES]]
         if len(message) > MESSAGE_LINES:
             shown.append(f"  ... {len(message) - MESSAGE_LINES} more lines in the log")
