@@ -118,7 +118,15 @@ class Progress:
             if len(keys) == 1:
                 self.asset_of_step[step] = next(iter(keys))
         self.live = (
-            Live(self.render(), console=console, refresh_per_second=4, transient=False)
+            # Not rich's default of printing the process's stdout/stderr above the display: those hold
+            # Dagster's and dbt's records, which go to the log file (cli.records_to).
+            Live(
+                self.render(),
+                console=console,
+                refresh_per_second=4,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
             if live and console.is_terminal
             else None
         )

@@ -23,6 +23,6 @@ class DemoRun:
 def demo_run(tmp_path_factory) -> DemoRun:
     home = tmp_path_factory.mktemp("demo_run") / "home"
     generate_demo_city(home / "landing", "small")
-    result = run_cli("run", "--home", str(home))
+    result = run_cli("run", "--home", str(home), timeout=1500)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return DemoRun(home, result)
