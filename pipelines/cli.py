@@ -271,16 +271,20 @@ def main(argv: list[str] | None = None) -> int:
             help="stream Dagster's and dbt's records (and any traceback) instead of the progress display",
         )
     args = parser.parse_args(argv)
-
-    if args.command == "demo":
-        return demo(args.size, args.home, args.verbose)
-    if args.command == "run":
+    if args.command == "check-source":
+        return check_source(args.file, args.sample, args.home)
+    try:
+        if args.command == "demo":
+            return demo(args.size, args.home, args.verbose)
         _configure(args.home, args.sources)
-        return run(args.select, verbose=args.verbose)
-    if args.command == "replay-quarantine":
-        _configure(args.home, args.sources)
+        if args.command == "run":
+            return run(args.select, verbose=args.verbose)
         return replay_quarantine(args.source, args.verbose)
-    return check_source(args.file, args.sample, args.home)
+    except Exception as error:  # before the run starts: a source YAML that does not load, a selection, ...
+        if args.verbose:
+            raise
+        print(f"error: {type(error).__name__}: {error}\n(--verbose shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
