@@ -72,7 +72,7 @@ class RunEvents:
     metadata: dict[dg.AssetKey, dict] = field(default_factory=dict)
     checks: list[dg.AssetCheckEvaluation] = field(default_factory=list)
     failures: list[tuple[str, dg.AssetKey | None, str]] = field(default_factory=list)  # step, asset, error
-    skipped: list[str] = field(default_factory=list)
+    not_run: list[str] = field(default_factory=list)  # steps left out after a failure upstream
 
 
 def _elapsed(seconds: float) -> str:
@@ -108,6 +108,9 @@ class Progress:
         self.stages = {name: Stage(name, counts[name]) for name in STAGES if counts[name]}
         if "dbt" in self.stages:
             self.stages["dbt"].checks = len(dbt_checks)
+        self.steps = set(steps)
+        self.steps_begun: set[str] = set()
+        self.over = False
         self.stage_of_step: dict[str, Stage] = {}
         self.asset_of_step: dict[str, dg.AssetKey] = {}
         for step, keys in steps.items():
@@ -144,6 +147,8 @@ class Progress:
         for stage in self.stages.values():
             if stage.failed:
                 icon: Text | Spinner = Text("✗", style="bold red")
+            elif self.over and stage.ended is None:
+                icon = Text("-", style="dim")  # not run, or stopped, after a failure
             elif stage.ended is not None:
                 icon = Text("✓", style="green")
             elif stage.started is not None:
@@ -163,6 +168,12 @@ class Progress:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.over = True
+        # Dagster leaves out the steps after a failed one without an event (only a log message).
+        self.events.not_run = sorted(self.steps - self.steps_begun)
+        for stage in self.stages.values():
+            if stage.ended is None:
+                self._line(stage, ("stopped: " if stage.started else "not run: ") + stage.counts())
         if self.live:
             self.live.update(self.render())
             self.live.stop()
@@ -181,6 +192,8 @@ class Progress:
         stage = self.stage_of_step.get(event.step_key) if event.step_key else None
         kind = event.event_type
         now = time.monotonic()
+        if kind in (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SKIPPED):
+            self.steps_begun.add(event.step_key)
         if kind == dg.DagsterEventType.STEP_START and stage and stage.started is None:
             stage.started = now
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
@@ -197,8 +210,6 @@ class Progress:
             self.events.failures.append((event.step_key, self.asset_of_step.get(event.step_key), error))
             if stage:
                 stage.failed = True
-        elif kind == dg.DagsterEventType.STEP_SKIPPED:
-            self.events.skipped.append(event.step_key)
         if stage and kind in (
             dg.DagsterEventType.STEP_SUCCESS,
             dg.DagsterEventType.STEP_FAILURE,
@@ -331,9 +342,9 @@ def failure_blocks(events: RunEvents, paths: Paths, log: Path | None) -> list[st
             shown.append(f"  ... {len(message) - MESSAGE_LINES} more lines in the log")
         what = key.to_user_string() if key else step
         blocks.append("\n".join([f"✗ {what} failed:", *shown, *source_line(key), see]))
-    if events.skipped:
+    if events.not_run:
         blocks.append(
-            f"  {len(events.skipped)} later steps did not run; "
+            f"  {len(events.not_run)} later steps did not run; "
             "published/current still holds the last complete version"
         )
     return blocks
