@@ -10,6 +10,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from rich.console import Console, Group
@@ -71,7 +72,8 @@ class RunEvents:
 
     metadata: dict[dg.AssetKey, dict] = field(default_factory=dict)
     checks: list[dg.AssetCheckEvaluation] = field(default_factory=list)
-    failures: list[tuple[str, dg.AssetKey | None, str]] = field(default_factory=list)  # step, asset, error
+    # step, its asset (a multi-asset step has none), Dagster's SerializableErrorInfo of the error
+    failures: list[tuple[str, dg.AssetKey | None, Any]] = field(default_factory=list)
     not_run: list[str] = field(default_factory=list)  # steps left out after a failure upstream
 
 
