@@ -1,4 +1,4 @@
-"""`neighborhood-metrics`: demo, run, check-source (CONTRACT §2). Wraps Dagster; its own CLI and UI keep working.
+"""`neighborhood-metrics`: demo, run, check-source. Wraps Dagster; its own CLI and UI keep working.
 
 Exit code 0 only when every selected asset materialized and every blocking check passed.
 """
