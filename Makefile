@@ -3,19 +3,26 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SETUP  := $(VENV)/.installed
+TEST_SETUP := $(VENV)/.installed-test
 REAL_DATA := ../shared/data/real
 # The report's browser test drives Debian's chromium package (Playwright never downloads a browser here).
 CHROMIUM  := /usr/bin/chromium
 
 .PHONY: run test test-spark test-postgres lint ui clean
 
-# Recreated whenever the pins or the package metadata change.
+# Recreated whenever the pins or the package metadata change. requirements.lock pins one consistent set for
+# everything (run and tests); `make run` installs from it only what the pipeline needs (the project's
+# dependencies, at the locked versions), the test tools (the `dev` extra: pytest, playwright, sqlfluff, ...)
+# come with the first `make test` or `make lint`.
 $(SETUP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e .
 	touch $(SETUP)
+
+$(TEST_SETUP): $(SETUP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(TEST_SETUP)
 
 run: $(SETUP)
 	$(BIN)/neighborhood-metrics demo
@@ -27,7 +34,7 @@ $(CHROMIUM):
 
 # Without $(REAL_DATA) the tests that read the real public exports are skipped, and named at the end with the
 # reason; .ci/run sets NBHD_REQUIRE_REAL_DATA=1 so that CI fails instead.
-test: $(SETUP) $(CHROMIUM)
+test: $(TEST_SETUP) $(CHROMIUM)
 	@test -d $(REAL_DATA) || echo "warning: $(REAL_DATA) is missing: the tests that read the real public exports will be skipped"
 	@# dbt parses its project once here, not in two test workers at the same moment.
 	$(BIN)/python -c "from pipelines.assets.dbt import dbt_project; dbt_project()"
@@ -59,12 +66,12 @@ $(POSTGRES): $(SETUP) requirements-postgres.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -c requirements-postgres.lock -e '.[postgres]'
 	touch $(POSTGRES)
 
-test-postgres: $(SETUP) $(POSTGRES)
+test-postgres: $(TEST_SETUP) $(POSTGRES)
 	@test -n "$(PG_CTL)" || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo -E) apt-get install -y -qq postgresql; }
 	$(BIN)/pytest tests_postgres
 
-lint: $(SETUP)
+lint: $(TEST_SETUP)
 	$(BIN)/ruff check pipelines tests tests_spark tests_postgres
 	$(BIN)/ruff format --check pipelines tests tests_spark tests_postgres
 	$(BIN)/sqlfluff lint dbt_project/models --dialect duckdb

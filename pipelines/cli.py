@@ -1,4 +1,4 @@
-"""`neighborhood-metrics`: demo, run, check-source (CONTRACT §2). Wraps Dagster; its own CLI and UI keep working.
+"""`neighborhood-metrics`: demo, run, check-source. Wraps Dagster; its own CLI and UI keep working.
 
 Exit code 0 only when every selected asset materialized and every blocking check passed.
 """
@@ -9,7 +9,12 @@ import argparse
 import os
 import shutil
 import sys
+import uuid
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
+
+from rich.console import Console
 
 from pipelines.settings import DEMO_SOURCES_DIR, REPO_ROOT, Paths
 
@@ -30,64 +35,106 @@ def _configure(home: str | None, sources: str | None) -> Paths:
     return paths
 
 
-def run(selection=None, run_config: dict | None = None) -> int:
-    """Materialize the selected assets (default: all) in one run; report failures by source and reason.
-    `selection` is a Dagster selection string or AssetSelection."""
+RUN_JOB = "neighborhood_metrics_run"
+
+
+@contextmanager
+def records_to(log: Path):
+    """Point this process's stdout and stderr (file descriptors 1 and 2) at `log` while the run runs: Dagster's
+    console logger, dbt's output relayed by dagster-dbt, and any library's warnings all land there, and
+    nothing else writes to the user's screen but the progress display, which holds its own copy of it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(log, "a") as file:
+        os.dup2(file.fileno(), 1)
+        os.dup2(file.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in zip((1, 2), saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)
+
+
+def console(stream) -> Console:
+    # Lines are never wrapped (a long error stays one greppable line), and off a terminal (CI, cron, a pipe)
+    # nothing is cropped either.
+    return Console(file=stream, width=None if stream.isatty() else 200, highlight=False, soft_wrap=True)
+
+
+def run(selection=None, run_config: dict | None = None, verbose: bool = False) -> int:
+    """Materialize the selected assets (default: all) in one run, showing its progress; then one summary, or
+    one block per problem. `selection` is a Dagster selection string or AssetSelection.
+
+    Without `verbose`, Dagster's and dbt's records go to a log file under the data home (its path is printed);
+    with it, they stream to stderr as the run goes, and no progress display is drawn over them."""
     import dagster as dg
 
     from pipelines import definitions
+    from pipelines.assets.dbt import dbt_asset_definitions
+    from pipelines.progress import Progress, failure_blocks, success_summary, warnings_of
+    from pipelines.schedules import WRITER_TAGS
 
     defs = definitions.defs()
+    paths = Paths.from_env()
     # The blocking checks defined beside the assets run with them; the others (freshness) are the daemon's.
     checks = [c for c in defs.asset_checks or [] if any(spec.blocking for spec in c.check_specs)]
     assets = [*(defs.assets or []), *checks]
-    result = dg.materialize(
-        assets,
-        instance=dg.DagsterInstance.get(),
+    run_defs = dg.Definitions(
+        assets=assets,
+        jobs=[dg.define_asset_job(RUN_JOB, selection=selection or dg.AssetSelection.all())],
         resources=defs.resources,
-        selection=selection,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}} | (run_config or {}),
-        tags={"neighborhood_metrics/writer": "warehouse"},
     )
-    problems = []
-    for evaluation in result.get_asset_check_evaluations():
-        if evaluation.passed:
-            continue
-        where = f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
-        if evaluation.severity == dg.AssetCheckSeverity.ERROR:
-            problems.append(f"{where} failed: {evaluation.description or 'see the log above'}")
-        else:
-            print(f"warning: {where} did not pass (severity warn)", file=sys.stderr)
-    for event in result.all_events:
-        error = event.step_failure_data.error if event.is_step_failure else None
-        if error and "DagsterAssetCheckFailedError" not in error.cls_name:  # checks are reported above
-            cause = error.cause or error
-            problems.append(f"step {event.step_key} failed: {cause.message.strip()}")
-    if problems or not result.success:
-        print("\nneighborhood-metrics: the run did not complete:", file=sys.stderr)
-        for problem in problems or ["see the Dagster log above"]:
-            print(f"  - {problem}", file=sys.stderr)
+    job = run_defs.resolve_job_def(RUN_JOB)
+    graph = run_defs.resolve_asset_graph()
+    chosen = dg.AssetSelection.from_coercible(selection or dg.AssetSelection.all())
+    selected = set(chosen.resolve(graph))
+    dbt_keys = {key for assets in dbt_asset_definitions() for key in assets.keys}
+    dbt_checks = set(chosen.resolve_checks(graph)) & {
+        key for assets in dbt_asset_definitions() for key in assets.check_keys
+    }
+    steps = {a.node_def.name: set(a.keys) & selected for a in assets if set(a.keys) & selected}
+
+    run_id = str(uuid.uuid4())
+    log = paths.home / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{run_id[:8]}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    screen = open(os.dup(sys.stdout.fileno()), "w", buffering=1)  # noqa: SIM115 (closed below)
+    header = f"run {run_id[:8]} · data home {paths.home} · " + (
+        "Dagster and dbt records below" if verbose else f"Dagster and dbt records: {log}"
+    )
+    progress = Progress(console(screen), selected, dbt_keys, dbt_checks, steps, header, live=not verbose)
+    instance = dg.DagsterInstance.get()
+    instance.add_event_listener(run_id, progress.on_event)
+    try:
+        with progress, nullcontext() if verbose else records_to(log):
+            result = job.execute_in_process(
+                # The log file has every event (DEBUG); a verbose screen has the messages, as before.
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "DEBUG"}}}}
+                | (run_config or {}),
+                instance=instance,
+                raise_on_error=False,
+                tags=WRITER_TAGS,
+                run_id=run_id,
+            )
+    finally:
+        screen.close()
+    out, err = console(sys.stdout), console(sys.stderr)
+    blocks = failure_blocks(progress.events, paths, None if verbose else log)
+    for line in warnings_of(progress.events):
+        err.print(line)
+    if blocks or not result.success:
+        err.print(f"\nneighborhood-metrics: the run did not complete ({progress.elapsed()}):")
+        for block in blocks or [f"  see {log}" if not verbose else "  see the records above"]:
+            err.print(block)
         return 1
+    out.print(success_summary(progress, paths, log if not verbose else None))
     return 0
 
 
-def describe_outputs(paths: Paths) -> str:
-    published = sorted(paths.publish_dir.glob("*.parquet"))
-    lines = [
-        "",
-        "Published tables (read these; the warehouse itself is the pipeline's working file):",
-        *(f"  {file.with_suffix('')}.parquet|.csv" for file in published),
-        f"  {paths.publish_dir / 'metrics.duckdb'}   (all tables, read-only snapshot)",
-        "",
-        f"Open them:  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{paths.publish_dir / 'metrics.duckdb'}', read_only=True).sql('from crime_monthly limit 5'))\"",
-        f"            python -c \"import pandas as pd; print(pd.read_parquet('{paths.publish_dir}/trust_quarterly.parquet'))\"",
-        f"Quarantined rows and load counts: {paths.warehouse} (schemas quarantine, meta) and data_quality.parquet",
-    ]
-    return "\n".join(lines)
-
-
-def demo(size: str, home: str | None) -> int:
+def demo(size: str, home: str | None, verbose: bool = False) -> int:
     from pipelines.demo.generate import generate_demo_city
 
     os.environ["NBHD_SOURCES_DIR"] = str(DEMO_SOURCES_DIR)
@@ -99,10 +146,7 @@ def demo(size: str, home: str | None) -> int:
     print(
         f"  {summary['incidents']:,} incidents over {summary['months']} months, {len(summary['files'])} files"
     )
-    status = run(None)
-    if status == 0:
-        print(describe_outputs(paths))
-    return status
+    return run(None, verbose=verbose)
 
 
 def check_source(file: str, sample: str | None, home: str | None = None) -> int:
@@ -126,7 +170,7 @@ def validated_against(source: str, specs) -> list[str]:
     return names
 
 
-def replay_quarantine(source: str) -> int:
+def replay_quarantine(source: str, verbose: bool = False) -> int:
     """Re-validate SOURCE's quarantined rows, and those of every source validated against it, with their current
     config and lookups, load those that pass, and rebuild everything downstream, in one run.
 
@@ -167,6 +211,7 @@ def replay_quarantine(source: str) -> int:
     status = run(
         affected.upstream(),
         {"ops": {f"warehouse__{name}": {"config": {"replay_quarantine": True}} for name in replayed}},
+        verbose,
     )
     after = quarantined()
     for name in replayed:
@@ -220,20 +265,27 @@ def main(argv: list[str] | None = None) -> int:
     replay_parser.add_argument(
         "--sources", help="folder of source YAML files (default $NBHD_SOURCES_DIR or sources/demo)"
     )
+    for each in (demo_parser, run_parser, replay_parser):
+        each.add_argument(
+            "--verbose",
+            action="store_true",
+            help="stream Dagster's and dbt's records (and any traceback) instead of the progress display",
+        )
     args = parser.parse_args(argv)
-
-    if args.command == "demo":
-        return demo(args.size, args.home)
-    if args.command == "run":
-        paths = _configure(args.home, args.sources)
-        status = run(args.select)
-        if status == 0:
-            print(describe_outputs(paths))
-        return status
-    if args.command == "replay-quarantine":
+    if args.command == "check-source":
+        return check_source(args.file, args.sample, args.home)
+    try:
+        if args.command == "demo":
+            return demo(args.size, args.home, args.verbose)
         _configure(args.home, args.sources)
-        return replay_quarantine(args.source)
-    return check_source(args.file, args.sample, args.home)
+        if args.command == "run":
+            return run(args.select, verbose=args.verbose)
+        return replay_quarantine(args.source, args.verbose)
+    except Exception as error:  # before the run starts: a source YAML that does not load, a selection, ...
+        if args.verbose:
+            raise
+        print(f"error: {type(error).__name__}: {error}\n(--verbose shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -202,5 +202,5 @@ def test_the_daemon_runs_a_sensor_tick_and_a_schedule_tick_recorded_in_postgres(
         os.killpg(daemon.pid, signal.SIGTERM)
         daemon.wait(timeout=60)
     # The runs did the work, and the instance kept nothing in local SQLite files.
-    assert (home / "published" / "crime_monthly.parquet").is_file()
+    assert (home / "published" / "current" / "crime_monthly.parquet").is_file()
     assert not list(dagster_home.rglob("*.db"))

@@ -123,14 +123,14 @@ def read_sorted(path: Path, grain: list[str]) -> dict[str, list]:
 def test_every_published_mart_is_built_on_spark(built):
     paths, spark_published = built
     spark_tables = {p.name for p in spark_published.iterdir() if p.is_dir()}
-    duckdb_tables = {p.stem for p in paths.publish_dir.glob("*.parquet")}
+    duckdb_tables = {p.stem for p in (paths.publish_dir / "current").glob("*.parquet")}
     assert set(published_marts()) == duckdb_tables == spark_tables
 
 
 @pytest.mark.parametrize(("table", "grain"), sorted(published_marts().items()))
 def test_spark_publishes_the_same_metrics_as_duckdb(built, table, grain):
     paths, spark_published = built
-    duckdb = read_sorted(paths.publish_dir / f"{table}.parquet", grain)
+    duckdb = read_sorted(paths.publish_dir / "current" / f"{table}.parquet", grain)
     spark = read_sorted(spark_published / table, grain)
     assert list(spark) == list(duckdb), f"{table}: columns differ"
     rows = len(duckdb[grain[0]])
@@ -159,5 +159,5 @@ def test_spark_publishes_the_same_metrics_as_duckdb(built, table, grain):
 def test_the_comparison_covers_computed_values(built, table, column):
     """The demo is sized so that the statistics are there to compare, not all NULL."""
     paths, _ = built
-    values = pq.read_table(paths.publish_dir / f"{table}.parquet").column(column)
+    values = pq.read_table(paths.publish_dir / "current" / f"{table}.parquet").column(column)
     assert len(values) - values.null_count >= 10, f"{table}.{column}: too few values to compare"

@@ -71,7 +71,7 @@ def write_dictionary(entries: list[Entry], folder: Path) -> list[Path]:
     lines = [
         "# Data dictionary",
         "",
-        "Every published table and column (`published/<table>.parquet|.csv`, `published/metrics.duckdb`).",
+        "Every published table and column (`published/current/<table>.parquet|.csv`, `published/current/metrics.duckdb`).",
         "Generated from the dbt project's model descriptions; the dbt docs site beside this file has the lineage.",
     ]
     for table in dict.fromkeys(entry.table for entry in entries):

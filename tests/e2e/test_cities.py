@@ -46,7 +46,7 @@ def containing_area(x: float, y: float, shapes: dict[str, dict]) -> str | None:
 
 
 def published(home, table: str) -> pd.DataFrame:
-    return pd.read_parquet(home / "published" / f"{table}.parquet")
+    return pd.read_parquet(home / "published" / "current" / f"{table}.parquet")
 
 
 def published_shapes(home) -> dict[str, dict]:

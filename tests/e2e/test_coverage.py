@@ -65,7 +65,7 @@ def late_crime(tmp_path_factory):
 
 
 def published(home, table: str) -> pd.DataFrame:
-    return pd.read_parquet(home / "published" / f"{table}.parquet")
+    return pd.read_parquet(home / "published" / "current" / f"{table}.parquet")
 
 
 def keyed(frame: pd.DataFrame, period: str) -> pd.DataFrame:

@@ -107,12 +107,14 @@ def demo_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("demo")
     result = run_cli("demo", "--size", DEMO_SIZE, "--home", str(home))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    assert str(home / "published" / "metrics.duckdb") in result.stdout, "prints where the outputs are"
+    assert str(home / "published" / "current" / "metrics.duckdb") in result.stdout, (
+        "prints where the outputs are"
+    )
     return home
 
 
 def test_published_tables_follow_the_contract(demo_home):
-    with duckdb.connect(str(demo_home / "published" / "metrics.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(demo_home / "published" / "current" / "metrics.duckdb"), read_only=True) as con:
         for table, columns in CONTRACT.items():
             actual = dict(
                 con.execute(
@@ -123,8 +125,8 @@ def test_published_tables_follow_the_contract(demo_home):
             )
             assert {name: actual.get(name) for name in columns} == columns, table
     for table in CONTRACT:
-        assert (demo_home / "published" / f"{table}.parquet").is_file()
-        assert (demo_home / "published" / f"{table}.csv").is_file()
+        assert (demo_home / "published" / "current" / f"{table}.parquet").is_file()
+        assert (demo_home / "published" / "current" / f"{table}.csv").is_file()
 
 
 def landing_dates(home, folder: str, column: str, timestamp_format: str, skiprows=None) -> pd.Series:
@@ -148,8 +150,10 @@ COVERAGE_DATES = {
 @pytest.mark.parametrize("table", sorted(COVERAGE_DATES))
 def test_every_neighborhood_and_period_of_the_coverage_has_one_row(demo_home, table):
     period, folder, column, timestamp_format, skiprows = COVERAGE_DATES[table]
-    frame = pd.read_parquet(demo_home / "published" / f"{table}.parquet")
-    neighborhoods = pd.read_parquet(demo_home / "published" / "neighborhoods.parquet")["neighborhood_id"]
+    frame = pd.read_parquet(demo_home / "published" / "current" / f"{table}.parquet")
+    neighborhoods = pd.read_parquet(demo_home / "published" / "current" / "neighborhoods.parquet")[
+        "neighborhood_id"
+    ]
     dates = landing_dates(demo_home, folder, column, timestamp_format, skiprows)
     step = "MS" if period == "month" else "QS"
     periods = dates.dt.to_period("M" if period == "month" else "Q").dt.to_timestamp()
@@ -165,9 +169,9 @@ def test_every_neighborhood_and_period_of_the_coverage_has_one_row(demo_home, ta
 
 
 def test_loads_add_up_and_bad_rows_are_quarantined(demo_home):
-    quality = pd.read_parquet(demo_home / "published" / "data_quality.parquet")
+    quality = pd.read_parquet(demo_home / "published" / "current" / "data_quality.parquet")
     assert (quality["rows_received"] == quality["rows_loaded"] + quality["rows_quarantined"]).all()
-    reasons = pd.read_parquet(demo_home / "published" / "data_quality_reasons.parquet")
+    reasons = pd.read_parquet(demo_home / "published" / "current" / "data_quality_reasons.parquet")
     seen = set(reasons["reason"])
     assert {
         "unparseable_occurred_at",

@@ -82,7 +82,7 @@ def city_run(tmp_path_factory):
 
 
 def published(home, table: str) -> pd.DataFrame:
-    return pd.read_parquet(home / "published" / f"{table}.parquet")
+    return pd.read_parquet(home / "published" / "current" / f"{table}.parquet")
 
 
 def month_start(values) -> pd.Series:

@@ -45,7 +45,7 @@ def null_city(tmp_path_factory):
 
 
 def evaluation(home) -> pd.DataFrame:
-    frame = pd.read_parquet(home / "published" / "program_evaluation.parquet")
+    frame = pd.read_parquet(home / "published" / "current" / "program_evaluation.parquet")
     frame["start_month"] = pd.to_datetime(frame["start_month"])
     return frame
 
@@ -54,13 +54,15 @@ def evaluation(home) -> pd.DataFrame:
 def test_inference_equals_numpy_with_20_comparisons(request, city):
     home = request.getfixturevalue(city)
     programs = read_programs(home / "landing" / "demo_programs" / "programs.csv")
-    neighborhoods = sorted(pd.read_parquet(home / "published" / "neighborhoods.parquet")["neighborhood_id"])
+    neighborhoods = sorted(
+        pd.read_parquet(home / "published" / "current" / "neighborhoods.parquet")["neighborhood_id"]
+    )
     assert all(len(comparison(p, programs, neighborhoods)) >= 20 for p in programs)
-    expected, expected_event_study = expected_evaluation(home / "published", programs)
+    expected, expected_event_study = expected_evaluation(home / "published" / "current", programs)
     published = evaluation(home)
     assert_frames_agree(published[expected.columns], expected, ["program_id", "metric"])
     assert published["did_ci_low"].notna().all() and (published["placebos"] >= 19).all()
-    event_study = pd.read_parquet(home / "published" / "program_event_study.parquet")
+    event_study = pd.read_parquet(home / "published" / "current" / "program_event_study.parquet")
     event_study["period_start"] = pd.to_datetime(event_study["period_start"])
     assert_frames_agree(
         event_study[expected_event_study.columns],
@@ -119,7 +121,7 @@ def test_no_effect_is_not_found(null_city):
 def test_program_page_says_how_sure(effect_city, tmp_path):
     """With 20 placebos every estimate has an interval: the page gives it, says "no change distinguishable from
     the placebo neighborhoods" exactly where it covers 0, and shades the placebo band of every chart."""
-    build_report(effect_city / "published", tmp_path)
+    build_report(effect_city / "published" / "current", tmp_path)
     html = (tmp_path / "programs.html").read_text(encoding="utf-8")
     sections = dict(re.findall(r'<section class="program" id="program-([^"]+)"(.*?)</section>', html, re.S))
     rows = evaluation(effect_city)

@@ -134,7 +134,7 @@ def home(tmp_path_factory):
 
 
 def published(home, table: str) -> pd.DataFrame:
-    frame = pd.read_parquet(home / "published" / f"{table}.parquet")
+    frame = pd.read_parquet(home / "published" / "current" / f"{table}.parquet")
     for column in ("quarter", "start_month", "period_start"):
         if column in frame:
             frame[column] = pd.to_datetime(frame[column])
@@ -146,7 +146,7 @@ def published(home, table: str) -> pd.DataFrame:
 
 def test_placebo_inference_equals_numpy(home):
     programs = read_programs(home / "landing" / "demo_programs" / "programs.csv")
-    expected, _ = expected_evaluation(home / "published", programs)
+    expected, _ = expected_evaluation(home / "published" / "current", programs)
     evaluation = published(home, "program_evaluation")
     assert_frames_agree(evaluation[expected.columns], expected, ["program_id", "metric"])
     # P1: N02 and N03 are its comparison, so two placebos at most, too few for an interval.
@@ -175,7 +175,7 @@ def test_placebo_inference_equals_numpy(home):
 
 def test_event_study_equals_numpy(home):
     programs = read_programs(home / "landing" / "demo_programs" / "programs.csv")
-    _, expected = expected_evaluation(home / "published", programs)
+    _, expected = expected_evaluation(home / "published" / "current", programs)
     event_study = published(home, "program_event_study")
     assert_frames_agree(event_study[expected.columns], expected, ["program_id", "metric", "relative_period"])
     trust = event_study[(event_study["program_id"] == "P1") & (event_study["metric"] == "trust_index")]

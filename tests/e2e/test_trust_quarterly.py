@@ -532,7 +532,7 @@ def trust_run(tmp_path_factory):
         env={"NBHD_MIN_CELL": str(MIN_CELL)},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    published = pd.read_parquet(home / "published" / "trust_quarterly.parquet")
+    published = pd.read_parquet(home / "published" / "current" / "trust_quarterly.parquet")
     published["quarter"] = pd.to_datetime(published["quarter"])
     return home, truth, published.set_index(["neighborhood_id", "quarter"]).sort_index()
 
@@ -617,7 +617,7 @@ def test_suppression_at_k_minus_one_and_k_respondents(trust_run):
 
 def test_incomplete_and_refused_responses_are_counted(trust_run):
     home, _, _ = trust_run
-    reasons = pd.read_parquet(home / "published" / "data_quality_reasons.parquet")
+    reasons = pd.read_parquet(home / "published" / "current" / "data_quality_reasons.parquet")
     counted = reasons.groupby(["source", "reason"])["rows"].sum().to_dict()
     assert counted == {
         ("trust_qualtrics", "incomplete_response"): 1,

@@ -83,7 +83,9 @@ def test_a_new_survey_file_is_loaded(location):
     assert waiting.run_requests == [] and "still loading landing files" in waiting.skip_message
     instance.delete_run(going.run_id)
     run_requested(defs, instance, first.run_requests[0])
-    assert pd.read_parquet(home / "published" / "trust_quarterly.parquet")["respondents"].sum() == 0
+    assert (
+        pd.read_parquet(home / "published" / "current" / "trust_quarterly.parquet")["respondents"].sum() == 0
+    )
 
     idle = tick(defs, instance)
     assert idle.run_requests == [] and "no new landing files" in idle.skip_message
@@ -105,13 +107,17 @@ def test_a_new_survey_file_is_loaded(location):
 
     survey_file = home / "landing" / SURVEY / "wave_2024.csv"
     data_rows = len(pd.read_csv(survey_file, skiprows=[1, 2]))  # Qualtrics: 3 header rows
-    quality = pd.read_parquet(home / "published" / "data_quality.parquet").query("source == @SURVEY")
+    quality = pd.read_parquet(home / "published" / "current" / "data_quality.parquet").query(
+        "source == @SURVEY"
+    )
     assert quality["file"].tolist() == [f"landing/{SURVEY}/wave_2024.csv"]
     assert int(quality["rows_received"].iloc[0]) == data_rows
     with connect(home / "warehouse.duckdb", read_only=True) as con:
         loaded = con.execute(f"SELECT count(DISTINCT response_id) FROM raw.{SURVEY}").fetchone()[0]
     assert loaded == int(quality["rows_loaded"].iloc[0]) > 0
-    assert pd.read_parquet(home / "published" / "trust_quarterly.parquet")["respondents"].sum() > 0
+    assert (
+        pd.read_parquet(home / "published" / "current" / "trust_quarterly.parquet")["respondents"].sum() > 0
+    )
     freshness = {
         e.asset_key.to_user_string(): e.passed
         for e in result.get_asset_check_evaluations()

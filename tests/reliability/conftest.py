@@ -65,7 +65,7 @@ def published_tables(home: Path) -> dict[str, pd.DataFrame]:
     """Every published table, without the load times (which differ between two homes given the same files)."""
     return {
         file.stem: pd.read_parquet(file).drop(columns=list(LOAD_TIME_COLUMNS), errors="ignore")
-        for file in sorted((home / "published").glob("*.parquet"))
+        for file in sorted((home / "published" / "current").glob("*.parquet"))
     }
 
 
@@ -79,7 +79,7 @@ def published_fingerprint(home: Path) -> dict[str, str]:
     """sha256 of every published table's CSV: the published output, byte for byte."""
     return {
         file.name: hashlib.sha256(file.read_bytes()).hexdigest()
-        for file in sorted((home / "published").glob("*.csv"))
+        for file in sorted((home / "published" / "current").glob("*.csv"))
     }
 
 
@@ -139,7 +139,7 @@ def fingerprints(home: Path) -> dict:
     return {
         "published": published_fingerprint(home),
         "warehouse": table_fingerprints(home / "warehouse.duckdb"),
-        "snapshot": table_fingerprints(home / "published" / "metrics.duckdb"),
+        "snapshot": table_fingerprints(home / "published" / "current" / "metrics.duckdb"),
         "raw_files": sorted(str(p.relative_to(home)) for p in (home / "raw").rglob("*.parquet")),
     }
 
@@ -151,7 +151,7 @@ READER_QUERY = "SELECT count(*), sum(hash(row(neighborhood_id, month, incidents)
 def reruns(reference, tmp_path_factory) -> Reruns:
     home = reference.copy_to(tmp_path_factory.mktemp("reruns") / "home")
     before = fingerprints(home)
-    reader = duckdb.connect(str(home / "published" / "metrics.duckdb"), read_only=True)
+    reader = duckdb.connect(str(home / "published" / "current" / "metrics.duckdb"), read_only=True)
     try:
         reader_before = reader.execute(READER_QUERY).fetchone()
         logs = [home.parent / "first.log", home.parent / "second.log"]

@@ -64,7 +64,7 @@ def assert_loads_whole(home, scratch) -> None:
 
 def assert_published_complete(home, expected_tables: set[str]) -> None:
     """The published folder is absent (nothing published yet) or a complete version: never a partial file."""
-    published = home / "published"
+    published = home / "published" / "current"
     if not (published / "metrics.duckdb").exists():
         return
     with duckdb.connect(str(published / "metrics.duckdb"), read_only=True) as con:
@@ -108,6 +108,6 @@ def test_sigkill_at_six_moments_then_rerun_publishes_what_an_uninterrupted_run_d
     assert table_fingerprints(home / "warehouse.duckdb", LOAD_SCHEMAS) == table_fingerprints(
         reference.home / "warehouse.duckdb", LOAD_SCHEMAS
     )
-    assert not list((home / "published").glob(".*")), (
+    assert not list((home / "published").rglob(".*")), (
         "a killed run's staging files were left where readers look"
     )

@@ -38,7 +38,7 @@ def duplicates(con, table: str, key: list[str]) -> int:
 
 
 def test_every_key_is_unique_after_the_rerun(reruns):
-    with duckdb.connect(str(reruns.home / "published" / "metrics.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(reruns.home / "published" / "current" / "metrics.duckdb"), read_only=True) as con:
         tables = {
             name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
         }

@@ -72,7 +72,7 @@ def test_the_check_passes_on_the_city_and_reads_every_subject(reference):
         located = con.execute(
             "SELECT count(*) FROM intermediate.int_survey_respondents_weighted WHERE neighborhood_id IS NOT NULL"
         ).fetchone()[0]
-    trust = pd.read_parquet(reference.home / "published" / "trust_quarterly.parquet")
+    trust = pd.read_parquet(reference.home / "published" / "current" / "trust_quarterly.parquet")
     assert trust["respondents"].sum() == located > 0
 
 
@@ -88,7 +88,9 @@ def test_a_crosswalk_to_a_neighborhood_no_boundary_holds_refuses_the_rows_with_a
             "SELECT _file, _row, record FROM quarantine.demo_crimes WHERE reason = 'unlocatable' ORDER BY ALL"
         ).fetchall()
     assert [json.loads(record)["area_code"] for *_, record in unlocatable] == ["1", "1"]
-    incidents_before = pd.read_parquet(home / "published" / "crime_monthly.parquet")["incidents"].sum()
+    incidents_before = pd.read_parquet(home / "published" / "current" / "crime_monthly.parquet")[
+        "incidents"
+    ].sum()
     sources = shutil.copytree(DEMO_SOURCES_DIR, tmp_path / "sources")
     (sources / "community_areas.csv").write_text("area_code,neighborhood_id\n1,N07\n")
     with open(sources / "demo_crimes.yml", "a") as spec:
@@ -107,10 +109,11 @@ def test_a_crosswalk_to_a_neighborhood_no_boundary_holds_refuses_the_rows_with_a
         ]
     assert [reason for reason, _ in refused] == ["unknown_neighborhood", "unknown_neighborhood"]
     assert all("'N07'" in detail for _, detail in refused), refused
-    reasons = pd.read_parquet(home / "published" / "data_quality_reasons.parquet")
+    reasons = pd.read_parquet(home / "published" / "current" / "data_quality_reasons.parquet")
     assert reasons.query("source == 'demo_crimes' and reason == 'unknown_neighborhood'")["rows"].sum() == 2
     assert (
-        pd.read_parquet(home / "published" / "crime_monthly.parquet")["incidents"].sum() == incidents_before
+        pd.read_parquet(home / "published" / "current" / "crime_monthly.parquet")["incidents"].sum()
+        == incidents_before
     )
 
 

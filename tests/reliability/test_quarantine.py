@@ -22,8 +22,8 @@ def quarantined(home, source: str) -> pd.DataFrame:
 
 def test_every_load_adds_up_and_every_refused_row_is_kept_with_its_reason(reference):
     home = reference.home
-    quality = pd.read_parquet(home / "published" / "data_quality.parquet")
-    reasons = pd.read_parquet(home / "published" / "data_quality_reasons.parquet")
+    quality = pd.read_parquet(home / "published" / "current" / "data_quality.parquet")
+    reasons = pd.read_parquet(home / "published" / "current" / "data_quality_reasons.parquet")
     assert len(quality) > 0
     assert (quality["rows_received"] == quality["rows_loaded"] + quality["rows_quarantined"]).all()
     per_load = reasons[reasons["refused"]].groupby(["source", "load_id"])["rows"].sum()
@@ -66,8 +66,10 @@ def test_replay_after_a_crosswalk_fix_loads_the_rows_that_now_pass(reference, tm
 
     after = quarantined(home, "demo_crimes")
     pd.testing.assert_frame_equal(after, before[before["reason"] != "unlocatable"].reset_index(drop=True))
-    quality = pd.read_parquet(home / "published" / "data_quality.parquet").set_index("file")
-    old_quality = pd.read_parquet(reference.home / "published" / "data_quality.parquet").set_index("file")
+    quality = pd.read_parquet(home / "published" / "current" / "data_quality.parquet").set_index("file")
+    old_quality = pd.read_parquet(
+        reference.home / "published" / "current" / "data_quality.parquet"
+    ).set_index("file")
     crimes = "landing/demo_crimes/crimes_2023_2024.csv"
     assert quality.loc[crimes, "rows_loaded"] == old_quality.loc[crimes, "rows_loaded"] + 2
     assert quality.loc[crimes, "rows_quarantined"] == old_quality.loc[crimes, "rows_quarantined"] - 2

@@ -14,5 +14,5 @@ def test_runs_succeed_while_a_reader_holds_the_snapshot(reruns):
     assert reruns.reader_after == reruns.reader_before
     assert reruns.reader_before[0] > 0
     # A reader opening the snapshot now gets the new file, with the same content (nothing changed).
-    with duckdb.connect(str(reruns.home / "published" / "metrics.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(reruns.home / "published" / "current" / "metrics.duckdb"), read_only=True) as con:
         assert con.execute(READER_QUERY).fetchone() == reruns.reader_before

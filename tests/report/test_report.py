@@ -38,7 +38,7 @@ def published(tmp_path_factory) -> Path:
         "run", "--home", str(home), env={"NBHD_MIN_CELL": str(MIN_CELL), "NBHD_MAX_QUARANTINE_SHARE": "0.5"}
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return home / "published"
+    return home / "published" / "current"
 
 
 def table(published: Path, name: str, period: str | None = None) -> pd.DataFrame:

@@ -71,7 +71,7 @@ def test_every_schema_of_both_databases_was_scanned(security_run):
     """A scan that silently skipped a database (or a schema) would find nothing too."""
     scanned = [str(where) for where, _ in texts(security_run.home)]
     warehouse = security_run.home / "warehouse.duckdb"
-    published = security_run.home / "published" / "metrics.duckdb"
+    published = security_run.home / "published" / "current" / "metrics.duckdb"
     for database in (warehouse, published):
         with duckdb.connect(str(database), read_only=True) as con:
             tables = con.execute(
