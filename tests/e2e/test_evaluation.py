@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import TABLES_ONLY, run_cli
 from tests.fixtures.small_city import (
     ITEMS,
     NEIGHBORHOODS,
@@ -75,7 +75,12 @@ def city_run(tmp_path_factory):
     )
     responses = pd.concat([city.responses, second_wave(home / "landing", np.random.default_rng(11))])
     result = run_cli(
-        "run", "--home", str(home), env={"NBHD_MIN_CELL": str(MIN_CELL), "NBHD_MAX_QUARANTINE_SHARE": "0.5"}
+        "run",
+        "--home",
+        str(home),
+        "--select",
+        TABLES_ONLY,
+        env={"NBHD_MIN_CELL": str(MIN_CELL), "NBHD_MAX_QUARANTINE_SHARE": "0.5"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return home, city, responses
