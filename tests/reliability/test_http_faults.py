@@ -57,9 +57,7 @@ def test_a_retry_after_longer_than_the_bound_is_waited_only_that_long(portal, so
 def test_a_429_that_never_ends_gives_up_after_the_bounded_tries(portal, soda_rows):
     url = portal.soda(DATASET, soda_rows)
     portal.fail(status=429, retry_after="0", times=100)
-    with pytest.raises(
-        ConnectorError, match=rf"{DATASET}\.json.*: gave up after 2 retries .*too many 429 error"
-    ):
+    with pytest.raises(ConnectorError, match=rf"{DATASET}\.json.*: HTTP 429 after {FAST.retries} retries"):
         fetch(url)
     assert len(portal.log) == FAST.retries + 1
 
@@ -95,9 +93,7 @@ def test_backoff_waits_are_capped(portal, soda_rows):
 def test_5xx_retries_are_bounded_and_the_error_names_the_url_and_status(portal, soda_rows):
     url = portal.soda(DATASET, soda_rows)
     portal.fail(status=502, times=100)
-    with pytest.raises(
-        ConnectorError, match=rf"{DATASET}\.json.*: gave up after 2 retries .*too many 502 error"
-    ):
+    with pytest.raises(ConnectorError, match=rf"{DATASET}\.json.*: HTTP 502 after {FAST.retries} retries"):
         fetch(url)
     assert len(portal.log) == FAST.retries + 1
 
