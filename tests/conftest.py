@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
+
+from tests.fixtures.small_city import SmallCity, build
 
 REPO = Path(__file__).resolve().parents[1]
 # The real public exports, never copied into the repo. NBHD_REAL_DATA points elsewhere (the suite's own test of
@@ -17,6 +24,12 @@ REAL_DATA = Path(os.environ.get("NBHD_REAL_DATA") or REPO.parent / "shared" / "d
 # Set by .ci/run: there, missing real exports fail the tests that read them instead of skipping them.
 REQUIRE_REAL_DATA = "NBHD_REQUIRE_REAL_DATA"
 TEST_SALT = "test-salt-0123456789"
+# The published tables, not the dbt docs site and the HTML report built from them (a third of a run's time): what
+# a run selects when no test of it reads the docs or the report.
+TABLES_ONLY = 'not key:"published_docs" and not key:"published_report"'
+# A hand-sized city has a few bad rows in very few rows: allow a larger refused share. Cells of 10 respondents
+# (the default) leave it suppressed quarters next to published ones.
+SMALL_CITY_ENV = {"NBHD_MIN_CELL": "10", "NBHD_MAX_QUARANTINE_SHARE": "0.5"}
 
 
 def cli_command(*args: str) -> list[str]:
@@ -69,3 +82,90 @@ def portal(portal_http):
 @pytest.fixture(scope="session")
 def soda_rows(real_data) -> list[dict]:
     return json.loads((real_data / "chicago_crimes_soda_api_sample200.json").read_text())
+
+
+# ---------------------------------------------------------------- whole runs shared by the session
+
+
+@dataclass(frozen=True)
+class CityRun:
+    """A data home one whole pipeline run built, shared by every test of the session, in every xdist worker: read
+    it, never change it; a test that changes a home works on a copy (`copy_to`)."""
+
+    home: Path
+    seconds: float  # wall time of the run
+    stdout: str
+    stderr: str
+    details: dict  # what the run's builder recorded beside it (JSON)
+
+    def copy_to(self, target: Path) -> Path:
+        """A copy of the completed data home (warehouse, raw, published, Dagster history) to change freely."""
+        shutil.copytree(self.home, target, symlinks=True)
+        return target
+
+
+def run_once(home: Path, build_and_run: Callable[[Path], tuple[subprocess.CompletedProcess, dict]]) -> dict:
+    """What shared_run records of a run. A builder that raised is recorded too: the other workers then fail with its
+    error instead of building again."""
+    started, details = time.monotonic(), {}
+    try:
+        result, details = build_and_run(home)
+    except Exception as error:
+        result = subprocess.CompletedProcess([], None, "", f"{type(error).__name__}: {error}")
+    return {
+        "returncode": result.returncode,
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+        "seconds": time.monotonic() - started,
+        "details": details,
+    }
+
+
+def shared_run(
+    tmp_path_factory, name: str, build_and_run: Callable[[Path], tuple[subprocess.CompletedProcess, dict]]
+) -> CityRun:
+    """`build_and_run(home)` once per session: the first xdist worker to ask runs it while holding a file lock, the
+    others wait on the lock and reuse its home. Every worker's base temp dir lies in the session's own one, which
+    is where the shared homes go (without xdist, the base temp dir itself)."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared_runs"
+    root.mkdir(exist_ok=True)
+    home, record = root / name, root / f"{name}.json"
+    with FileLock(root / f"{name}.lock"):
+        if not record.exists():
+            home.mkdir()
+            record.write_text(json.dumps(run_once(home, build_and_run)))
+    outcome = json.loads(record.read_text())
+    assert outcome["returncode"] == 0, f"{name}: " + outcome["stdout"][-3000:] + outcome["stderr"][-6000:]
+    return CityRun(home, outcome["seconds"], outcome["stdout"], outcome["stderr"], outcome["details"])
+
+
+@pytest.fixture(scope="session")
+def small_city(tmp_path_factory) -> CityRun:
+    """The hand-sized city (tests/fixtures/small_city.py) through one whole run of the real CLI: every asset,
+    the docs site and the report included."""
+
+    def build_and_run(home: Path):
+        build(home / "landing")
+        return run_cli("run", "--home", str(home), env=SMALL_CITY_ENV), {}
+
+    return shared_run(tmp_path_factory, "small_city", build_and_run)
+
+
+@pytest.fixture(scope="session")
+def small_city_truth(tmp_path_factory) -> SmallCity:
+    """The small city's ground truth: the fixture is seeded, so writing it again gives the truth of the files the
+    shared run loaded."""
+    return build(tmp_path_factory.mktemp("small_city_truth") / "landing")
+
+
+@pytest.fixture(scope="session")
+def demo_city(tmp_path_factory) -> CityRun:
+    """`neighborhood-metrics demo`: the generated demo city at its default size ("small", seed 7, the programs'
+    built-in effects), everything published, as a user's first run does."""
+
+    def build_and_run(home: Path):
+        # 60,000 incidents and the docs site: longer than the other runs' bound on a busy machine.
+        return run_cli("demo", "--home", str(home), timeout=1200), {}
+
+    return shared_run(tmp_path_factory, "demo_city", build_and_run)

@@ -211,7 +211,7 @@ def assert_frames_agree(published: pd.DataFrame, expected: pd.DataFrame, keys: l
             g, w = got[key], want[key]
             missing = w is None or (isinstance(w, float) and np.isnan(w))
             if missing:
-                assert g is None or pd.isna(g), (column, key, g)
+                assert pd.isna(g), (column, key, g)
             elif isinstance(w, (float, np.floating)):
                 assert abs(g - w) <= 1e-9, (column, key, g, w)
             else:

@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import TABLES_ONLY, run_cli
 from tests.fixtures.small_city import NEIGHBORHOODS, SOURCES, VIOLENT, build, write_sources
-from tests.reliability.conftest import TABLES_ONLY  # the published tables only: no docs site, no report
 
 MIN_CELL = 10
 SURVEY_ONLY = ("demo_neighborhoods", "demo_population", "demo_survey_qualtrics", "demo_programs")

@@ -1,4 +1,4 @@
-"""program_evaluation, neighborhood_scorecard and engagement_monthly on a hand-sized city, against pandas.
+"""program_evaluation and neighborhood_scorecard on a hand-sized city, against pandas.
 
 The small city (tests/fixtures/small_city.py) plus three programs and a second survey wave, so that the
 evaluation has a population-weighted comparison of two neighborhoods (P1), a comparison that excludes a
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import TABLES_ONLY, run_cli
 from tests.fixtures.small_city import (
     ITEMS,
     NEIGHBORHOODS,
@@ -75,7 +75,12 @@ def city_run(tmp_path_factory):
     )
     responses = pd.concat([city.responses, second_wave(home / "landing", np.random.default_rng(11))])
     result = run_cli(
-        "run", "--home", str(home), env={"NBHD_MIN_CELL": str(MIN_CELL), "NBHD_MAX_QUARANTINE_SHARE": "0.5"}
+        "run",
+        "--home",
+        str(home),
+        "--select",
+        TABLES_ONLY,
+        env={"NBHD_MIN_CELL": str(MIN_CELL), "NBHD_MAX_QUARANTINE_SHARE": "0.5"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return home, city, responses
@@ -301,41 +306,3 @@ def test_neighborhood_scorecard_matches_pandas(city_run, truth):
     assert actual.loc[("N01", pd.Timestamp("2023-01-01")), ["events_held", "respondents"]].isna().all()
     # Quarterly participants are distinct persons, not a sum of months (Rita attends N01 in Jan and Feb).
     assert actual.loc[("N01", pd.Timestamp("2024-01-01")), "unique_participants"] == 5
-
-
-def test_engagement_monthly_matches_pandas(city_run, truth):
-    home, _, _ = city_run
-    attended = truth["attended"]
-    first = attended.groupby("person")["period"].min().rename("first_period")
-    attended = attended.join(first, on="person")
-    attended["new"] = attended["person"].where(attended["period"] == attended["first_period"])
-    attended["youth"] = attended["person"].where(attended["age_group"].isin(["under 18", "18-24"]))
-    keys = ["neighborhood_id", "period"]
-    monthly = truth["monthly"].loc[truth["participants"].index]
-    expected = (
-        truth["events"]
-        .groupby(keys)
-        .size()
-        .rename("events_held")
-        .to_frame()
-        .join(
-            attended.groupby(keys).agg(
-                attendances=("person", "size"),
-                unique_participants=("person", "nunique"),
-                new_participants=("new", "nunique"),
-                youth_participants=("youth", "nunique"),
-            ),
-            how="outer",
-        )
-        .reindex(monthly.index)
-        .fillna(0)
-    )
-    expected["returning_participants"] = expected["unique_participants"] - expected["new_participants"]
-    expected["participants_per_1k"] = monthly["participants_per_1k"]
-    actual = published(home, "engagement_monthly")
-    actual["period"] = pd.to_datetime(actual["month"])
-    actual = actual.set_index(keys).sort_index()
-    assert list(actual.index) == list(expected.index)
-    pd.testing.assert_frame_equal(
-        actual[expected.columns], expected, check_dtype=False, check_index_type=False, rtol=1e-9
-    )

@@ -1,11 +1,14 @@
 """The demo city's program evaluation: the built-in effects are found, and every inference column is right.
 
-Two runs of the same generated city (pipelines/demo, seed 7, the default "small" size): one with the programs'
-built-in effects (violent crime down up to 30 %, participation and trust up, all ramping in over the 12 months
-after a start) and one generated with program_effect=0.0, where a program changes nothing and its neighborhood
-is exchangeable with the comparison ones. The city has 24 neighborhoods and 3-4 programs, so every program has
-at least 20 comparison neighborhoods and every interval is defined. Every inference column is recomputed in the
-test (tests/e2e/_placebo.py) from the published period tables and the landing programs.csv.
+Two runs of the same generated city (pipelines/demo, seed 7, the default "small" size: four years of data, so every
+program has full pre and post windows, and about 100 survey respondents per neighborhood-quarter, which is what lets
+a trust change of ~6 points stand out from the placebo neighborhoods'): `neighborhood-metrics demo` (tests/conftest.py:
+demo_city), with the programs' built-in effects (violent crime down up to 30 %, participation and trust up, all
+ramping in over the 12 months after a start), and one generated with program_effect=0.0, where a program changes
+nothing and its neighborhood is exchangeable with the comparison ones. The city has 24 neighborhoods and 3-4
+programs, so every program has at least 20 comparison neighborhoods and every interval is defined. Every inference
+column is recomputed in the test (tests/e2e/_placebo.py) from the published period tables and the landing
+programs.csv.
 """
 
 from __future__ import annotations
@@ -15,33 +18,26 @@ import re
 import pandas as pd
 import pytest
 
-from pipelines.demo.generate import SIZES, generate_demo_city
-from pipelines.report import build_report
-from tests.conftest import run_cli
+from pipelines.demo.generate import generate_demo_city
+from tests.conftest import TABLES_ONLY, run_cli
 from tests.e2e._placebo import assert_frames_agree, comparison, expected_evaluation, read_programs
 
-# Four years of data, so every program has full pre and post windows, and about 100 survey respondents per
-# neighborhood-quarter, which is what lets a trust change of ~6 points stand out from the placebo neighborhoods'.
-DEMO_SIZE = SIZES["small"]
-TABLES_ONLY = 'not key:"published_docs" and not key:"published_report"'
 FOUND = 0.1  # a p-value at most this says the change stands out (at most one placebo of 20 changed as much)
 
 
-def run_demo(home, program_effect: float):
-    generate_demo_city(home / "landing", DEMO_SIZE, program_effect=program_effect)
-    result = run_cli("run", "--home", str(home), "--select", TABLES_ONLY)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return home
-
-
 @pytest.fixture(scope="module")
-def effect_city(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("demo_with_effects"), 1.0)
+def effect_city(demo_city):
+    return demo_city.home
 
 
 @pytest.fixture(scope="module")
 def null_city(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("demo_without_effects"), 0.0)
+    """The demo city generated with program_effect=0.0; its tables only (no test reads its report)."""
+    home = tmp_path_factory.mktemp("demo_without_effects")
+    generate_demo_city(home / "landing", program_effect=0.0)
+    result = run_cli("run", "--home", str(home), "--select", TABLES_ONLY)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return home
 
 
 def evaluation(home) -> pd.DataFrame:
@@ -118,11 +114,11 @@ def test_no_effect_is_not_found(null_city):
         assert (programs["did_p_value"] > FOUND).sum() > len(programs) / 2, (metric, programs)
 
 
-def test_program_page_says_how_sure(effect_city, tmp_path):
-    """With 20 placebos every estimate has an interval: the page gives it, says "no change distinguishable from
-    the placebo neighborhoods" exactly where it covers 0, and shades the placebo band of every chart."""
-    build_report(effect_city / "published" / "current", tmp_path)
-    html = (tmp_path / "programs.html").read_text(encoding="utf-8")
+def test_program_page_says_how_sure(effect_city):
+    """With 20 placebos every estimate has an interval: the published report's page gives it, says "no change
+    distinguishable from the placebo neighborhoods" exactly where it covers 0, and shades the placebo band of every
+    chart."""
+    html = (effect_city / "published" / "current" / "report" / "programs.html").read_text(encoding="utf-8")
     sections = dict(re.findall(r'<section class="program" id="program-([^"]+)"(.*?)</section>', html, re.S))
     rows = evaluation(effect_city)
     for row in rows.itertuples():

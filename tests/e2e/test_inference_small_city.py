@@ -19,14 +19,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, TABLES_ONLY, run_cli
 from tests.e2e._placebo import assert_frames_agree, expected_evaluation, read_programs
 from tests.fixtures.small_city import NEIGHBORHOODS, QUALTRICS_META, _qualtrics_row, _write_csv, build
 
 MIN_CELL = (
     3  # small enough that most neighborhood-quarters publish, large enough that some groups are suppressed
 )
-TABLES_ONLY = 'not key:"published_docs" and not key:"published_report"'
 NORMAL_975 = 1.959963984540054
 PJ_ITEMS = ["PJ1", "PJ2", "PJ3"]
 ITEMS = ["T1", "T2", "T3", "T4", "S1", "S2", "S3", *PJ_ITEMS]
@@ -151,11 +150,7 @@ def test_placebo_inference_equals_numpy(home):
     assert_frames_agree(evaluation[expected.columns], expected, ["program_id", "metric"])
     # P1: N02 and N03 are its comparison, so two placebos at most, too few for an interval.
     p1 = evaluation[evaluation["program_id"] == "P1"].set_index("metric")
-    assert p1.loc["violent_per_1k", "placebos"] == 2 and p1.loc["violent_per_1k", "did_p_value"] in (
-        1 / 3,
-        2 / 3,
-        1,
-    )
+    assert p1.loc["violent_per_1k", "placebos"] == 2  # its p-value is numpy's, above
     assert p1["did_ci_low"].isna().all()
     assert dict(zip(evaluation["program_id"], evaluation["program_name"], strict=True)) == {
         "P1": "Beat Meetings Plus",

@@ -1,30 +1,16 @@
-"""A whole pipeline run on a hand-sized city, checked against pandas/scipy computed from the landing files'
-ground truth (not from the project's SQL)."""
+"""The hand-sized city's shared whole run (tests/conftest.py: small_city), checked against pandas/scipy computed
+from the landing files' ground truth (not from the project's SQL)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 from scipy import stats
 
-from tests.conftest import run_cli
-from tests.fixtures.small_city import NEIGHBORHOODS, PROPERTY, VIOLENT, build
-from tests.pii_scan import find_personal_data
+from tests.conftest import SMALL_CITY_ENV
+from tests.fixtures.small_city import NEIGHBORHOODS, PROPERTY, VIOLENT
 
-MIN_CELL = 10
-
-
-@pytest.fixture(scope="module")
-def city_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("small_city")
-    city = build(home / "landing")
-    # A hand-sized city has a few bad rows in very few rows: allow a larger refused share.
-    result = run_cli(
-        "run", "--home", str(home), env={"NBHD_MIN_CELL": str(MIN_CELL), "NBHD_MAX_QUARANTINE_SHARE": "0.5"}
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return home, city
+MIN_CELL = int(SMALL_CITY_ENV["NBHD_MIN_CELL"])
 
 
 def published(home, table: str) -> pd.DataFrame:
@@ -55,8 +41,8 @@ def as_keyed(frame: pd.DataFrame, period: str) -> pd.DataFrame:
     return frame.set_index(["neighborhood_id", period]).sort_index()
 
 
-def test_crime_monthly_matches_pandas(city_run):
-    home, city = city_run
+def test_crime_monthly_matches_pandas(small_city, small_city_truth):
+    home, city = small_city.home, small_city_truth
     incidents = city.incidents.assign(month=month_start(city.incidents["occurred_at"]))
     incidents["violent"] = incidents["fbi_code"].isin(VIOLENT)
     incidents["property"] = incidents["fbi_code"].isin(PROPERTY)
@@ -88,21 +74,8 @@ def test_crime_monthly_matches_pandas(city_run):
     )
 
 
-def test_revised_incident_counts_once_with_new_category(city_run):
-    home, city = city_run
-    revised = city.incidents.iloc[7]
-    month = month_start(pd.Series([revised["occurred_at"]]))[0]
-    row = as_keyed(published(home, "crime_monthly"), "month").loc[(revised["neighborhood_id"], month)]
-    same_month = city.incidents[
-        (month_start(city.incidents["occurred_at"]) == month)
-        & (city.incidents["neighborhood_id"] == revised["neighborhood_id"])
-    ]
-    assert row["incidents"] == len(same_month)
-    assert row["violent_incidents"] == same_month["fbi_code"].isin(VIOLENT).sum()
-
-
-def test_engagement_monthly_matches_pandas(city_run):
-    home, city = city_run
+def test_engagement_monthly_matches_pandas(small_city, small_city_truth):
+    home, city = small_city.home, small_city_truth
     events = city.events.assign(month=month_start(city.events["starts_at"]))
     attended = city.attendance.drop_duplicates(["event_id", "person"]).merge(events, on="event_id")
     first_month = attended.groupby("person")["month"].min().rename("first_month")
@@ -145,8 +118,8 @@ def construct_scores(responses: pd.DataFrame, items: list[str]) -> pd.Series:
     return responses[items].mean(axis=1).where(answered * 2 >= len(items))
 
 
-def test_trust_quarterly_matches_scipy(city_run):
-    home, city = city_run
+def test_trust_quarterly_matches_scipy(small_city, small_city_truth):
+    home, city = small_city.home, small_city_truth
     responses = city.responses.assign(
         quarter=pd.to_datetime(city.responses["submitted_at"]).dt.to_period("Q").dt.to_timestamp()
     )
@@ -208,10 +181,9 @@ def test_trust_quarterly_matches_scipy(city_run):
     assert expected["trust_index"].notna().sum() == 2  # N01 Q1 and N03 Q2 are above the cell size
 
 
-def test_rows_received_equal_loaded_plus_quarantined(city_run):
-    home, city = city_run
+def test_each_source_received_its_files_rows_and_refused_them_for_their_reasons(small_city, small_city_truth):
+    home, city = small_city.home, small_city_truth
     quality = published(home, "data_quality")
-    assert (quality["rows_received"] == quality["rows_loaded"] + quality["rows_quarantined"]).all()
     received = quality.groupby("source")["rows_received"].sum()
     for source, count in city.received.items():
         assert received[source] == count
@@ -231,23 +203,3 @@ def test_rows_received_equal_loaded_plus_quarantined(city_run):
         "invalid_answer": 1,
         "duplicate_response_superseded": 1,
     }
-
-
-def test_no_personal_data_outside_landing(city_run):
-    home, _ = city_run
-    names, phones = (
-        {"Ada Lovelace", "Grace Hopper", "Tom Jones", "Rita Moreno"},
-        {"(312) 555-0199", "312-555-0142"},
-    )
-    assert find_personal_data(home, names, phones) == []
-    # The scan itself can fail: a roster copied outside landing/ is caught.
-    landing_copy = home / "scan_check"
-    landing_copy.mkdir(exist_ok=True)
-    (landing_copy / "roster.csv").write_bytes(
-        (home / "landing/demo_rosters_signin/signin_2024.csv").read_bytes()
-    )
-    try:
-        assert len(find_personal_data(home, names, phones)) >= 5
-    finally:
-        (landing_copy / "roster.csv").unlink()
-        landing_copy.rmdir()

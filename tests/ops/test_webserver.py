@@ -16,11 +16,13 @@ import requests
 
 from tests.conftest import REPO
 
+SNAPSHOT = REPO / "tests" / "snapshots" / "asset_graph.txt"
 QUERY = """
 {
   assetNodes {
     assetKey { path }
     groupName
+    dependencyKeys { path }
     assetChecksOrError { ... on AssetChecks { checks { name blocking } } }
   }
   repositoriesOrError {
@@ -87,52 +89,48 @@ def graph(webserver):
     return payload["data"]
 
 
-def test_every_stage_is_an_asset(graph):
-    keys = {"/".join(node["assetKey"]["path"]): node["groupName"] for node in graph["assetNodes"]}
-    for stage, group in {
-        "raw/demo_crimes": "ingest",
-        "raw/demo_survey_qualtrics": "ingest",
-        "warehouse/demo_crimes": "validate",
-        "canonical/crime_incidents": "validate",
-        "meta/loads": "validate",
-        "staging/stg_crime__incidents": "staging",
-        "intermediate/int_incidents_deduplicated": "intermediate",
-        "published/crime_monthly": "published",
-        "published/trust_quarterly": "published",
-        "published_files": "published",
-        "published_docs": "published",
-        "published_report": "published",
-    }.items():
-        assert keys.get(stage) == group, f"{stage}: {keys.get(stage)!r}"
-    sources = sorted(p.stem for p in (REPO / "sources" / "demo").glob("*.yml"))
-    for source in sources:  # every source of the deployment has its ingest and validate stage
-        assert f"raw/{source}" in keys and f"warehouse/{source}" in keys
+def key(node: dict) -> str:
+    return "/".join(node["path"])
 
 
-def test_checks_are_attached_and_some_block(graph):
-    checks = {
-        "/".join(node["assetKey"]["path"]): {
-            c["name"]: c["blocking"] for c in node["assetChecksOrError"]["checks"]
-        }
-        for node in graph["assetNodes"]
-        if node["assetChecksOrError"].get("checks")
-    }
-    assert checks["warehouse/demo_crimes"]["quarantine_share"] is True
-    assert checks["warehouse/demo_crimes"]["unmapped_offense_share"] is True
-    assert checks["warehouse/demo_crimes"]["freshness"] is False  # a stale feed warns, never blocks
-    assert any(blocking for name, blocking in checks["published/crime_monthly"].items() if "not_null" in name)
-    sources = [p.stem for p in (REPO / "sources" / "demo").glob("*.yml")]
-    assert all("freshness" in checks[f"warehouse/{source}"] for source in sources)
-
-
-def test_schedules_and_sensors_are_served(graph):
+def served_as_snapshot(graph: dict) -> str:
+    """What the webserver serves, written as tests/test_definitions.py describes the definitions."""
     (repository,) = graph["repositoriesOrError"]["nodes"]
-    schedules = {s["name"]: s for s in repository["schedules"]}
-    assert schedules["daily_crime_schedule"]["cronSchedule"] == "0 6 * * *"
-    assert schedules["daily_crime_schedule"]["pipelineName"] == "daily_crime"
-    assert schedules["weekly_full_build_schedule"]["cronSchedule"] == "0 3 * * 0"
-    assert schedules["weekly_full_build_schedule"]["pipelineName"] == "weekly_full_build"
-    assert all(s["scheduleState"]["status"] == "RUNNING" for s in schedules.values())
-    sensors = {s["name"]: s for s in repository["sensors"]}
-    assert sensors["landing_files_sensor"]["sensorState"]["status"] == "RUNNING"
-    assert [t["pipelineName"] for t in sensors["landing_files_sensor"]["targets"]] == ["load_landing_files"]
+    nodes = sorted(graph["assetNodes"], key=lambda node: key(node["assetKey"]))
+    lines = [
+        f"asset {key(node['assetKey'])} [{node['groupName']}] <- "
+        + ", ".join(sorted(key(parent) for parent in node["dependencyKeys"]))
+        for node in nodes
+    ]
+    checks = [
+        (key(node["assetKey"]), check["name"], check["blocking"])
+        for node in nodes
+        for check in node["assetChecksOrError"].get("checks", [])
+    ]
+    lines += [
+        f"check {asset}:{name}{' (blocking)' if blocking else ''}" for asset, name, blocking in sorted(checks)
+    ]
+    lines += [
+        f"schedule {s['name']} '{s['cronSchedule']}' -> {s['pipelineName']}"
+        for s in sorted(repository["schedules"], key=lambda s: s["name"])
+    ]
+    lines += [
+        f"sensor {s['name']} -> " + ", ".join(sorted(t["pipelineName"] for t in s["targets"]))
+        for s in sorted(repository["sensors"], key=lambda s: s["name"])
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_the_webserver_serves_the_definitions_graph(graph):
+    assert served_as_snapshot(graph) == SNAPSHOT.read_text()
+
+
+def test_the_schedules_and_the_sensor_are_on_by_default(graph):
+    (repository,) = graph["repositoriesOrError"]["nodes"]
+    states = {s["name"]: s["scheduleState"]["status"] for s in repository["schedules"]}
+    states |= {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
+    assert states == {
+        "daily_crime_schedule": "RUNNING",
+        "weekly_full_build_schedule": "RUNNING",
+        "landing_files_sensor": "RUNNING",
+    }

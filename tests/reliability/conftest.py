@@ -1,28 +1,20 @@
-"""The hand-sized city run through the real CLI, and fingerprints of what a run leaves behind."""
+"""Runs of the hand-sized city through the real CLI on copies of its shared home (tests/conftest.py: small_city,
+what every run here must reproduce), and fingerprints of what a run leaves behind."""
 
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pytest
 
-from tests.conftest import REPO, cli_command, cli_env, run_cli
+from tests.conftest import REPO, SMALL_CITY_ENV, TABLES_ONLY, cli_command, cli_env, run_cli
 from tests.fixtures.small_city import build
 
-# A hand-sized city has a few bad rows in very few rows: allow a larger refused share.
-CITY_ENV = {"NBHD_MIN_CELL": "10", "NBHD_MAX_QUARANTINE_SHARE": "0.5"}
 # The warehouse tables written by loads (dbt rebuilds the rest from them).
 LOAD_SCHEMAS = ("raw", "quarantine", "meta")
-# The published tables, not the dbt docs site and the HTML report built from them: those carry their build
-# time, and leaving them out keeps each of the many runs here a few seconds shorter.
-TABLES_ONLY = 'not key:"published_docs" and not key:"published_report"'
 # When a load was written: the one column allowed to differ between two homes given the same files.
 LOAD_TIME_COLUMNS = ("loaded_at",)
 
@@ -33,32 +25,15 @@ def city_home(root: Path) -> Path:
 
 
 def run_city(home: Path, *args: str, env: dict[str, str] | None = None):
-    return run_cli("run", "--home", str(home), "--select", TABLES_ONLY, *args, env=CITY_ENV | (env or {}))
+    """A run of the published tables (the docs site and the report carry their build time: no run here reads
+    them)."""
+    return run_cli(
+        "run", "--home", str(home), "--select", TABLES_ONLY, *args, env=SMALL_CITY_ENV | (env or {})
+    )
 
 
 def ok(result) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-
-
-@dataclass(frozen=True)
-class Reference:
-    home: Path
-    seconds: float  # wall time of the run, to place kills within
-
-    def copy_to(self, target: Path) -> Path:
-        """A copy of the completed data home (warehouse, raw, published, Dagster history) to change freely."""
-        shutil.copytree(self.home, target, symlinks=True)
-        return target
-
-
-@pytest.fixture(scope="package")
-def reference(tmp_path_factory) -> Reference:
-    """One uninterrupted run of the city: what every other run here must reproduce. Tests copy it, never
-    change it."""
-    home = city_home(tmp_path_factory.mktemp("reference"))
-    started = time.monotonic()
-    ok(run_city(home))
-    return Reference(home, time.monotonic() - started)
 
 
 def published_tables(home: Path) -> dict[str, pd.DataFrame]:
@@ -114,25 +89,11 @@ def start_city_run(home: Path, log: Path, env: dict[str, str] | None = None) -> 
         return subprocess.Popen(
             cli_command("run", "--home", str(home), "--select", TABLES_ONLY),
             cwd=REPO,
-            env=cli_env(CITY_ENV | (env or {})),
+            env=cli_env(SMALL_CITY_ENV | (env or {})),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-
-@dataclass(frozen=True)
-class Reruns:
-    """Two re-runs of the reference home started at the same moment, with a reader holding
-    published/metrics.duckdb open all along (properties 1, 8 and 9 share this one pair of runs)."""
-
-    home: Path
-    before: dict  # fingerprints of the home before the re-runs
-    after: dict
-    exit_codes: list[int]
-    logs: list[str]
-    reader_before: tuple
-    reader_after: tuple
 
 
 def fingerprints(home: Path) -> dict:
@@ -142,33 +103,6 @@ def fingerprints(home: Path) -> dict:
         "snapshot": table_fingerprints(home / "published" / "current" / "metrics.duckdb"),
         "raw_files": sorted(str(p.relative_to(home)) for p in (home / "raw").rglob("*.parquet")),
     }
-
-
-READER_QUERY = "SELECT count(*), sum(hash(row(neighborhood_id, month, incidents))) FROM crime_monthly"
-
-
-@pytest.fixture(scope="package")
-def reruns(reference, tmp_path_factory) -> Reruns:
-    home = reference.copy_to(tmp_path_factory.mktemp("reruns") / "home")
-    before = fingerprints(home)
-    reader = duckdb.connect(str(home / "published" / "current" / "metrics.duckdb"), read_only=True)
-    try:
-        reader_before = reader.execute(READER_QUERY).fetchone()
-        logs = [home.parent / "first.log", home.parent / "second.log"]
-        runs = [start_city_run(home, log) for log in logs]
-        exit_codes = [run.wait(timeout=600) for run in runs]
-        reader_after = reader.execute(READER_QUERY).fetchone()
-    finally:
-        reader.close()
-    return Reruns(
-        home,
-        before,
-        fingerprints(home),
-        exit_codes,
-        [log.read_text() for log in logs],
-        reader_before,
-        reader_after,
-    )
 
 
 def materialized_in_last_run(home: Path) -> set[str]:
@@ -188,4 +122,4 @@ def downstream_of(asset: str) -> set[str]:
     from pipelines.definitions import defs
 
     selection = dg.AssetSelection.assets(dg.AssetKey.from_user_string(asset)).downstream()
-    return {key.to_user_string() for key in selection.resolve(defs().resolve_asset_graph())} - {asset}
+    return {key.to_user_string() for key in selection.resolve(defs.resolve_asset_graph())} - {asset}

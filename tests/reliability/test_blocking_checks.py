@@ -18,8 +18,8 @@ from tests.reliability.conftest import (
 DOWNSTREAM_PREFIXES = ("canonical/", "staging/", "intermediate/", "published")
 
 
-def test_a_failed_load_check_builds_nothing_downstream(reference, tmp_path):
-    home = reference.copy_to(tmp_path / "home")
+def test_a_failed_load_check_builds_nothing_downstream(small_city, tmp_path):
+    home = small_city.copy_to(tmp_path / "home")
     # The city's crime file refuses 4 of 265 rows (1.5 %): above a 1 % threshold, the load check fails.
     result = run_city(home, env={"NBHD_MAX_QUARANTINE_SHARE": "0.01"})
     assert result.returncode == 1
@@ -36,11 +36,11 @@ def test_a_failed_load_check_builds_nothing_downstream(reference, tmp_path):
     downstream = downstream_of("warehouse/demo_crimes")
     assert {"published/crime_monthly", "published_files"} <= downstream
     assert not downstream & built, downstream & built
-    assert_same_tables(published_tables(home), published_tables(reference.home))
+    assert_same_tables(published_tables(home), published_tables(small_city.home))
 
 
-def test_a_failed_dbt_test_stops_the_models_and_publishing_after_it(reference, tmp_path):
-    home = reference.copy_to(tmp_path / "home")
+def test_a_failed_dbt_test_stops_the_models_and_publishing_after_it(small_city, tmp_path):
+    home = small_city.copy_to(tmp_path / "home")
     # A loaded row that breaks staging's accepted_values test on ucr_category, as a validation bug would.
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.execute("UPDATE raw.demo_crimes SET ucr_category = 'arson' WHERE incident_id = '20000001'")
@@ -56,4 +56,4 @@ def test_a_failed_dbt_test_stops_the_models_and_publishing_after_it(reference, t
         "published_files",
     } <= downstream
     assert not downstream & built, downstream & built
-    assert_same_tables(published_tables(home), published_tables(reference.home))
+    assert_same_tables(published_tables(home), published_tables(small_city.home))

@@ -77,8 +77,8 @@ def assert_published_complete(home, expected_tables: set[str]) -> None:
         pd.read_csv(published / f"{table}.csv")
 
 
-def test_sigkill_at_six_moments_then_rerun_publishes_what_an_uninterrupted_run_does(reference, tmp_path):
-    expected = published_tables(reference.home)
+def test_sigkill_at_six_moments_then_rerun_publishes_what_an_uninterrupted_run_does(small_city, tmp_path):
+    expected = published_tables(small_city.home)
     home = city_home(tmp_path / "home")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -86,7 +86,7 @@ def test_sigkill_at_six_moments_then_rerun_publishes_what_an_uninterrupted_run_d
     # Each attempt is killed at a random moment of a run's duration: at first the uninterrupted run's, then
     # that of the last attempt that finished before its kill (a run over loads already done is shorter).
     # An attempt that finished does not count: six kills land mid-run, wherever the moments fall.
-    duration, moments, attempt = reference.seconds, [], 0
+    duration, moments, attempt = small_city.seconds, [], 0
     while len(moments) < KILLS:
         assert attempt < 3 * KILLS, f"could not kill {KILLS} runs mid-way (killed at {moments})"
         moment = rng.uniform(0.02, 0.98) * duration
@@ -106,7 +106,7 @@ def test_sigkill_at_six_moments_then_rerun_publishes_what_an_uninterrupted_run_d
     ok(run_city(home))
     assert_same_tables(published_tables(home), expected)
     assert table_fingerprints(home / "warehouse.duckdb", LOAD_SCHEMAS) == table_fingerprints(
-        reference.home / "warehouse.duckdb", LOAD_SCHEMAS
+        small_city.home / "warehouse.duckdb", LOAD_SCHEMAS
     )
     assert not list((home / "published").rglob(".*")), (
         "a killed run's staging files were left where readers look"

@@ -57,7 +57,7 @@ def test_a_retry_after_longer_than_the_bound_is_waited_only_that_long(portal, so
 def test_a_429_that_never_ends_gives_up_after_the_bounded_tries(portal, soda_rows):
     url = portal.soda(DATASET, soda_rows)
     portal.fail(status=429, retry_after="0", times=100)
-    with pytest.raises(ConnectorError, match=rf"{DATASET}\.json.*(429|too many 429)"):
+    with pytest.raises(ConnectorError, match=rf"{DATASET}\.json.*: HTTP 429 after {FAST.retries} retries"):
         fetch(url)
     assert len(portal.log) == FAST.retries + 1
 
@@ -93,7 +93,7 @@ def test_backoff_waits_are_capped(portal, soda_rows):
 def test_5xx_retries_are_bounded_and_the_error_names_the_url_and_status(portal, soda_rows):
     url = portal.soda(DATASET, soda_rows)
     portal.fail(status=502, times=100)
-    with pytest.raises(ConnectorError, match=rf"{DATASET}\.json.*(502|too many 502)"):
+    with pytest.raises(ConnectorError, match=rf"{DATASET}\.json.*: HTTP 502 after {FAST.retries} retries"):
         fetch(url)
     assert len(portal.log) == FAST.retries + 1
 
@@ -112,7 +112,9 @@ def test_timeouts_are_bounded(portal, soda_rows):
     url = portal.soda(DATASET, soda_rows)
     settings = FAST.model_copy(update={"timeout_seconds": 0.2, "retries": 2})
     portal.fail(delay=0.5, times=5)
-    with pytest.raises(ConnectorError, match=rf"{DATASET}\.json.*(timed out|Read timed out)"):
+    with pytest.raises(
+        ConnectorError, match=rf"{DATASET}\.json.*: request failed after 2 retries: .*Read timed out"
+    ):
         fetch(url, settings)
     assert len(portal.log) == 3
 

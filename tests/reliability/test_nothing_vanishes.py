@@ -12,12 +12,11 @@ import pandas as pd
 
 from pipelines.checks.nothing_vanishes import SUBJECTS, describe, differences
 from pipelines.settings import DEMO_SOURCES_DIR
-from tests.conftest import run_cli
+from tests.conftest import SMALL_CITY_ENV, run_cli
 from tests.reliability.conftest import (
-    CITY_ENV,
-    TABLES_ONLY,
     materialized_in_last_run,
     published_fingerprint,
+    run_city,
 )
 
 CRIME = next(subject for subject in SUBJECTS if subject.mart == "crime_monthly")
@@ -64,25 +63,25 @@ def test_the_check_passes_when_every_row_is_in_one_cell(tmp_path):
         assert differences(con, CRIME) == []
 
 
-def test_the_check_passes_on_the_city_and_reads_every_subject(reference):
-    with duckdb.connect(str(reference.home / "warehouse.duckdb"), read_only=True) as con:
+def test_the_check_passes_on_the_city_and_reads_every_subject(small_city):
+    with duckdb.connect(str(small_city.home / "warehouse.duckdb"), read_only=True) as con:
         for subject in SUBJECTS:
             assert differences(con, subject) == [], subject.mart
         # The trust subject reads located, complete responses: the city's 38 loaded ones.
         located = con.execute(
             "SELECT count(*) FROM intermediate.int_survey_respondents_weighted WHERE neighborhood_id IS NOT NULL"
         ).fetchone()[0]
-    trust = pd.read_parquet(reference.home / "published" / "current" / "trust_quarterly.parquet")
+    trust = pd.read_parquet(small_city.home / "published" / "current" / "trust_quarterly.parquet")
     assert trust["respondents"].sum() == located > 0
 
 
 def test_a_crosswalk_to_a_neighborhood_no_boundary_holds_refuses_the_rows_with_a_visible_reason(
-    reference, tmp_path
+    small_city, tmp_path
 ):
     """The city's two unlocatable incidents are in community area 1; a crosswalk sends that area to N07, which no
     boundary of the city holds. Loaded, they would be counted in no published cell: they stay refused, now as
     unknown_neighborhood naming N07, and every published incident count is unchanged."""
-    home = reference.copy_to(tmp_path / "home")
+    home = small_city.copy_to(tmp_path / "home")
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         unlocatable = con.execute(
             "SELECT _file, _row, record FROM quarantine.demo_crimes WHERE reason = 'unlocatable' ORDER BY ALL"
@@ -97,7 +96,7 @@ def test_a_crosswalk_to_a_neighborhood_no_boundary_holds_refuses_the_rows_with_a
         spec.write("area_crosswalk: community_areas.csv\n")
 
     result = run_cli(
-        "replay-quarantine", "demo_crimes", "--home", str(home), "--sources", str(sources), env=CITY_ENV
+        "replay-quarantine", "demo_crimes", "--home", str(home), "--sources", str(sources), env=SMALL_CITY_ENV
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
@@ -118,21 +117,20 @@ def test_a_crosswalk_to_a_neighborhood_no_boundary_holds_refuses_the_rows_with_a
 
 
 def test_loaded_rows_in_a_neighborhood_no_boundary_holds_fail_the_run_and_publish_nothing(
-    reference, tmp_path
+    small_city, tmp_path
 ):
     """Should rows ever be loaded into a neighborhood that is not published (as a validation bug would leave
     them: here written straight into the warehouse), a blocking check stops the run before publishing."""
-    home = reference.copy_to(tmp_path / "home")
+    home = small_city.copy_to(tmp_path / "home")
     published_before = published_fingerprint(home)
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.execute(
             "UPDATE raw.demo_crimes SET neighborhood_id = 'N07' WHERE incident_id IN "
             "(SELECT incident_id FROM raw.demo_crimes ORDER BY incident_id LIMIT 2)"
         )
-    result = run_cli("run", "--home", str(home), "--select", TABLES_ONLY, env=CITY_ENV)
+    result = run_city(home)
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-4000:]
     assert "relationships_stg_crime__incidents_neighborhood_id" in result.stderr
     built = materialized_in_last_run(home)
-    assert "published/crime_monthly" not in built
-    assert not {"published_files", "published_docs", "published_report"} & built
+    assert not {"published/crime_monthly", "published_files"} & built
     assert published_fingerprint(home) == published_before

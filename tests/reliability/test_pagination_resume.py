@@ -8,6 +8,8 @@ with faults injected on chosen pages. Raw Parquet, the cursor file and the DuckD
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -200,3 +202,21 @@ def test_a_cursor_in_the_future_loads_zero_rows_and_succeeds(monkeypatch, portal
     assert portal.log[0][1]["$where"] == "updated_on >= '2099-12-25T00:00:00.000'"
     assert ingest.read_state(home, SOURCE) == {"cursor": "2100-01-01T00:00:00", "resume": None}
     assert ingest.load(spec, [spec], home) == []
+
+
+# ---------------------------------------------------------------- no cursor
+
+
+def test_a_source_without_a_cursor_is_read_whole_on_every_run(monkeypatch, portal, real_data, home):
+    """sources/chicago's community areas name no cursor field: every run reads every page again from the first,
+    and each read is a load of every boundary."""
+    document = json.loads((real_data / "chicago_community_areas_simplified_derived.geojson").read_text())
+    portal.soda("igwz-8jzy", document["features"], geojson=True)
+    spec = chicago_spec(monkeypatch, portal, "chicago_community_areas")
+    loads = []
+    for _run in range(2):
+        before = len(portal.requests_to("igwz-8jzy.geojson"))
+        ingest.land(spec, home, None)
+        assert [p["$offset"] for p in portal.requests_to("igwz-8jzy.geojson")[before:]] == ["0"]
+        loads += [(s.rows_received, s.rows_loaded) for s in ingest.load(spec, [spec], home)]
+    assert loads == [(77, 77), (77, 77)]

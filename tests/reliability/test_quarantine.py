@@ -11,8 +11,8 @@ import duckdb
 import pandas as pd
 
 from pipelines.settings import DEMO_SOURCES_DIR
-from tests.conftest import run_cli
-from tests.reliability.conftest import CITY_ENV, published_tables
+from tests.conftest import SMALL_CITY_ENV, run_cli
+from tests.reliability.conftest import published_tables
 
 
 def quarantined(home, source: str) -> pd.DataFrame:
@@ -20,8 +20,8 @@ def quarantined(home, source: str) -> pd.DataFrame:
         return con.execute(f'SELECT _row, reason, record FROM quarantine."{source}" ORDER BY _row').df()
 
 
-def test_every_load_adds_up_and_every_refused_row_is_kept_with_its_reason(reference):
-    home = reference.home
+def test_every_load_adds_up_and_every_refused_row_is_kept_with_its_reason(small_city):
+    home = small_city.home
     quality = pd.read_parquet(home / "published" / "current" / "data_quality.parquet")
     reasons = pd.read_parquet(home / "published" / "current" / "data_quality_reasons.parquet")
     assert len(quality) > 0
@@ -45,8 +45,8 @@ def test_every_load_adds_up_and_every_refused_row_is_kept_with_its_reason(refere
     assert [json.loads(record)["occurred_at"] for record in bad_date["record"]] == ["13/45/2024 99:00:00 PM"]
 
 
-def test_replay_after_a_crosswalk_fix_loads_the_rows_that_now_pass(reference, tmp_path):
-    home = reference.copy_to(tmp_path / "home")
+def test_replay_after_a_crosswalk_fix_loads_the_rows_that_now_pass(small_city, tmp_path):
+    home = small_city.copy_to(tmp_path / "home")
     before = quarantined(home, "demo_crimes")
     unlocatable = before[before["reason"] == "unlocatable"]
     # The fixture's two incidents outside every boundary: one without coordinates, one far away, both in
@@ -59,7 +59,7 @@ def test_replay_after_a_crosswalk_fix_loads_the_rows_that_now_pass(reference, tm
         spec.write("area_crosswalk: community_areas.csv\n")
 
     result = run_cli(
-        "replay-quarantine", "demo_crimes", "--home", str(home), "--sources", str(sources), env=CITY_ENV
+        "replay-quarantine", "demo_crimes", "--home", str(home), "--sources", str(sources), env=SMALL_CITY_ENV
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert "2 now loaded" in result.stdout
@@ -68,14 +68,14 @@ def test_replay_after_a_crosswalk_fix_loads_the_rows_that_now_pass(reference, tm
     pd.testing.assert_frame_equal(after, before[before["reason"] != "unlocatable"].reset_index(drop=True))
     quality = pd.read_parquet(home / "published" / "current" / "data_quality.parquet").set_index("file")
     old_quality = pd.read_parquet(
-        reference.home / "published" / "current" / "data_quality.parquet"
+        small_city.home / "published" / "current" / "data_quality.parquet"
     ).set_index("file")
     crimes = "landing/demo_crimes/crimes_2023_2024.csv"
     assert quality.loc[crimes, "rows_loaded"] == old_quality.loc[crimes, "rows_loaded"] + 2
     assert quality.loc[crimes, "rows_quarantined"] == old_quality.loc[crimes, "rows_quarantined"] - 2
 
     # The two incidents now count in N01's month, by their crosswalk category; nothing else moved.
-    old = published_tables(reference.home)["crime_monthly"].set_index(["neighborhood_id", "month"])
+    old = published_tables(small_city.home)["crime_monthly"].set_index(["neighborhood_id", "month"])
     new = published_tables(home)["crime_monthly"].set_index(["neighborhood_id", "month"])
     change = (
         new[["incidents", "violent_incidents", "property_incidents"]]

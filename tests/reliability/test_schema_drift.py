@@ -13,8 +13,8 @@ from tests.reliability.conftest import (
 )
 
 
-def test_a_renamed_required_column_fails_naming_column_and_file(reference, tmp_path):
-    home = reference.copy_to(tmp_path / "home")
+def test_a_renamed_required_column_fails_naming_column_and_file(small_city, tmp_path):
+    home = small_city.copy_to(tmp_path / "home")
     header = ["FBI_CD" if column == "FBI Code" else column for column in CRIME_HEADER]
     row = ["21000001", "JX000001", "03/01/2025 10:00:00 AM", *[""] * (len(header) - 3)]
     (home / "landing" / "demo_crimes" / "crimes_2025.csv").write_text(
@@ -27,4 +27,4 @@ def test_a_renamed_required_column_fails_naming_column_and_file(reference, tmp_p
     built = materialized_in_last_run(home)
     assert not downstream_of("raw/demo_crimes") & built, downstream_of("raw/demo_crimes") & built
     assert "warehouse/demo_survey_qualtrics" in built  # the other sources still load
-    assert_same_tables(published_tables(home), published_tables(reference.home))
+    assert_same_tables(published_tables(home), published_tables(small_city.home))

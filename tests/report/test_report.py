@@ -1,4 +1,5 @@
-"""The published report, docs and dictionary, from a whole pipeline run on the hand-sized city.
+"""The published report, docs and dictionary, from the hand-sized city's shared whole run (tests/conftest.py:
+small_city; cells of 10 respondents, so suppressed quarters sit next to published ones).
 
 The browser test drives Debian's chromium (installed by `make test`'s set-up) through Playwright: it opens
 the report from the file system with every network request refused, follows a link to a neighborhood page
@@ -14,8 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli
-from tests.fixtures.small_city import NEIGHBORHOODS, build
+from tests.fixtures.small_city import NEIGHBORHOODS
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -27,18 +27,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-MIN_CELL = 10  # the default: the hand-sized city then has suppressed quarters next to published ones
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("report_city")
-    build(home / "landing")
-    result = run_cli(
-        "run", "--home", str(home), env={"NBHD_MIN_CELL": str(MIN_CELL), "NBHD_MAX_QUARANTINE_SHARE": "0.5"}
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return home / "published" / "current"
+def published(small_city) -> Path:
+    return small_city.home / "published" / "current"
 
 
 def table(published: Path, name: str, period: str | None = None) -> pd.DataFrame:
@@ -70,7 +63,9 @@ def test_report_and_docs_are_self_contained(published):
         html = page.read_text(encoding="utf-8")
         assert "<script" not in html, f"{page}: no scripts"
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), f"{page}: links off the machine"
-        assert "<svg" in html or page.name in ("dictionary.html", "programs.html")
+        assert ("<svg" in html) == (page.name != "dictionary.html"), (
+            f"{page}: charts on every page but the dictionary"
+        )
     index = (published / "report" / "index.html").read_text(encoding="utf-8")
     assert index.count("<path d=") == 2 * len(NEIGHBORHOODS), "both maps draw every neighborhood"
     docs = published / "docs" / "index.html"

@@ -1,27 +1,23 @@
-"""One whole run of the pipeline shared by the security tests (RELIABILITY 11 and 12): the hand-sized city
+"""One whole run of the pipeline shared by the security tests (properties 11 and 12): the hand-sized city
 (tests/fixtures/small_city.py: rosters, a Qualtrics wave with the PII columns real exports have, crimes, events)
 plus a crime source read from a Socrata portal on 127.0.0.1 with an app token, under canary secrets. The CLI runs
-in a subprocess with its own environment; the data home and the sources folder are temporary."""
+in a subprocess with its own environment; the data home and the sources folder are temporary. One run per session,
+whichever xdist worker asks first (tests/conftest.py: shared_run)."""
 
 from __future__ import annotations
 
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from subprocess import CompletedProcess
 
 import pytest
 
 from pipelines.settings import DEMO_SOURCES_DIR
-from tests.conftest import run_cli
+from tests.conftest import SMALL_CITY_ENV, CityRun, run_cli, shared_run
 from tests.connectors.portal import running_portal
 from tests.fixtures.small_city import build
-
-# Unique per session: a leak found in a shared folder (dbt_project/logs) is this session's, not an earlier one's.
-CANARY_TOKEN = f"canary-app-token-{uuid.uuid4().hex}"
-CANARY_SALT = f"canary-pii-salt-{uuid.uuid4().hex}"
 
 PORTAL_YAML = """
 # A crime source read from a portal, so the app token is really used.
@@ -72,39 +68,50 @@ def portal_records() -> list[dict]:
     ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class SecurityRun:
-    home: Path
-    sources: Path
-    result: CompletedProcess
+    run: CityRun
+    token: str  # the canary app token the portal source read from the environment
+    salt: str  # the canary PII salt
     started: float  # time.time() when the run began: files of shared folders changed since are this run's
-    app_tokens: list[str | None] = field(default_factory=list)  # the X-App-Token of every portal request
+    app_tokens: list[str | None]  # the X-App-Token of every portal request
+
+    @property
+    def home(self) -> Path:
+        return self.run.home
 
     @property
     def secrets(self) -> set[str]:
-        return {CANARY_TOKEN, CANARY_SALT}
+        return {self.token, self.salt}
 
 
 @pytest.fixture(scope="session")
 def security_run(tmp_path_factory) -> SecurityRun:
-    home = tmp_path_factory.mktemp("security_home")
-    sources = tmp_path_factory.mktemp("security_sources")
-    build(home / "landing")
-    for file in [*DEMO_SOURCES_DIR.glob("*.yml"), DEMO_SOURCES_DIR / "fbi_code_crosswalk.csv"]:
-        shutil.copy(file, sources / file.name)
-    started = time.time()
-    with running_portal() as portal:
-        url = portal.soda("abcd-1234", portal_records())
-        (sources / "portal_crimes.yml").write_text(PORTAL_YAML.format(url=url))
-        env = {
-            "SOCRATA_APP_TOKEN": CANARY_TOKEN,
-            "NBHD_PII_SALT": CANARY_SALT,
-            "NBHD_MIN_CELL": "10",
-            "NBHD_MAX_QUARANTINE_SHARE": "0.5",  # a hand-sized city: a few bad rows are a large share
-        }
-        result = run_cli(
-            "run", "--home", str(home), "--sources", str(sources), "--select", EVERYTHING_BUT_DOCS, env=env
-        )
-        tokens = list(portal.app_tokens)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return SecurityRun(home, sources, result, started, tokens)
+    def build_and_run(home: Path):
+        # Unique per session: a leak found in a shared folder (dbt_project/logs) is this session's run's.
+        token, salt = f"canary-app-token-{uuid.uuid4().hex}", f"canary-pii-salt-{uuid.uuid4().hex}"
+        sources = home.parent / "security_sources"
+        sources.mkdir(exist_ok=True)
+        build(home / "landing")
+        for file in [*DEMO_SOURCES_DIR.glob("*.yml"), DEMO_SOURCES_DIR / "fbi_code_crosswalk.csv"]:
+            shutil.copy(file, sources / file.name)
+        started = time.time()
+        with running_portal() as portal:
+            url = portal.soda("abcd-1234", portal_records())
+            (sources / "portal_crimes.yml").write_text(PORTAL_YAML.format(url=url))
+            env = SMALL_CITY_ENV | {"SOCRATA_APP_TOKEN": token, "NBHD_PII_SALT": salt}
+            result = run_cli(
+                "run",
+                "--home",
+                str(home),
+                "--sources",
+                str(sources),
+                "--select",
+                EVERYTHING_BUT_DOCS,
+                env=env,
+            )
+            tokens = list(portal.app_tokens)
+        return result, {"token": token, "salt": salt, "started": started, "app_tokens": tokens}
+
+    run = shared_run(tmp_path_factory, "security_city", build_and_run)
+    return SecurityRun(run, **run.details)

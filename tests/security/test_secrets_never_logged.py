@@ -21,14 +21,13 @@ from pipelines.settings import DBT_PROJECT_DIR
 from tests.connectors.datasets import chicago_home, chicago_spec
 from tests.connectors.portal import running_portal
 from tests.pii_scan import duckdb_tables, find_secrets
-from tests.security.conftest import CANARY_SALT, CANARY_TOKEN
 
 
 def test_the_canary_token_and_salt_were_really_used(security_run):
     assert len(security_run.app_tokens) >= 3  # 7 records in pages of 3
-    assert set(security_run.app_tokens) == {CANARY_TOKEN}
+    assert set(security_run.app_tokens) == {security_run.token}
     keyed = hmac.new(
-        CANARY_SALT.encode(),
+        security_run.salt.encode(),
         person_key("ada.lovelace@example.org", None, None, None).encode(),
         hashlib.sha256,
     ).hexdigest()
@@ -44,7 +43,7 @@ def test_the_canary_token_and_salt_were_really_used(security_run):
 def test_no_secret_in_the_cli_output(security_run):
     # A successful run prints its progress and summary; its Dagster and dbt records are in its log file
     # under the data home, scanned with every other file there (below).
-    output = security_run.result.stdout + security_run.result.stderr
+    output = security_run.run.stdout + security_run.run.stderr
     assert output.strip(), "the run printed nothing: nothing was checked"
     for secret in security_run.secrets:
         assert secret not in output
@@ -95,6 +94,9 @@ def test_no_secret_in_dbt_logs_or_target(security_run):
         content = path.read_bytes()
         for secret in security_run.secrets:
             assert secret.encode() not in content, path
+
+
+CANARY_TOKEN = "canary-app-token-of-a-failing-request"
 
 
 @pytest.mark.parametrize("status", [401, 403, 500])

@@ -112,7 +112,7 @@ def test_cell_weights_rake_trim_and_keep_unplaceable_respondents_at_the_mean_wei
     )
     expected = trimmed(raw)
     np.testing.assert_allclose(weights, expected, rtol=1e-12)
-    assert (raw > 5).any() or (raw < 0.2).any(), "the fixture must exercise trimming"
+    assert (raw > 5 * raw.mean()).any(), "the fixture must exercise trimming (its upper bound)"
     assert weights.sum() == pytest.approx(30, rel=1e-12)
 
 
