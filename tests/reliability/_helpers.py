@@ -110,14 +110,14 @@ def land_and_load(
     paths: Paths, spec: SourceSpec, specs: list[SourceSpec], salt: str | None = TEST_SALT, app_token=None
 ) -> list[LoadSummary]:
     ingest.land(spec, paths, salt, app_token=app_token)
-    return ingest.load(spec, specs, paths)
+    return ingest.validate(spec, specs, paths)
 
 
 def refresh_views(paths: Paths, specs: list[SourceSpec]) -> None:
     """canonical.<kind> for every kind (empty where no source has it): what dbt reads."""
     with connect(paths.warehouse) as con:
         for kind in KINDS:
-            refresh_canonical_view(con, kind, [s.name for s in specs if s.kind == kind])
+            refresh_canonical_view(con, KINDS[kind], [s.name for s in specs if s.kind == kind])
 
 
 def dbt_run(paths: Paths, select: str, scratch: Path) -> subprocess.CompletedProcess:

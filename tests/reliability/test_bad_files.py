@@ -3,7 +3,7 @@
 from an unknown tool, a GeoJSON with invalid polygons. Each gets one error naming the file, and the rest of the
 run is unaffected: the other files of the source and the other sources still load.
 
-Every kind's own parser (`kind_module(kind).parse`, what `ingest.land` calls for a landing file) is fed each bad
+Every kind's own parser (`Kind.land`, what `ingest.land` calls for a landing file) is fed each bad
 file; then whole landing folders go through `ingest.land` / `ingest.load`.
 """
 
@@ -19,11 +19,10 @@ import pytest
 
 from pipelines import ingest
 from pipelines.checks.load_checks import QUARANTINE_SHARE
-from pipelines.kinds import kind_module
 from pipelines.kinds.base import SourceError
 from pipelines.parsers import tables
 from pipelines.warehouse import connect
-from tests.conftest import TEST_SALT
+from tests.conftest import TEST_SALT, parse_file
 from tests.reliability._helpers import (
     DEMO_CROSSWALK,
     drop,
@@ -157,7 +156,7 @@ def lower_line_limit(monkeypatch):
 
 def refused(kind: str, spec, file: Path) -> str:
     with pytest.raises(SourceError) as error:
-        kind_module(kind).parse(spec, file, TEST_SALT)
+        parse_file(spec, file, TEST_SALT)
     message = str(error.value)
     assert str(file) in message, f"the error does not name the file: {message}"
     assert "Traceback" not in message and len(message) < 2000, message
@@ -176,8 +175,8 @@ def test_a_bad_csv_gets_one_clear_error_naming_the_file(paths, lower_line_limit,
 @pytest.mark.parametrize("kind", sorted(CSV_KINDS))
 def test_utf8_with_a_bom_simply_works(paths, kind):
     spec = spec_for(paths, kind)
-    plain = kind_module(kind).parse(spec, drop(paths, spec.name, "plain.csv", good(kind)), TEST_SALT)
-    with_bom = kind_module(kind).parse(
+    plain = parse_file(spec, drop(paths, spec.name, "plain.csv", good(kind)), TEST_SALT)
+    with_bom = parse_file(
         spec, drop(paths, spec.name, "bom.csv", ("\ufeff" + good(kind)).encode()), TEST_SALT
     )
     assert len(plain) >= 1
@@ -201,7 +200,7 @@ def test_a_line_over_the_limit_is_refused_before_it_is_read_into_memory(paths, m
     many = drop(
         paths, spec.name, "many.csv", csv_text([["neighborhood_id", "population"]] + [["N01", "1"]] * 500)
     )
-    assert len(kind_module("population").parse(spec, many)) == 500
+    assert len(parse_file(spec, many)) == 500
     one_long = drop(paths, spec.name, "long.csv", "neighborhood_id,population\nN01," + "1" * 1001 + "\n")
     assert "longer than 1,000 bytes" in refused("population", spec, one_long)
 
@@ -381,7 +380,7 @@ def test_bad_files_do_not_stop_the_good_file_of_the_same_source_nor_other_source
     assert "a_good" not in message
     assert [p.name.split("-")[0] for p in (paths.raw / spec.name).glob("*.parquet")] == ["a_good"]
 
-    (summary,) = ingest.load(spec, [spec, places], paths)
+    (summary,) = ingest.validate(spec, [spec, places], paths)
     assert summary.file == f"landing/{spec.name}/a_good.csv"
     assert summary.rows_received == len(good_rows) - 1 == summary.rows_loaded + summary.rows_quarantined
 

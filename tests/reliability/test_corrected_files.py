@@ -102,12 +102,12 @@ def test_loads_located_against_older_boundaries_are_validated_again_once(tmp_pat
     land_and_load(paths, places, specs)
     assert len(raw_files(paths.home, "places")) == 1
 
-    again = ingest.load(crimes, specs, paths)
+    again = ingest.validate(crimes, specs, paths)
     assert [summary.load_id for summary in again] == [first.load_id]
     assert located() == {"A1": "N02", "A2": "N01", "A3": "N02"}
     # Validated again once: the next loads find nothing to do.
-    assert ingest.load(crimes, specs, paths) == []
-    assert ingest.load(places, specs, paths) == []
+    assert ingest.validate(crimes, specs, paths) == []
+    assert ingest.validate(places, specs, paths) == []
 
 
 def raw_files(home, source: str) -> list[str]:

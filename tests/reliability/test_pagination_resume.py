@@ -75,7 +75,7 @@ def test_socrata_failure_on_page_n_then_a_rerun_has_no_gap_and_no_duplicate(
     assert pd.Timestamp(state["cursor"]) == max(pd.Timestamp(r["updated_on"]) for r in soda_rows)
 
     # The warehouse gets every record exactly once (loaded or quarantined).
-    summaries = ingest.load(spec, [spec], home)
+    summaries = ingest.validate(spec, [spec], home)
     assert sum(s.rows_received for s in summaries) == 200
     with connect(home.warehouse, read_only=True) as con:
         loaded = con.execute(f"SELECT incident_id FROM raw.{SOURCE}").df()
@@ -166,7 +166,7 @@ def test_an_empty_dataset_loads_zero_rows_and_succeeds(monkeypatch, portal, home
     assert ingest.land(spec, home, None) == []
     assert len(portal.log) == 1 and not list((home.raw / SOURCE).glob("*"))
     assert ingest.read_state(home, SOURCE) == {"cursor": None, "resume": None}
-    assert ingest.load(spec, [spec], home) == []
+    assert ingest.validate(spec, [spec], home) == []
 
     arcgis_home = chicago_home(tmp_path / "arcgis")
     layer = detroit_spec(tmp_path, portal.arcgis("Empty", []))
@@ -201,7 +201,7 @@ def test_a_cursor_in_the_future_loads_zero_rows_and_succeeds(monkeypatch, portal
     assert len(portal.log) == 1 and not list((home.raw / SOURCE).glob("*.parquet"))
     assert portal.log[0][1]["$where"] == "updated_on >= '2099-12-25T00:00:00.000'"
     assert ingest.read_state(home, SOURCE) == {"cursor": "2100-01-01T00:00:00", "resume": None}
-    assert ingest.load(spec, [spec], home) == []
+    assert ingest.validate(spec, [spec], home) == []
 
 
 # ---------------------------------------------------------------- no cursor
@@ -218,5 +218,5 @@ def test_a_source_without_a_cursor_is_read_whole_on_every_run(monkeypatch, porta
         before = len(portal.requests_to("igwz-8jzy.geojson"))
         ingest.land(spec, home, None)
         assert [p["$offset"] for p in portal.requests_to("igwz-8jzy.geojson")[before:]] == ["0"]
-        loads += [(s.rows_received, s.rows_loaded) for s in ingest.load(spec, [spec], home)]
+        loads += [(s.rows_received, s.rows_loaded) for s in ingest.validate(spec, [spec], home)]
     assert loads == [(77, 77), (77, 77)]

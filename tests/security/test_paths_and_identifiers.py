@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from pipelines import ingest
 from pipelines.connectors.files import landing_files
-from pipelines.kinds import kind_module
+from pipelines.kinds import KINDS
 from pipelines.kinds.base import SourceError
 from pipelines.warehouse import connect, quote, refresh_canonical_view
-from tests.conftest import TEST_SALT
+from tests.conftest import TEST_SALT, parse_file
 from tests.reliability._helpers import (
     DEMO_CROSSWALK,
     FUZZ,
@@ -215,7 +215,7 @@ def test_a_source_named_like_a_sql_keyword_loads_because_identifiers_are_quoted(
     (summary,) = land_and_load(paths, spec, [spec])
     assert summary.rows_loaded == 3
     with connect(paths.warehouse) as con:
-        refresh_canonical_view(con, "geography", [name])
+        refresh_canonical_view(con, KINDS["geography"], [name])
     assert query(paths, "SELECT count(*) AS n FROM canonical.neighborhoods")["n"].item() == 3
     assert query(paths, f'SELECT count(*) AS n FROM raw."{name}"')["n"].item() == 3
 
@@ -290,12 +290,12 @@ def test_column_names_and_values_from_a_file_never_become_sql(paths, kind):
     header = ",".join(["Timestamp", '"ID""; DROP TABLE meta.loads; --"', "Date", "Code", "Name"])
     row = ",".join(["x", f'"{INJECTION.replace(chr(34), chr(34) * 2)}"', "2024-01-09", "06", "Ada Lovelace"])
     file = drop(paths, "sneaky", "drop.csv", f"{header}\n{row}\n")
-    parsed = kind_module(kind).parse(spec, file, TEST_SALT)
+    parsed = parse_file(spec, file, TEST_SALT)
     # (A survey's response id is only ever stored as a keyed hash: the neighborhood answer carries the value.)
     first = {"crime": "incident_id", "roster": "event_id", "survey": "neighborhood"}[kind]
     assert parsed[first].tolist() == [INJECTION]
     ingest.land(spec, paths, TEST_SALT)
-    (summary,) = ingest.load(spec, [spec], paths)
+    (summary,) = ingest.validate(spec, [spec], paths)
     assert summary.rows_received == 1
     assert query(paths, "SELECT count(*) AS n FROM meta.loads")["n"].item() == 1
     stored = query(
