@@ -32,12 +32,14 @@ from pipelines.kinds.sql import (
     blank,
     bool_sql,
     cited,
+    integer_text,
     number_sql,
     record_json,
     strip,
     thousands_parameters,
     time_parameters,
     time_sql,
+    ungrouped,
     whole_number_text,
 )
 from pipelines.parsers.landing import Columns, first_line, land_columns, records_table
@@ -82,13 +84,14 @@ class CrimeSource(SourceBase):
     timezone: str | None = None
     # Values that mean "no value" (e.g. NA), read as blank in every mapped column.
     null_markers: tuple[str, ...] = ()
-    # Numbers (coordinates) grouped by thousands, e.g. "1,035,836" with ",".
+    # Numbers grouped by thousands, e.g. "1,035,836" with ",": coordinates, and ids and area codes read as numbers.
     thousands_separator: Literal[THOUSANDS_SEPARATORS] | None = None
     # (latitude, longitude) pairs an export writes for "not geocoded": read as no coordinates.
     no_coordinates: tuple[tuple[float, float], ...] = ((0.0, 0.0),)
     # The earliest plausible occurrence: an earlier one (a placeholder like 1970-01-01) is refused.
     earliest_occurred_at: date | None = None
-    # "number": incident ids written as whole numbers (202515001499.0, 00042) are read as their digits.
+    # "number": an incident id written as a decimal (202515001499.0) is read as its whole number (leading zeros
+    # are kept: they are part of ids like 07006630).
     incident_ids: Literal["text", "number"] = "text"
     # "number": area codes that are whole numbers compare as numbers, in the file and in area_crosswalk.
     area_codes: Literal["text", "number"] = "text"
@@ -177,19 +180,24 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
     )
     # Re-saved exports write area numbers as floats ("8.0"): compare them as the portal wrote them ("8"); with
     # area_codes "number", zero-padded ones too ("08"), on both sides.
+    # A number grouped by thousands ("1,035,836") is read without the separator where numbers are read.
+    separator = "thousands" if spec.thousands_separator else None
+
+    def as_number(column: str) -> str:
+        return ungrouped(strip(column), separator) if separator else strip(column)
+
     if spec.area_codes == "number":
-        area_code = whole_number_text(strip("i.o_area_code"))
+        area_code = whole_number_text(as_number("i.o_area_code"))
     else:
-        area_code = f"regexp_replace({strip('i.o_area_code')}, '^(\\d+)\\.0+$', '\\1')"
+        area_code = integer_text(strip("i.o_area_code"))
     incident_id = (
-        whole_number_text(strip("incident_id")) if spec.incident_ids == "number" else strip("incident_id")
+        integer_text(as_number("incident_id")) if spec.incident_ids == "number" else strip("incident_id")
     )
     occurred = (
         f"{strip('occurred_at')} || ' ' || {strip('occurred_time')}"
         if spec.columns.occurred_time
         else "occurred_at"
     )
-    separator = "thousands" if spec.thousands_separator else None
     record_columns = [name for name in TEXT_COLUMNS if name != "occurred_time" or spec.columns.occurred_time]
     no_point = (
         " OR ".join(
@@ -206,9 +214,7 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
     placeable = "coalesce(on_earth, false)" + (
         f" OR NOT {blank('o_area_code')}" if spec.area_crosswalk else ""
     )
-    # One narrow row per record: the typed columns, the reason (NULL = loaded), and the original text values
-    # as JSON for the refused ones only.
-    # The file's text as read (null markers blank, the time joined to the date) beside the text as written
+    # The file's text as read (`o_`: null markers blank, the time joined to the date) beside the text as written
     # (`r_`, for a refused row's record).
     marked = ", ".join(
         f"CASE WHEN list_contains($null_markers, {strip(name)}) THEN '' ELSE {name} END AS {name}"
@@ -216,6 +222,8 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
         else name
         for name in TEXT_COLUMNS
     )
+    # One narrow row per record: the typed columns, the reason (NULL = loaded), and the original text values
+    # as JSON for the refused ones only.
     sql = f"""
     CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
     WITH
@@ -234,9 +242,11 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
                 {bool_sql("arrest")} AS t_arrest,
                 {bool_sql("domestic")} AS t_domestic
             FROM (
-                SELECT _row, _position, {", ".join(f"{name} AS r_{name}" for name in record_columns)},
-                       * EXCLUDE (_row, _position, occurred_at), {occurred} AS occurred_at
-                FROM (SELECT _row, _position, {marked} FROM ({incoming}))
+                SELECT * EXCLUDE (occurred_at), {occurred} AS occurred_at
+                FROM (
+                    SELECT _row, _position, {", ".join(f"{name} AS r_{name}" for name in record_columns)}, {marked}
+                    FROM ({incoming})
+                )
             )
         ),
         earth AS (

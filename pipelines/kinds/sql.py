@@ -76,6 +76,12 @@ def takes_zone(fmt: str) -> bool:
     return fmt.lower() in (ISO8601, EPOCH_MS) or bool(OFFSET_DIRECTIVE.search(fmt))
 
 
+def integer_text(column: str) -> str:
+    """`column` (stripped text) without the decimal zeros a float column or a spreadsheet added to a whole number:
+    `202515001499.0` is `202515001499`; leading zeros are kept, other text is left as it is."""
+    return f"regexp_replace({column}, '^(\\d+)\\.0+$', '\\1')"
+
+
 def whole_number_text(column: str) -> str:
     """`column` (stripped text) as the digits of the whole number it writes, where it writes one: `0042`, `42.0`
     and `42` are all `42` (codes re-saved by a spreadsheet or a float column); other text is left as it is."""
@@ -83,13 +89,19 @@ def whole_number_text(column: str) -> str:
 
 
 def number_sql(column: str, separator: str | None = None) -> str:
-    """`column` as a DOUBLE, NULL where it is not a finite number. With `separator` (the name of a bound
-    parameter holding a `thousands_pattern`), a number grouped by thousands (`1,035,836`) is read without them;
-    other text keeps its separator and stays not a number."""
+    """`column` as a DOUBLE, NULL where it is not a finite number. With `separator`, numbers grouped by
+    thousands are read without the separator (see `ungrouped`)."""
     if separator is not None:
-        column = f"CASE WHEN regexp_full_match({strip(column)}, ${separator}) THEN replace({strip(column)}, ${separator}_mark, '') ELSE {column} END"
+        column = ungrouped(column, separator)
     value = f"TRY_CAST({column} AS DOUBLE)"  # the cast itself allows surrounding whitespace
     return f"CASE WHEN isfinite({value}) THEN {value} END"
+
+
+def ungrouped(column: str, separator: str) -> str:
+    """`column` without its thousands separators where it is a number grouped by thousands (`1,035,836`,
+    `-1,035.5`), else as it is. `separator` names the bound parameters of `thousands_parameters`."""
+    value = strip(column)
+    return f"CASE WHEN regexp_full_match({value}, ${separator}) THEN replace({value}, ${separator}_mark, '') ELSE {column} END"
 
 
 def thousands_parameters(separator: str, parameter: str) -> dict[str, str]:
