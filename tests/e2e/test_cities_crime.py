@@ -5,12 +5,14 @@ polygon by ray casting in plain Python, time zones by zoneinfo. Every refused ro
 the reason its quirk calls for (a point at 0/0 whose area is UNKNOWN, a second offense row of a report, a
 start date before the dataset begins).
 
-One run per city (a module fixture), selecting only the assets up to the published tables."""
+One run for the three cities (a module fixture: their shipped folders side by side), selecting only the
+assets up to the published tables."""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,6 +119,7 @@ class City:
     point: Callable[[dict], tuple[float, float] | None]  # (lat, lon), None for none
     area: Callable[[dict], str]
     earliest: datetime
+    id_property: str  # the boundary file's property holding the neighborhood id
 
 
 def strptime(text: str, fmt: str) -> datetime | None:
@@ -164,6 +167,7 @@ CITIES = {
         point=lambda row: point_of(row["Latitude"], row["Longitude"]),
         area=nyc_precinct,
         earliest=datetime(2006, 1, 1),
+        id_property="Precinct",
     ),
     "seattle": City(
         folder="seattle",
@@ -179,6 +183,7 @@ CITIES = {
         point=lambda row: point_of(row["Latitude"], row["Longitude"]),
         area=lambda row: row["MCPP"].strip(),
         earliest=datetime(2008, 1, 1),
+        id_property="NAME",
     ),
     "washington_dc": City(
         folder="washington_dc",
@@ -194,6 +199,7 @@ CITIES = {
         point=lambda row: point_of(row["LATITUDE"], row["LONGITUDE"]),
         area=lambda row: row["NEIGHBORHOOD_CLUSTER"].strip(),
         earliest=datetime(2008, 1, 1),
+        id_property="name",
     ),
 }
 
@@ -245,26 +251,38 @@ def recount(city: City, rows: list[dict], shapes: dict[str, list]) -> Recount:
     return Recount(cells, refused, placed)
 
 
-def run_city(city: City, home: Path, real_data: Path) -> None:
-    for source, file in ((city.crimes, city.crime_file), (city.boundaries, city.boundary_file)):
-        (home / "landing" / source).mkdir(parents=True)
-        shutil.copy(real_data / file, home / "landing" / source / file)
-    result = run_cli("run", *RUN, "--home", str(home), "--sources", str(SOURCES / city.folder))
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, real_data) -> Path:
+    """One run for the three cities: their shipped folders side by side in one sources folder (each file as
+    shipped; no two share a name), each export and boundary file dropped in its landing folder. The cities'
+    neighborhoods and incidents do not meet (no boundary of one city holds another's points)."""
+    home, sources = tmp_path_factory.mktemp("cities"), tmp_path_factory.mktemp("cities_sources")
+    for city in CITIES.values():
+        for shipped in (SOURCES / city.folder).iterdir():
+            assert not (sources / shipped.name).exists(), shipped
+            shutil.copy(shipped, sources / shipped.name)
+        for source, file in ((city.crimes, city.crime_file), (city.boundaries, city.boundary_file)):
+            (home / "landing" / source).mkdir(parents=True)
+            shutil.copy(real_data / file, home / "landing" / source / file)
+    result = run_cli("run", *RUN, "--home", str(home), "--sources", str(sources))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return home
 
 
 @pytest.fixture(scope="module", params=sorted(CITIES))
-def city_run(request, tmp_path_factory, real_data):
+def city_run(request, deployment, real_data):
     city = CITIES[request.param]
-    home = tmp_path_factory.mktemp(city.folder)
-    run_city(city, home, real_data)
     rows = csv_rows(real_data / city.crime_file)
-    return city, home, rows, recount(city, rows, published_shapes(home))
+    shapes = published_shapes(deployment)
+    boundary = json.loads((real_data / city.boundary_file).read_text())
+    ids = {str(feature["properties"][city.id_property]) for feature in boundary["features"]}
+    assert ids <= set(shapes)  # every boundary of the city's file is published
+    return city, deployment, rows, recount(city, rows, shapes), ids
 
 
 def test_crime_monthly_equals_an_independent_recount(city_run):
-    city, home, _, expected = city_run
-    monthly = published(home, "crime_monthly")
+    city, home, _, expected, ids = city_run
+    monthly = [row for row in published(home, "crime_monthly") if row["neighborhood_id"] in ids]
     got = {
         (row["neighborhood_id"], month_of(row["month"])): [
             row["incidents"],
@@ -283,7 +301,7 @@ def test_crime_monthly_equals_an_independent_recount(city_run):
 
 
 def test_every_refused_row_is_counted_with_the_reason_of_its_quirk(city_run):
-    city, home, rows, expected = city_run
+    city, home, rows, expected, _ = city_run
     quarantined = warehouse(home, f"SELECT _row, reason FROM quarantine.{city.crimes} ORDER BY _row")
     assert quarantined == expected.refused
     received, loaded = warehouse(
@@ -310,7 +328,7 @@ def test_every_refused_row_is_counted_with_the_reason_of_its_quirk(city_run):
 def test_timestamps_are_local_time(city_run):
     """DC writes UTC (`+00`): 2018/04/01 00:01:17+00 happened on March 31 in DC, and counts in March. New York
     and Seattle write local time, read as it is."""
-    city, home, _, expected = city_run
+    city, home, _, expected, _ = city_run
     incident, local = {
         "new_york": ("692499668", datetime(2010, 1, 1, 17, 30)),
         "seattle": ("2020-044465", datetime(2020, 2, 2, 20, 30)),
@@ -318,3 +336,28 @@ def test_timestamps_are_local_time(city_run):
     }[city.folder]
     stored = warehouse(home, f"SELECT occurred_at FROM raw.{city.crimes} WHERE incident_id = '{incident}'")
     assert stored == [(local,)] and expected.placed[incident][1] == local
+
+
+def test_check_source_on_the_real_file_tells_what_the_run_did(city_run, real_data):
+    """`check-source YAML --sample FILE`, with the run's boundaries: the rows it would refuse, by reason, and the
+    rows it would load are the run's."""
+    city, home, rows, expected, _ = city_run
+    result = run_cli(
+        "check-source",
+        str(SOURCES / city.folder / f"{city.crimes}.yml"),
+        "--sample",
+        str(real_data / city.crime_file),
+        "--home",
+        str(home),
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    said: dict[str, int] = {}
+    for reason, count, total in re.findall(r"^warning: .*?: (\w+): .* in (\d+) of (\d+) rows$", output, re.M):
+        assert int(total) == len(rows)
+        said[reason] = said.get(reason, 0) + int(count)
+    refused: dict[str, int] = {}
+    for _, reason in expected.refused:
+        refused[reason] = refused.get(reason, 0) + 1
+    assert said == refused
+    assert f"categories of the {len(rows) - len(expected.refused)} rows that would load" in output
