@@ -103,7 +103,9 @@ class CrimeSource(SourceBase):
             try:
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"{value!r} is not an IANA time zone name (Area/Location, as in the tz database)") from None
+                raise ValueError(
+                    f"{value!r} is not an IANA time zone name (Area/Location, as in the tz database)"
+                ) from None
         return value
 
     def files_beside(self) -> dict[str, str]:
