@@ -10,100 +10,35 @@ assets up to the published tables."""
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import duckdb
-import pyarrow.parquet as pq
 import pytest
 
 from pipelines.settings import REPO_ROOT
 from tests.conftest import run_cli
+from tests.e2e._recount import (
+    Export,
+    assert_every_cell,
+    csv_rows,
+    point_of,
+    published,
+    published_shapes,
+    recount,
+    strptime,
+    warehouse,
+)
 
 SOURCES = REPO_ROOT / "sources"
 # Everything up to the published tables (the HTML report and docs are tested elsewhere).
 RUN = ("--select", "+key:published_files")
-SEVERITY = {"violent": 3, "property": 2, "other": 1}
 
 
-# ---- plain-Python geometry: even-odd ray casting, with a bounding box first (a precinct has thousands of
-# vertices, a point is inside the box of one or two)
-@dataclass(frozen=True)
-class Ring:
-    points: list
-    box: tuple[float, float, float, float]
-
-    @classmethod
-    def of(cls, points: list) -> Ring:
-        xs, ys = [p[0] for p in points], [p[1] for p in points]
-        return cls(points, (min(xs), max(xs), min(ys), max(ys)))
-
-    def holds(self, x: float, y: float) -> bool:
-        west, east, south, north = self.box
-        if not (west <= x <= east and south <= y <= north):
-            return False
-        inside = False
-        ring = self.points
-        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
-            if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
-                inside = not inside
-        return inside
-
-
-def polygons(geometry: dict) -> list[tuple[Ring, list[Ring]]]:
-    parts = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
-    return [(Ring.of(exterior), [Ring.of(hole) for hole in holes]) for exterior, *holes in parts]
-
-
-def containing(x: float, y: float, shapes: dict[str, list]) -> str | None:
-    """The id of the boundary holding the point (the smallest id where outlines overlap)."""
-    holding = [
-        nbhd
-        for nbhd, parts in shapes.items()
-        if any(exterior.holds(x, y) and not any(h.holds(x, y) for h in holes) for exterior, holes in parts)
-    ]
-    return min(holding) if holding else None
-
-
-# ---- reading the files and the published tables without the project's code
-def csv_rows(file: Path) -> list[dict]:
-    with file.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def crosswalk(file: Path, key: str, value: str) -> dict[str, str]:
-    return {row[key].strip(): row[value].strip() for row in csv_rows(file)}
-
-
-def published(home: Path, table: str) -> list[dict]:
-    return pq.read_table(home / "published" / f"{table}.parquet").to_pylist()
-
-
-def published_shapes(home: Path) -> dict[str, list]:
-    """The boundaries as published (repaired where the file's outline crosses itself), by neighborhood id."""
-    return {
-        row["neighborhood_id"]: polygons(json.loads(row["geometry_geojson"]))
-        for row in published(home, "neighborhoods")
-    }
-
-
-def warehouse(home: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-def month_of(value: date | datetime) -> date:
-    return date(value.year, value.month, 1)
-
-
-# ---- one city: how its export is read, as its YAML says, written out here in Python
 @dataclass(frozen=True)
 class City:
     folder: str  # under sources/
@@ -111,31 +46,8 @@ class City:
     boundaries: str  # the geography source's name
     crime_file: str
     boundary_file: str
-    offense_crosswalk: str
-    area_crosswalk: str
-    incident: Callable[[dict], str]
-    occurred: Callable[[dict], datetime | None]  # local time, None where it does not parse
-    code: Callable[[dict], str]
-    point: Callable[[dict], tuple[float, float] | None]  # (lat, lon), None for none
-    area: Callable[[dict], str]
-    earliest: datetime
     id_property: str  # the boundary file's property holding the neighborhood id
-
-
-def strptime(text: str, fmt: str) -> datetime | None:
-    try:
-        return datetime.strptime(text.strip(), fmt)
-    except ValueError:
-        return None
-
-
-def point_of(lat: str, lon: str) -> tuple[float, float] | None:
-    """A point, unless blank, `NA`, or 0/0 (what exports write for "not geocoded")."""
-    try:
-        point = float(lat), float(lon)
-    except ValueError:
-        return None
-    return None if point == (0.0, 0.0) else point
+    export: Export
 
 
 def dc_start(row: dict) -> datetime | None:
@@ -159,15 +71,19 @@ CITIES = {
         boundaries="nyc_police_precincts",
         crime_file="nypd_complaints_historic_occ20100101_sample1000.csv",
         boundary_file="nyc_police_precincts.geojson",
-        offense_crosswalk="ky_cd_crosswalk.csv",
-        area_crosswalk="precinct_crosswalk.csv",
-        incident=lambda row: row["CMPLNT_NUM"].strip(),
-        occurred=lambda row: strptime(f"{row['CMPLNT_FR_DT']} {row['CMPLNT_FR_TM']}", "%m/%d/%Y %H:%M:%S"),
-        code=lambda row: row["KY_CD"].strip(),
-        point=lambda row: point_of(row["Latitude"], row["Longitude"]),
-        area=nyc_precinct,
-        earliest=datetime(2006, 1, 1),
         id_property="Precinct",
+        export=Export(
+            offense_crosswalk="ky_cd_crosswalk.csv",
+            area_crosswalk="precinct_crosswalk.csv",
+            incident=lambda row: row["CMPLNT_NUM"].strip(),
+            occurred=lambda row: strptime(
+                f"{row['CMPLNT_FR_DT']} {row['CMPLNT_FR_TM']}", "%m/%d/%Y %H:%M:%S"
+            ),
+            code=lambda row: row["KY_CD"].strip(),
+            point=lambda row: point_of(row["Latitude"], row["Longitude"]),
+            area=nyc_precinct,
+            earliest=datetime(2006, 1, 1),
+        ),
     ),
     "seattle": City(
         folder="seattle",
@@ -175,15 +91,17 @@ CITIES = {
         boundaries="seattle_mcpp_areas",
         crime_file="seattle_spd_robbery_2008_2021_sample1000.csv",
         boundary_file="seattle_spd_mcpp_areas.geojson",
-        offense_crosswalk="nibrs_offense_crosswalk.csv",
-        area_crosswalk="mcpp_crosswalk.csv",
-        incident=lambda row: row["Report Number"].strip(),
-        occurred=lambda row: strptime(row["Offense Start DateTime"], "%m/%d/%Y %I:%M:%S %p"),
-        code=lambda row: row["Offense Code"].strip(),
-        point=lambda row: point_of(row["Latitude"], row["Longitude"]),
-        area=lambda row: row["MCPP"].strip(),
-        earliest=datetime(2008, 1, 1),
         id_property="NAME",
+        export=Export(
+            offense_crosswalk="nibrs_offense_crosswalk.csv",
+            area_crosswalk="mcpp_crosswalk.csv",
+            incident=lambda row: row["Report Number"].strip(),
+            occurred=lambda row: strptime(row["Offense Start DateTime"], "%m/%d/%Y %I:%M:%S %p"),
+            code=lambda row: row["Offense Code"].strip(),
+            point=lambda row: point_of(row["Latitude"], row["Longitude"]),
+            area=lambda row: row["MCPP"].strip(),
+            earliest=datetime(2008, 1, 1),
+        ),
     ),
     "washington_dc": City(
         folder="washington_dc",
@@ -191,64 +109,19 @@ CITIES = {
         boundaries="dc_neighborhood_clusters",
         crime_file="dc_mpd_crime_incidents_2018_partial335.csv",
         boundary_file="dc_neighborhood_clusters.geojson",
-        offense_crosswalk="mpd_offense_crosswalk.csv",
-        area_crosswalk="cluster_crosswalk.csv",
-        incident=lambda row: row["CCN"].strip(),
-        occurred=dc_start,
-        code=lambda row: row["OFFENSE"].strip(),
-        point=lambda row: point_of(row["LATITUDE"], row["LONGITUDE"]),
-        area=lambda row: row["NEIGHBORHOOD_CLUSTER"].strip(),
-        earliest=datetime(2008, 1, 1),
         id_property="name",
+        export=Export(
+            offense_crosswalk="mpd_offense_crosswalk.csv",
+            area_crosswalk="cluster_crosswalk.csv",
+            incident=lambda row: row["CCN"].strip(),
+            occurred=dc_start,
+            code=lambda row: row["OFFENSE"].strip(),
+            point=lambda row: point_of(row["LATITUDE"], row["LONGITUDE"]),
+            area=lambda row: row["NEIGHBORHOOD_CLUSTER"].strip(),
+            earliest=datetime(2008, 1, 1),
+        ),
     ),
 }
-
-
-@dataclass
-class Recount:
-    cells: dict[tuple[str, date], list[int]]  # (neighborhood, month) -> [incidents, violent, property]
-    refused: list[tuple[int, str]]  # (row in the file, the header being row 1; reason)
-    placed: dict[str, tuple[str, datetime]]  # incident -> (neighborhood, occurred) of the row that counts
-
-
-def recount(city: City, rows: list[dict], shapes: dict[str, list]) -> Recount:
-    """The city's incidents as its YAML reads them: the first failing rule refuses a row; an incident of several
-    offense rows counts once, in the month and place of its most severe offense (then the smallest code)."""
-    folder = SOURCES / city.folder
-    categories = crosswalk(folder / city.offense_crosswalk, "offense_code", "ucr_category")
-    areas = crosswalk(folder / city.area_crosswalk, "area_code", "neighborhood_id")
-    refused, seen, offenses = [], set(), {}
-    for number, row in enumerate(rows, start=2):
-        incident, occurred, code = city.incident(row), city.occurred(row), city.code(row)
-        point = city.point(row)
-        place = containing(point[1], point[0], shapes) if point else None
-        if place is None and areas.get(city.area(row)) in shapes:
-            place = areas[city.area(row)]
-        checks = [
-            (incident == "", "missing_incident_id"),
-            (occurred is None, "unparseable_occurred_at"),
-            (occurred is not None and occurred > datetime.now(), "occurred_at_in_future"),
-            (occurred is not None and occurred < city.earliest, "occurred_at_before_earliest"),
-            (place is None and city.area(row) in areas, "unknown_neighborhood"),
-            (place is None, "unlocatable"),
-            ((incident, code) in seen, "duplicate_incident"),
-        ]
-        seen.add((incident, code))
-        reason = next((name for failed, name in checks if failed), None)
-        if reason:
-            refused.append((number, reason))
-            continue
-        category = categories.get(code, "other")
-        offenses.setdefault(incident, []).append((-SEVERITY[category], code, category, place, occurred))
-    cells, placed = {}, {}
-    for incident, rows_of_incident in offenses.items():
-        _, _, category, place, occurred = min(rows_of_incident)
-        placed[incident] = (place, occurred)
-        cell = cells.setdefault((place, month_of(occurred)), [0, 0, 0])
-        cell[0] += 1
-        cell[1] += category == "violent"
-        cell[2] += category == "property"
-    return Recount(cells, refused, placed)
 
 
 @pytest.fixture(scope="module")
@@ -277,25 +150,13 @@ def city_run(request, deployment, real_data):
     boundary = json.loads((real_data / city.boundary_file).read_text())
     ids = {str(feature["properties"][city.id_property]) for feature in boundary["features"]}
     assert ids <= set(shapes)  # every boundary of the city's file is published
-    return city, deployment, rows, recount(city, rows, shapes), ids
+    return city, deployment, rows, recount(city.export, rows, shapes, SOURCES / city.folder), ids
 
 
 def test_crime_monthly_equals_an_independent_recount(city_run):
     city, home, _, expected, ids = city_run
     monthly = [row for row in published(home, "crime_monthly") if row["neighborhood_id"] in ids]
-    got = {
-        (row["neighborhood_id"], month_of(row["month"])): [
-            row["incidents"],
-            row["violent_incidents"],
-            row["property_incidents"],
-        ]
-        for row in monthly
-    }
-    assert len(got) == len(monthly)  # one row per neighborhood and month
-    # Every cell: the recounted ones as recounted, every other published one zero.
-    assert {key: got.get(key) for key in expected.cells} == expected.cells
-    assert {key: cell for key, cell in got.items() if key not in expected.cells and any(cell)} == {}
-    assert sum(cell[0] for cell in got.values()) == len(expected.placed)
+    assert_every_cell(monthly, expected)
     # No population source ships with these cities: counts published, rates not.
     assert all(row["population"] is None and row["incidents_per_1k"] is None for row in monthly)
 
