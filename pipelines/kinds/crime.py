@@ -180,14 +180,14 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
         else """
         located AS (SELECT CAST(NULL AS BIGINT) AS _position, CAST(NULL AS VARCHAR) AS neighborhood_id WHERE false),"""
     )
-    # Re-saved exports write area numbers as floats ("8.0"): compare them as the portal wrote them ("8"); with
-    # area_codes "number", zero-padded ones too ("08"), on both sides.
     # A number grouped by thousands ("1,035,836") is read without the separator where numbers are read.
     separator = "thousands" if spec.thousands_separator else None
 
     def as_number(column: str) -> str:
         return ungrouped(strip(column), separator) if separator else strip(column)
 
+    # Re-saved exports write area numbers as floats ("8.0"): compare them as the portal wrote them ("8"); with
+    # area_codes "number", zero-padded ones too ("08"), on both sides.
     if spec.area_codes == "number":
         area_code = whole_number_text(as_number("i.o_area_code"))
     else:
