@@ -38,7 +38,7 @@ class SocrataConnector(http.PortalConnector):
         if not re.match(r"^https?://[^/]+(/.*)?/resource/[a-z0-9]{4}-[a-z0-9]{4}\.(json|geojson)$", value):
             raise ValueError(
                 "must look like https://<portal>/resource/<dataset id>.json (or .geojson), e.g. "
-                "https://data.cityofchicago.org/resource/ijzp-q8t2.json"
+                "https://data.example.gov/resource/abcd-1234.json"
             )
         return value
 

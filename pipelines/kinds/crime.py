@@ -7,14 +7,15 @@ in SQL into the rows to load and the rows to quarantine (`warehouse.write_load` 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from pipelines.checks import rules
 from pipelines.errors import SourceError
@@ -31,11 +32,15 @@ from pipelines.kinds.sql import (
     blank,
     bool_sql,
     cited,
+    integer_text,
     number_sql,
     record_json,
     strip,
+    thousands_parameters,
     time_parameters,
     time_sql,
+    ungrouped,
+    whole_number_text,
 )
 from pipelines.parsers.landing import Columns, first_line, land_columns, records_table
 from pipelines.warehouse import literal, quote
@@ -50,6 +55,8 @@ VALIDATED, LOADED, REJECTED = "crime_validated", "crime_loaded", "crime_rejected
 class CrimeColumns(_Spec):
     incident_id: str
     occurred_at: str
+    # A separate time-of-day column: read as `occurred_at`, a space, then this (timestamp_format covers both).
+    occurred_time: str | None = None
     updated_at: str | None = None
     offense_code: str
     offense_description: str | None = None
@@ -62,6 +69,8 @@ class CrimeColumns(_Spec):
 
 # The raw Parquet of every crime load: these columns as text (blank where unmapped), then `_row`.
 TEXT_COLUMNS = tuple(CrimeColumns.model_fields)
+# Thousands separators a number may be grouped by (the decimal mark being a point).
+THOUSANDS_SEPARATORS = (",", " ", "'", "_")
 
 
 class CrimeSource(SourceBase):
@@ -71,6 +80,33 @@ class CrimeSource(SourceBase):
     offense_crosswalk: str
     area_crosswalk: str | None = None
     max_unmapped_share: float = Field(0.01, ge=0, le=1)
+    # The city's IANA zone: times with a UTC offset or Z are converted to it, times without are local already.
+    timezone: str | None = None
+    # Values that mean "no value" (e.g. NA), read as blank in every mapped column.
+    null_markers: tuple[str, ...] = ()
+    # Numbers grouped by thousands, e.g. "1,035,836" with ",": coordinates, and ids and area codes read as numbers.
+    thousands_separator: Literal[THOUSANDS_SEPARATORS] | None = None
+    # (latitude, longitude) pairs an export writes for "not geocoded": read as no coordinates.
+    no_coordinates: tuple[tuple[float, float], ...] = ((0.0, 0.0),)
+    # The earliest plausible occurrence: an earlier one (a placeholder like 1970-01-01) is refused.
+    earliest_occurred_at: date | None = None
+    # "number": an incident id written as a decimal (202515001499.0) is read as its whole number (leading zeros
+    # are kept: they are part of ids like 07006630).
+    incident_ids: Literal["text", "number"] = "text"
+    # "number": area codes that are whole numbers compare as numbers, in the file and in area_crosswalk.
+    area_codes: Literal["text", "number"] = "text"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"{value!r} is not an IANA time zone name (Area/Location, as in the tz database)"
+                ) from None
+        return value
 
     def files_beside(self) -> dict[str, str]:
         return {
@@ -101,8 +137,13 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
     refused row's `detail` names the file's column and value that failed it.
 
     Coordinates that are not a point on Earth (latitude outside [-90, 90], longitude outside [-180, 180]) or
-    exactly (0, 0), which exports write for "not geocoded", are no coordinates: the row is placed by its area
-    code, or is unlocatable, and is loaded without them."""
+    one of `no_coordinates` ((0, 0) by default), which exports write for "not geocoded", are no coordinates: the
+    row is placed by its area code, or is unlocatable, and is loaded without them.
+
+    The spec's reading options (docs/sources.md#crime) apply here: `null_markers` are blanks in every column,
+    `occurred_time` is appended to `occurred_at`, `timezone` converts times with an offset, an occurrence before
+    `earliest_occurred_at` is refused as occurred_at_before_earliest (after occurred_at_in_future), and
+    `incident_ids`/`area_codes` "number" compare whole numbers by their digits."""
     con = context.con
     offenses = read_crosswalk(spec.beside(spec.offense_crosswalk), "offense_code", "ucr_category")
     con.register(
@@ -114,6 +155,7 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
         if spec.area_crosswalk
         else {}
     )
+    areas = area_codes_compared(spec, areas)
     known = known_targets(areas, context)
     con.register(
         "crime_areas",
@@ -138,10 +180,49 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
         else """
         located AS (SELECT CAST(NULL AS BIGINT) AS _position, CAST(NULL AS VARCHAR) AS neighborhood_id WHERE false),"""
     )
-    # Re-saved exports write area numbers as floats ("8.0"): compare them as the portal wrote them ("8").
-    area_code = f"regexp_replace({strip('i.o_area_code')}, '^(\\d+)\\.0+$', '\\1')"
+    # A number grouped by thousands ("1,035,836") is read without the separator where numbers are read.
+    separator = "thousands" if spec.thousands_separator else None
+
+    def as_number(column: str) -> str:
+        return ungrouped(strip(column), separator) if separator else strip(column)
+
+    # Re-saved exports write area numbers as floats ("8.0"): compare them as the portal wrote them ("8"); with
+    # area_codes "number", zero-padded ones too ("08"), on both sides.
+    if spec.area_codes == "number":
+        area_code = whole_number_text(as_number("i.o_area_code"))
+    else:
+        area_code = integer_text(strip("i.o_area_code"))
+    incident_id = (
+        integer_text(as_number("incident_id")) if spec.incident_ids == "number" else strip("incident_id")
+    )
+    occurred = (
+        f"{strip('occurred_at')} || ' ' || {strip('occurred_time')}"
+        if spec.columns.occurred_time
+        else "occurred_at"
+    )
+    record_columns = [name for name in TEXT_COLUMNS if name != "occurred_time" or spec.columns.occurred_time]
+    no_point = (
+        " OR ".join(
+            f"(n_latitude = $no_latitude_{i} AND n_longitude = $no_longitude_{i})"
+            for i in range(len(spec.no_coordinates))
+        )
+        or "false"
+    )
+    too_early = (
+        "WHEN t_occurred_at < $earliest THEN 'occurred_at_before_earliest'"
+        if spec.earliest_occurred_at
+        else ""
+    )
     placeable = "coalesce(on_earth, false)" + (
         f" OR NOT {blank('o_area_code')}" if spec.area_crosswalk else ""
+    )
+    # The file's text as read (`o_`: null markers blank, the time joined to the date) beside the text as written
+    # (`r_`, for a refused row's record).
+    marked = ", ".join(
+        f"CASE WHEN list_contains($null_markers, {strip(name)}) THEN '' ELSE {name} END AS {name}"
+        if spec.null_markers
+        else name
+        for name in TEXT_COLUMNS
     )
     # One narrow row per record: the typed columns, the reason (NULL = loaded), and the original text values
     # as JSON for the refused ones only.
@@ -151,21 +232,28 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
         read_values AS (
             SELECT
                 _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                {", ".join(f"r_{name}" for name in record_columns)},
                 {blank("incident_id")} AS incident_id_blank,
                 {blank("updated_at")} AS updated_at_blank,
-                {strip("incident_id")} AS t_incident_id,
-                {time_sql("occurred_at", spec.timestamp_format)} AS t_occurred_at,
-                {time_sql("updated_at", spec.timestamp_format)} AS t_updated_at,
+                {incident_id} AS t_incident_id,
+                {time_sql("occurred_at", spec.timestamp_format, timezone=spec.timezone)} AS t_occurred_at,
+                {time_sql("updated_at", spec.timestamp_format, timezone=spec.timezone)} AS t_updated_at,
                 {strip("offense_code")} AS t_offense_code,
-                {number_sql("latitude")} AS n_latitude,
-                {number_sql("longitude")} AS n_longitude,
+                {number_sql("latitude", separator)} AS n_latitude,
+                {number_sql("longitude", separator)} AS n_longitude,
                 {bool_sql("arrest")} AS t_arrest,
                 {bool_sql("domestic")} AS t_domestic
-            FROM ({incoming})
+            FROM (
+                SELECT * EXCLUDE (occurred_at), {occurred} AS occurred_at
+                FROM (
+                    SELECT _row, _position, {", ".join(f"{name} AS r_{name}" for name in record_columns)}, {marked}
+                    FROM ({incoming})
+                )
+            )
         ),
         earth AS (
             SELECT *, n_latitude BETWEEN -90 AND 90 AND n_longitude BETWEEN -180 AND 180
-                      AND NOT (n_latitude = 0 AND n_longitude = 0) AS on_earth
+                      AND NOT ({no_point}) AS on_earth
             FROM read_values
         ),
         typed AS (
@@ -207,6 +295,7 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
                     WHEN incident_id_blank THEN 'missing_incident_id'
                     WHEN t_occurred_at IS NULL THEN 'unparseable_occurred_at'
                     WHEN t_occurred_at > $now THEN 'occurred_at_in_future'
+                    {too_early}
                     WHEN t_updated_at IS NULL AND NOT updated_at_blank THEN 'unparseable_updated_at'
                     WHEN NOT list_contains($categories, t_ucr_category) THEN 'invalid_ucr_category_in_crosswalk'
                     WHEN t_neighborhood_id IS NULL AND area_without_boundary THEN 'unknown_neighborhood'
@@ -221,16 +310,25 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
         t_offense_code AS offense_code, o_offense_description AS offense_description, t_ucr_category AS ucr_category, offense_mapped,
         t_latitude AS latitude, t_longitude AS longitude, t_neighborhood_id AS neighborhood_id,
         t_arrest AS arrest, t_domestic AS domestic, _row, _position, placeable, _reason,
-        CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record
+        CASE WHEN _reason IS NOT NULL THEN {record_json(record_columns, prefix="r_")} END AS record
     FROM decided
     """
     try:
         con.execute(
             sql,
             {
-                **time_parameters(spec.timestamp_format),
+                **time_parameters(spec.timestamp_format, timezone=spec.timezone),
                 "now": pd.Timestamp(context.now).to_pydatetime(),
                 "categories": list(UCR_CATEGORIES),
+                **({"null_markers": list(spec.null_markers)} if spec.null_markers else {}),
+                **(thousands_parameters(spec.thousands_separator, separator) if separator else {}),
+                **(
+                    {"earliest": datetime.combine(spec.earliest_occurred_at, datetime.min.time())}
+                    if too_early
+                    else {}
+                ),
+                **{f"no_latitude_{i}": lat for i, (lat, _) in enumerate(spec.no_coordinates)},
+                **{f"no_longitude_{i}": lon for i, (_, lon) in enumerate(spec.no_coordinates)},
             },
         )
     except duckdb.InvalidInputException as error:
@@ -254,11 +352,36 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
     return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
 
 
+def area_codes_compared(spec: CrimeSource, areas: dict[str, str]) -> dict[str, str]:
+    """The area crosswalk by its codes as they are compared with the file's: with area_codes "number", a code
+    writing a whole number by its digits ("01" -> "1"); two codes writing the same number must name the same
+    neighborhood."""
+    if spec.area_codes != "number" or not areas:
+        return areas
+    with duckdb.connect() as con:
+        con.register("codes", pa.table({"code": list(areas), "neighborhood_id": list(areas.values())}))
+        compared = con.execute(
+            f"SELECT {whole_number_text('code')} AS compared, list(DISTINCT neighborhood_id ORDER BY neighborhood_id),"
+            " list(code ORDER BY code) FROM codes GROUP BY compared ORDER BY compared"
+        ).fetchall()
+    clashes = [codes for _, targets, codes in compared if len(targets) > 1]
+    if clashes:
+        listed = "; ".join(" and ".join(repr(code) for code in codes) for codes in clashes)
+        raise SourceError(
+            f"{spec.beside(spec.area_crosswalk)}: {listed} are the same area code (area_codes: number) but name "
+            "different neighborhoods"
+        )
+    return {code: targets[0] for code, targets, _ in compared}
+
+
 def rejection_detail(spec: CrimeSource, context: Context) -> str:
     """SQL (over `decided`) for a refused row's detail: the file's column and value that failed it."""
     columns = spec.columns
     point = f"{columns.latitude or 'latitude'}, {columns.longitude or 'longitude'}"
     code = columns.area_code or "area_code"
+    occurred = (
+        f"{columns.occurred_at} {columns.occurred_time}" if columns.occurred_time else columns.occurred_at
+    )
     if not context.neighborhood_sources:
         nowhere = " (no boundary source)"
     elif not context.boundary_count():
@@ -273,7 +396,9 @@ def rejection_detail(spec: CrimeSource, context: Context) -> str:
     where = f"""CASE
             WHEN on_earth THEN {literal(f"{point}: a point in no boundary{nowhere}")}
             WHEN {blank("o_latitude")} AND {blank("o_longitude")} THEN {literal(f"{point}: blank")}
-            WHEN n_latitude = 0 AND n_longitude = 0 THEN {literal(f"{point}: (0, 0), read as no coordinates")}
+            WHEN n_latitude BETWEEN -90 AND 90 AND n_longitude BETWEEN -180 AND 180
+                THEN {literal(f"{point}: (")} || printf('%g', n_latitude) || ', ' || printf('%g', n_longitude)
+                || {literal("), read as no coordinates")}
             ELSE {literal(f"{point}: '")} || o_latitude || ', ' || o_longitude || {literal("' is not a point on Earth")}
         END""" + (
         f""" || CASE WHEN {blank("o_area_code")} THEN {literal(f"; {code}: blank")}
@@ -283,8 +408,10 @@ def rejection_detail(spec: CrimeSource, context: Context) -> str:
     )
     return f"""CASE _reason
         WHEN 'missing_incident_id' THEN {literal(f"{columns.incident_id}: blank")}
-        WHEN 'unparseable_occurred_at' THEN {cited(columns.occurred_at, "o_occurred_at")}
-        WHEN 'occurred_at_in_future' THEN {cited(columns.occurred_at, "o_occurred_at")}
+        WHEN 'unparseable_occurred_at' THEN {cited(occurred, "o_occurred_at")}
+        WHEN 'occurred_at_in_future' THEN {cited(occurred, "o_occurred_at")}
+        WHEN 'occurred_at_before_earliest' THEN {cited(occurred, "o_occurred_at")}
+            || {literal(f" is before earliest_occurred_at {spec.earliest_occurred_at}")}
         WHEN 'unparseable_updated_at' THEN {cited(columns.updated_at or "updated_at", "o_updated_at")}
         WHEN 'invalid_ucr_category_in_crosswalk' THEN {cited(columns.offense_code, "o_offense_code")}
             || {literal(f" has a category other than {', '.join(UCR_CATEGORIES)} in {spec.offense_crosswalk}")}

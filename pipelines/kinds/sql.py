@@ -3,6 +3,8 @@ by every kind (whitespace, blanks, numbers, booleans, timestamps), and the detai
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from pipelines.warehouse import literal
@@ -15,6 +17,8 @@ FALSE_TEXT = ("false", "f", "n", "no", "0")
 # Beside strptime formats, a timestamp format may name these: ISO 8601 text (SODA's 2024-02-10T00:44:00.000)
 # and epoch milliseconds (ArcGIS JSON files).
 ISO8601, EPOCH_MS = "iso8601", "epoch_ms"
+# strptime's directives for a UTC offset or a zone name.
+OFFSET_DIRECTIVE = re.compile(r"%[zZ]")
 
 
 def strip(column: str) -> str:
@@ -37,24 +41,79 @@ def normalize_label(value: object) -> str:
     return " ".join(str("" if value is None or pd.isna(value) else value).lower().split())
 
 
-def time_sql(column: str, fmt: str, parameter: str = "timestamp_format") -> str:
+# The end of a timestamp's text carrying a UTC offset or Z (`...09:07:51+00`, `...T00:44:00.000Z`, `...-05:00`):
+# after a time of day, so that a date's own `-10` is not read as one.
+OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)? ?(Z|[+-]\d\d(:?\d\d)?)$"
+
+
+def time_sql(column: str, fmt: str, parameter: str = "timestamp_format", timezone: str | None = None) -> str:
     """`column` (text) as a TIMESTAMP in `fmt`, NULL where it does not parse. A strptime format is bound as the
-    parameter `$<parameter>` (see `time_parameters`)."""
+    parameter `$<parameter>` (see `time_parameters`).
+
+    With `timezone` (an IANA zone, bound as `$<parameter>_timezone`), the timestamp is the local time there: a
+    value with a UTC offset or Z (a strptime format with %z, ISO 8601 text ending in one, epoch milliseconds,
+    which count from 1970 UTC) is converted to it; one without is taken as local already. Without it, values
+    are read as today (an offset is left to DuckDB)."""
+    zone = f"${parameter}_timezone"
+    value = strip(column)
     if fmt.lower() == ISO8601:
-        return f"TRY_CAST({strip(column)} AS TIMESTAMP)"
+        if timezone is None:
+            return f"TRY_CAST({value} AS TIMESTAMP)"
+        return (
+            f"CASE WHEN regexp_matches({value}, '{OFFSET}') THEN timezone({zone}, TRY_CAST({value} AS TIMESTAMPTZ)) "
+            f"ELSE TRY_CAST({value} AS TIMESTAMP) END"
+        )
     if fmt.lower() == EPOCH_MS:
-        return f"TRY(make_timestamp(CAST(round(TRY_CAST({strip(column)} AS DOUBLE) * 1000) AS BIGINT)))"
-    return f"try_strptime({strip(column)}, ${parameter})"
+        utc = f"TRY(make_timestamp(CAST(round(TRY_CAST({value} AS DOUBLE) * 1000) AS BIGINT)))"
+        return utc if timezone is None else f"timezone({zone}, timezone('UTC', {utc}))"
+    parsed = f"try_strptime({value}, ${parameter})"
+    return f"timezone({zone}, {parsed})" if timezone is not None and OFFSET_DIRECTIVE.search(fmt) else parsed
 
 
-def time_parameters(fmt: str, parameter: str = "timestamp_format") -> dict[str, str]:
-    """The bound parameter `time_sql` needs for `fmt` (none for iso8601 and epoch_ms)."""
-    return {} if fmt.lower() in (ISO8601, EPOCH_MS) else {parameter: fmt}
+def time_parameters(
+    fmt: str, parameter: str = "timestamp_format", timezone: str | None = None
+) -> dict[str, str]:
+    """The bound parameters `time_sql` needs for `fmt` and `timezone` (no format for iso8601 and epoch_ms)."""
+    zone = {} if timezone is None or not takes_zone(fmt) else {f"{parameter}_timezone": timezone}
+    return zone | ({} if fmt.lower() in (ISO8601, EPOCH_MS) else {parameter: fmt})
 
 
-def number_sql(column: str) -> str:
+def takes_zone(fmt: str) -> bool:
+    """Whether values in `fmt` can carry a UTC offset, converted to a source's `timezone`."""
+    return fmt.lower() in (ISO8601, EPOCH_MS) or bool(OFFSET_DIRECTIVE.search(fmt))
+
+
+def integer_text(column: str) -> str:
+    """`column` (stripped text) without the decimal zeros a float column or a spreadsheet added to a whole number:
+    `202515001499.0` is `202515001499`; leading zeros are kept, other text is left as it is."""
+    return f"regexp_replace({column}, '^(\\d+)\\.0+$', '\\1')"
+
+
+def whole_number_text(column: str) -> str:
+    """`column` (stripped text) as the digits of the whole number it writes, where it writes one: `0042`, `42.0`
+    and `42` are all `42` (codes re-saved by a spreadsheet or a float column); other text is left as it is."""
+    return f"regexp_replace({column}, '^0*(\\d+?)(\\.0*)?$', '\\1')"
+
+
+def number_sql(column: str, separator: str | None = None) -> str:
+    """`column` as a DOUBLE, NULL where it is not a finite number. With `separator`, numbers grouped by
+    thousands are read without the separator (see `ungrouped`)."""
+    if separator is not None:
+        column = ungrouped(column, separator)
     value = f"TRY_CAST({column} AS DOUBLE)"  # the cast itself allows surrounding whitespace
     return f"CASE WHEN isfinite({value}) THEN {value} END"
+
+
+def ungrouped(column: str, separator: str) -> str:
+    """`column` without its thousands separators where it is a number grouped by thousands (`1,035,836`,
+    `-1,035.5`), else as it is. `separator` names the bound parameters of `thousands_parameters`."""
+    value = strip(column)
+    return f"CASE WHEN regexp_full_match({value}, ${separator}) THEN replace({value}, ${separator}_mark, '') ELSE {column} END"
+
+
+def thousands_parameters(separator: str, parameter: str) -> dict[str, str]:
+    """The bound parameters of `number_sql(column, parameter)` for numbers grouped by `separator`."""
+    return {parameter: f"[+-]?\\d{{1,3}}([{separator}]\\d{{3}})+(\\.\\d*)?", f"{parameter}_mark": separator}
 
 
 def bool_sql(column: str) -> str:

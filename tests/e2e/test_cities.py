@@ -14,6 +14,7 @@ import pytest
 from pipelines.settings import REPO_ROOT
 from tests.conftest import run_cli
 from tests.connectors.portal import running_portal
+from tests.e2e import _recount as recounting
 
 CHICAGO = REPO_ROOT / "sources" / "chicago"
 SF = REPO_ROOT / "sources" / "san_francisco"
@@ -459,3 +460,50 @@ def test_detroit_was_added_by_yaml_and_crosswalk_alone(many):
     assert refused.to_dict("records") == [
         {"_row": int(detroit.index[detroit["neighborhood"].isna()][0]) + 2, "reason": "unlocatable"}
     ]
+
+
+# San Francisco's export and Detroit's extract, read as their YAMLs above say (no boundary of theirs holds a
+# real point: both are placed by their area names).
+SF_EXPORT = recounting.Export(
+    offense_crosswalk="incident_code_crosswalk.csv",
+    area_crosswalk="analysis_neighborhood_crosswalk.csv",
+    incident=lambda row: row["Incident ID"].strip(),
+    occurred=lambda row: recounting.strptime(row["Incident Datetime"], "%Y/%m/%d %I:%M:%S %p"),
+    code=lambda row: row["Incident Code"].strip(),
+    point=lambda row: recounting.point_of(row["Latitude"], row["Longitude"]),
+    area=lambda row: row["Analysis Neighborhood"].strip(),
+)
+DETROIT_EXPORT = recounting.Export(
+    offense_crosswalk="detroit_offenses.csv",
+    area_crosswalk="detroit_neighborhoods.csv",
+    incident=lambda row: row["incident_entry_id"].strip(),
+    occurred=lambda row: recounting.strptime(row["year"], "%Y"),
+    code=lambda row: row["offense_category"].strip(),
+    point=lambda row: None,  # not mapped
+    area=lambda row: row["neighborhood"].strip(),
+)
+
+
+@pytest.mark.parametrize(
+    "source, file, export",
+    [
+        ("sf_export", "sf_police_incident_reports_2018_sample500.csv", SF_EXPORT),
+        ("detroit_crimes", "detroit_rms_crime_incidents_liquor_2024_subset.csv", DETROIT_EXPORT),
+    ],
+)
+def test_crime_monthly_of_sf_and_detroit_equals_an_independent_recount(many, real_data, source, file, export):
+    """Every cell of their neighborhoods in crime_monthly, and every refused row with its reason, recounted with
+    the csv module and the crosswalks read as data (tests/e2e/_recount.py)."""
+    home = many["home"]
+    rows = recounting.csv_rows(real_data / file)
+    expected = recounting.recount(export, rows, recounting.published_shapes(home), many["sources"])
+    ids = set(
+        recounting.crosswalk(many["sources"] / export.area_crosswalk, "area_code", "neighborhood_id").values()
+    )
+    monthly = [row for row in recounting.published(home, "crime_monthly") if row["neighborhood_id"] in ids]
+    recounting.assert_every_cell(monthly, expected)
+    assert (
+        recounting.warehouse(home, f"SELECT _row, reason FROM quarantine.{source} ORDER BY _row")
+        == expected.refused
+    )
+    assert expected.refused and {reason for _, reason in expected.refused} == {"unlocatable"}

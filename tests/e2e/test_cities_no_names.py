@@ -1,0 +1,78 @@
+"""No module under pipelines/ names a city: a city is added by YAML and crosswalks under sources/, never by a
+branch, a default or a constant in the code.
+
+What is checked: the code of every pipelines/**/*.py file, i.e. its identifiers and its string literals
+(messages, SQL, defaults), read with the `tokenize` module. Comments and docstrings are not checked: they may
+say where a file layout comes from ("the Chicago portal's Export CSV"). The names searched, case ignored, are
+the cities shipped under sources/ and their departments and portals: New York / new_york / NYC / NYPD,
+Seattle, Washington DC / washington_dc / District of Columbia / a `dc_` prefix, Chicago (and
+cityofchicago), San Francisco / san_francisco / sfgov, Detroit. "Washington" alone is not searched: it is a
+common surname (the demo city's residents have surnames).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from pathlib import Path
+
+from pipelines.settings import REPO_ROOT
+
+CITY = re.compile(
+    r"new[ _]?york|\bnyc\b|nypd|seattle|washington[ _,]*d\.?c\b|district of columbia|\bdc_|chicago"
+    r"|san[ _]?francisco|sfgov|detroit",
+    re.IGNORECASE,
+)
+
+
+# Tokens that only lay out the code: a docstring is a string between two of these (a statement of its own).
+LAYOUT = (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+SKIPPED = (tokenize.NL, tokenize.COMMENT)
+# From Python 3.12 an f-string is read in pieces, its literal text as FSTRING_MIDDLE tokens (3.11: one STRING).
+TEXT = (tokenize.NAME, tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING))
+
+
+def code_tokens(source: str) -> list[tuple[int, str]]:
+    """(line, text) of a module's identifiers and string literals, without comments and docstrings."""
+    tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type not in SKIPPED]
+    found = []
+    for index, token in enumerate(tokens):
+        before = tokens[index - 1].type if index else tokenize.NEWLINE
+        after = tokens[index + 1].type if index + 1 < len(tokens) else tokenize.ENDMARKER
+        if token.type == tokenize.STRING and before in LAYOUT and after in LAYOUT:
+            continue  # a docstring (or another string standing alone as a statement)
+        if token.type in TEXT:
+            found.append((token.start[0], token.string))
+    return found
+
+
+def city_names(path: Path) -> list[str]:
+    return [
+        f"{path.relative_to(REPO_ROOT)}:{line}: {text}"
+        for line, text in code_tokens(path.read_text())
+        if CITY.search(text)
+    ]
+
+
+def test_no_module_under_pipelines_names_a_city():
+    modules = sorted((REPO_ROOT / "pipelines").rglob("*.py"))
+    assert len(modules) > 40
+    assert [hit for path in modules for hit in city_names(path)] == []
+
+
+def test_the_check_finds_a_city_in_code_and_not_in_docstrings(tmp_path):
+    module = tmp_path / "pipelines" / "city.py"
+    module.parent.mkdir()
+    module.write_text(
+        '"""Read like the Chicago portal\'s export."""\n'
+        "# Seattle writes 0/0 for none\n"
+        "def f(x):\n"
+        '    """For Detroit."""\n'
+        '    if x == "NYPD":\n'
+        "        return dc_cluster(x)\n"
+        '    return f"{x} in San Francisco"\n'
+        'SURNAMES = ["Washington", "Jackson"]\n'
+    )
+    hits = [CITY.search(text).group(0) for _, text in code_tokens(module.read_text()) if CITY.search(text)]
+    assert hits == ["NYPD", "dc_", "San Francisco"]
