@@ -1,4 +1,4 @@
-"""Where everything lives (CONTRACT §1): one data home, overridable piece by piece from the environment."""
+"""Where everything lives (docs/settings.md): one data home, overridable piece by piece from the environment."""
 
 from __future__ import annotations
 

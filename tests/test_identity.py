@@ -1,4 +1,4 @@
-"""A person's id (CONTRACT §3.4): normalized email, else phone in E.164, else name + ZIP, then keyed-hashed."""
+"""A person's id (docs/sources.md#roster): normalized email, else phone in E.164, else name + ZIP, then keyed-hashed."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ MISSING_ANSWERS = ("", "don't know", "dont know", "prefer not to say", "n/a")
 
 
 def _one_to_five(scale: dict[str, int] | None) -> dict[str, int] | None:
-    # Reverse coding (6 − score) and the 0–100 rescaling of CONTRACT §4 assume a 1–5 scale.
+    # Reverse coding (6 − score) and the 0–100 rescaling (docs/metrics.md#survey-indices) assume a 1–5 scale.
     if scale is not None and not all(1 <= score <= 5 for score in scale.values()):
         raise ValueError("scores must be between 1 and 5")
     return scale

@@ -1,6 +1,6 @@
 """The ArcGIS FeatureServer connector through the real landing step, replaying the real Detroit RMS extract
 (Detroit publishes it from ArcGIS) in pages: paging, date fields, the incremental second run and error answers.
-Faults and resume are RELIABILITY 6 and 7 (tests/reliability/test_pagination_resume.py, test_http_faults.py)."""
+Faults and resume are reliability properties 6 and 7 (docs/reliability.md) (tests/reliability/test_pagination_resume.py, test_http_faults.py)."""
 
 from __future__ import annotations
 

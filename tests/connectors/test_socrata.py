@@ -1,7 +1,7 @@
 """The Socrata connector through the real landing step: sources/chicago's YAML against a local mirror replaying
 the real SODA sample in pages: paging order, the incremental second run, schema drift on a page, boundaries from a
-`.geojson` endpoint. Raw Parquet is real. Faults and resume are RELIABILITY 6 and 7
-(tests/reliability/test_pagination_resume.py, test_http_faults.py); the app token, RELIABILITY 12
+`.geojson` endpoint. Raw Parquet is real. Faults and resume are reliability properties 6 and 7 (docs/reliability.md)
+(tests/reliability/test_pagination_resume.py, test_http_faults.py); the app token, property 12
 (tests/security/test_secrets_never_logged.py)."""
 
 from __future__ import annotations

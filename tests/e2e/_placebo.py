@@ -2,7 +2,7 @@
 
 Nothing here reads the project's SQL: the programs come from the test's own programs.csv, the values from
 published crime_monthly / engagement_monthly / trust_quarterly and the populations from published
-neighborhoods. The definitions are those of docs/evaluation.md.
+neighborhoods. The definitions are those of docs/metrics.md#placebo-inference and #event-study.
 """
 
 from __future__ import annotations

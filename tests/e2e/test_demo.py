@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 # Every published table's columns and types (docs/published-tables.md).
-CONTRACT = {
+PUBLISHED_COLUMNS = {
     "neighborhoods": {
         "neighborhood_id": "VARCHAR",
         "name": "VARCHAR",
@@ -110,7 +110,7 @@ def test_the_demo_prints_where_the_outputs_are(demo_city):
 
 def test_published_tables_follow_the_contract(demo_home):
     with duckdb.connect(str(demo_home / "published" / "current" / "metrics.duckdb"), read_only=True) as con:
-        for table, columns in CONTRACT.items():
+        for table, columns in PUBLISHED_COLUMNS.items():
             actual = dict(
                 con.execute(
                     "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
@@ -119,7 +119,7 @@ def test_published_tables_follow_the_contract(demo_home):
                 ).fetchall()
             )
             assert {name: actual.get(name) for name in columns} == columns, table
-    for table in CONTRACT:
+    for table in PUBLISHED_COLUMNS:
         assert (demo_home / "published" / "current" / f"{table}.parquet").is_file()
         assert (demo_home / "published" / "current" / f"{table}.csv").is_file()
 

@@ -1,7 +1,7 @@
 """Survey exports through the kind's interface: the real samples of each tool land (parsed Parquet) with a YAML
 written for them here; layouts are detected; personal data and free text never come out of `land`; validation
 (`ingest.validate_file` into a real in-memory warehouse) scores, reverse-codes and quarantines.
-An export of an unknown tool is RELIABILITY 10 (tests/reliability/test_bad_files.py)."""
+An export of an unknown tool is reliability property 10 (docs/reliability.md) (tests/reliability/test_bad_files.py)."""
 
 from __future__ import annotations
 

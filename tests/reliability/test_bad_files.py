@@ -1,4 +1,4 @@
-"""RELIABILITY 10 — Bad input gets a clear error and nothing else: empty files, a wrong delimiter, a wrong encoding
+"""Reliability property 10 (docs/reliability.md) — Bad input gets a clear error and nothing else: empty files, a wrong delimiter, a wrong encoding
 (Latin-1; UTF-8 with a BOM simply works), a line too long to be a CSV row, a file that is not CSV, a survey export
 from an unknown tool, a GeoJSON with invalid polygons. Each gets one error naming the file, and the rest of the
 run is unaffected: the other files of the source and the other sources still load.

@@ -1,4 +1,4 @@
-"""Property 2: a run killed with SIGKILL at any moment (after raw is written, during the warehouse write,
+"""Reliability property 2 (docs/reliability.md): a run killed with SIGKILL at any moment (after raw is written, during the warehouse write,
 during dbt, while publishing) leaves every load whole and the published tables complete, and the next run
 finishes with nothing lost or doubled: it publishes exactly what an uninterrupted run publishes."""
 

@@ -1,4 +1,4 @@
-"""RELIABILITY 7 — HTTP faults: 429 with Retry-After is retried after that delay; 5xx and timeouts with exponential
+"""Reliability property 7 (docs/reliability.md) — HTTP faults: 429 with Retry-After is retried after that delay; 5xx and timeouts with exponential
 backoff and a bounded number of tries; 401/403/404 fail at once with a clear message; truncated or invalid JSON
 fails the page, not the process.
 

@@ -1,4 +1,4 @@
-"""RELIABILITY 6 — Pagination resume: a failure on page N, then a re-run: no gap, no duplicate. An empty page or a
+"""Reliability property 6 (docs/reliability.md) — Pagination resume: a failure on page N, then a re-run: no gap, no duplicate. An empty page or a
 cursor in the future loads zero rows and succeeds.
 
 The landing step (`pipelines.ingest.land`) of sources/chicago's YAML and of an ArcGIS layer, against a local portal

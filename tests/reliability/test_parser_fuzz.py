@@ -1,4 +1,4 @@
-"""RELIABILITY 10 (property-based) — random rows through every parser: the survey layouts (Qualtrics, legacy
+"""Reliability property 10 (docs/reliability.md), property-based — random rows through every parser: the survey layouts (Qualtrics, legacy
 Qualtrics, SurveyMonkey, Google Forms), rosters, event calendars (CSV and JSON), crime exports (CSV and JSON
 records), geography (GeoJSON) and population/programs tables.
 

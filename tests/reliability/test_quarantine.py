@@ -1,4 +1,4 @@
-"""Property 4: quarantine, not drop. Every refused row is kept with its reason and original values, every
+"""Reliability property 4 (docs/reliability.md): quarantine, not drop. Every refused row is kept with its reason and original values, every
 load adds up (received = loaded + quarantined), and after a fix `replay-quarantine` loads the rows that now
 pass and rebuilds what depends on them."""
 

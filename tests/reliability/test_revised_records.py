@@ -1,4 +1,4 @@
-"""RELIABILITY 3 — Revised records: an incident re-published with a new `updated_at` ends as one row with the new
+"""Reliability property 3 (docs/reliability.md) — Revised records: an incident re-published with a new `updated_at` ends as one row with the new
 values.
 
 Through the real pipeline: landing files and a Socrata portal on 127.0.0.1 -> `ingest.land` (raw Parquet) ->

@@ -1,4 +1,4 @@
-"""Property 5: a renamed or missing required column fails the load with a message naming the column and the
+"""Reliability property 5 (docs/reliability.md): a renamed or missing required column fails the load with a message naming the column and the
 file, and nothing downstream builds."""
 
 from __future__ import annotations

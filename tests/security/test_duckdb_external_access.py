@@ -1,4 +1,4 @@
-"""RELIABILITY 14: DuckDB is opened with external access limited to the data home.
+"""Reliability property 14 (docs/reliability.md): DuckDB is opened with external access limited to the data home.
 
 Every connection the pipeline opens comes from `pipelines.warehouse.connect`: it may read and write inside the
 data home (landing files, raw Parquet, the warehouse, published files) and nothing else, may not load another

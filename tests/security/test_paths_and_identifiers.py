@@ -1,4 +1,4 @@
-"""RELIABILITY 13 — Paths from source YAML and file drops resolve inside the data home (no `../` escape, no absolute
+"""Reliability property 13 (docs/reliability.md) — Paths from source YAML and file drops resolve inside the data home (no `../` escape, no absolute
 path out, no symlink out); SQL identifiers from config are validated and quoted; values are bound as parameters.
 
 Source YAML goes through the real loader (`pipelines.sources.load_source`), file drops through `ingest.land` /

@@ -1,4 +1,4 @@
-"""RELIABILITY 11 — PII never reaches the warehouse: after a whole run, every table of every schema of
+"""Reliability property 11 (docs/reliability.md) — PII never reaches the warehouse: after a whole run, every table of every schema of
 warehouse.duckdb and published/metrics.duckdb, and every file under the data home except landing/ (raw Parquet,
 published CSV/Parquet, the cursor files, Dagster's storage and logs) is scanned for email addresses, phone
 numbers, the input rosters' and survey's names, and IP addresses: none is found.

@@ -1,4 +1,4 @@
-"""RELIABILITY 12 — Secrets never logged: with a canary app token and a canary salt set, after a whole run no log,
+"""Reliability property 12 (docs/reliability.md) — Secrets never logged: with a canary app token and a canary salt set, after a whole run no log,
 run metadata or file contains them: not the CLI's stdout/stderr, not Dagster's run storage and event log, not dbt's
 logs and target folder, not any file (or DuckDB table, or Parquet column) under the data home.
 
