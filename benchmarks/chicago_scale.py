@@ -176,7 +176,7 @@ def cli(*args: str) -> list[str]:
 
 def daily_selection() -> str:
     """What the daily_crime job selects (pipelines/schedules.py), in Dagster's selection syntax."""
-    return " or ".join([*(f'key:"raw/{name}"+' for name in crime_sources()), 'group:"seeds"'])
+    return " or ".join([*(f'key:"parsed/{name}"+' for name in crime_sources()), 'group:"seeds"'])
 
 
 def step_durations(home: Path) -> tuple[list[tuple[str, float]], dict[str, float]]:

@@ -188,7 +188,7 @@ def deployment_lookups(con, spec: SourceSpec, paths: Paths, salt: str, scratch: 
                 loaded += summary.rows_loaded
             loaded_lookups.setdefault(kind, []).append(lookup.name)
             where = f"{paths.home / lookup.landing_glob}" + (
-                f" or {paths.raw / lookup.name}" if lookup.connector != "file" else ""
+                f" or {paths.parsed / lookup.name}" if lookup.connector != "file" else ""
             )
             print(
                 f"  {kind} lookup {lookup.name}: {loaded} of {received} rows loaded from {len(files)} file(s) in {where}"
@@ -211,15 +211,15 @@ def deployment_lookups(con, spec: SourceSpec, paths: Paths, salt: str, scratch: 
 
 
 def lookup_files(con, spec: SourceSpec, paths: Paths, salt: str, scratch: Path) -> list[tuple[str, Path]]:
-    """A lookup source's raw files as a run would load them: every raw file an earlier run kept (a network
+    """A lookup source's parsed files as a run would load them: every parsed file an earlier run kept (a network
     source's pages), and the landing files not landed yet, parsed into `scratch`; each with the landing file it
     came from."""
     from pipelines.connectors.files import landing_files
 
     files: dict[str, tuple[str, Path]] = {}
-    for raw_file in sorted((paths.raw / spec.name).glob("*.parquet")):
-        label = (pq.read_schema(raw_file).metadata or {}).get(FILE_KEY, raw_file.name.encode()).decode()
-        files[raw_file.stem] = (label, raw_file)
+    for parsed_file in sorted((paths.parsed / spec.name).glob("*.parquet")):
+        label = (pq.read_schema(parsed_file).metadata or {}).get(FILE_KEY, parsed_file.name.encode()).decode()
+        files[parsed_file.stem] = (label, parsed_file)
     if spec.connector == "file":
         for landing in landing_files(paths.home, spec.landing_glob):
             if landing.load_id in files:

@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser.add_argument("--home", help="data home (default $NBHD_HOME or ./data)")
     run_parser = commands.add_parser("run", help="materialize assets against the configured sources")
     run_parser.add_argument(
-        "--select", help="Dagster asset selection, e.g. 'key:raw/*' (default: everything)"
+        "--select", help="Dagster asset selection, e.g. 'key:parsed/*' (default: everything)"
     )
     run_parser.add_argument("--home", help="data home (default $NBHD_HOME or ./data)")
     run_parser.add_argument(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.assets.dbt import dbt_asset_definitions
-from pipelines.assets.ingest import raw_asset
+from pipelines.assets.ingest import parsed_asset
 from pipelines.assets.publish import docs_asset, publish_asset, report_asset
 from pipelines.assets.validate import meta_assets, validate_assets
 from pipelines.assets.weights import survey_respondent_weights
@@ -27,7 +27,7 @@ def build_defs(paths: Paths) -> dg.Definitions:
     """Every asset, check, schedule and sensor of the sources configured in `paths.sources_dir`."""
     specs = load_sources(paths.sources_dir)
     assets = (
-        [raw_asset(spec) for spec in specs]
+        [parsed_asset(spec) for spec in specs]
         + validate_assets(specs)
         + meta_assets(specs)
         + [survey_respondent_weights]

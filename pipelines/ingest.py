@@ -1,19 +1,19 @@
-"""The two steps of every load, the same for every kind, with no Dagster in them: landing -> raw Parquet (`land`,
+"""The two steps of every load, the same for every kind, with no Dagster in them: landing -> parsed Parquet (`land`,
 the kind's parser) -> warehouse (`validate`, the kind's rules, then `warehouse.write_load`).
 
-raw/<source>/<load_id>.parquet is immutable and already free of personal data; the warehouse can be rebuilt
-from raw/ alone. Both steps skip what they have already done, so re-running changes nothing.
+parsed/<source>/<load_id>.parquet is immutable and already free of personal data; the warehouse can be rebuilt
+from parsed/ alone. Both steps skip what they have already done, so re-running changes nothing.
 
 A landing file has one current version: the one landed last. A corrected file dropped under the same name lands
-as a new raw file (its load id holds the digest of its bytes), the older raw versions of that file are then
+as a new parsed file (its load id holds the digest of its bytes), the older raw versions of that file are then
 removed, and `load` reads only the newest version of each landing file, so a run stopped between the two steps
 still loads the right one, and the loaded rows and quarantine of the older version are replaced.
 
 A load validated against a lookup (boundaries, calendars) is validated again when that lookup's loads change
 after it: see `stale_loads`.
 
-Network sources (socrata, arcgis) land one raw file per run: pages stream into it as they arrive, so memory
-stays flat. Their cursor lives in state/<source>.json under the data home and moves only after the raw file
+Network sources (socrata, arcgis) land one parsed file per run: pages stream into it as they arrive, so memory
+stays flat. Their cursor lives in state/<source>.json under the data home and moves only after the parsed file
 is in place; a run that fails on page N keeps pages 1..N-1 and records where to resume, so the next run
 continues at page N with the same lower bound: no gap, no duplicate.
 """
@@ -51,30 +51,30 @@ FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landi
 LANDED_KEY = b"neighborhood_metrics.landed_at"
 
 
-def landed_at(raw_file: Path) -> int:
-    """When a raw file's version of its landing file was landed, in nanoseconds. Raw files written before this
+def landed_at(parsed_file: Path) -> int:
+    """When a parsed file's version of its landing file was landed, in nanoseconds. Raw files written before this
     was recorded fall back to the time the file was written."""
-    stamp = (pq.read_schema(raw_file).metadata or {}).get(LANDED_KEY)
-    return pd.Timestamp(stamp.decode()).value if stamp else raw_file.stat().st_mtime_ns
+    stamp = (pq.read_schema(parsed_file).metadata or {}).get(LANDED_KEY)
+    return pd.Timestamp(stamp.decode()).value if stamp else parsed_file.stat().st_mtime_ns
 
 
-def raw_versions(folder: Path) -> tuple[list[Path], list[Path]]:
-    """A source's raw files split into (current, superseded): the newest landed version of each landing file,
+def parsed_versions(folder: Path) -> tuple[list[Path], list[Path]]:
+    """A source's parsed files split into (current, superseded): the newest landed version of each landing file,
     and its older versions.
 
-    Versions of one file share the load id's stem (`<stem>-<digest>`); only where a stem has several raw files is
+    Versions of one file share the load id's stem (`<stem>-<digest>`); only where a stem has several parsed files is
     their metadata read, so a source of thousands of files is not scanned on every run."""
     by_stem: dict[str, list[Path]] = defaultdict(list)
-    for raw_file in sorted(folder.glob("*.parquet")):
-        by_stem[raw_file.stem.rsplit("-", 1)[0]].append(raw_file)
+    for parsed_file in sorted(folder.glob("*.parquet")):
+        by_stem[parsed_file.stem.rsplit("-", 1)[0]].append(parsed_file)
     current, superseded = [], []
     for files in by_stem.values():
         if len(files) == 1:
             current += files
             continue
         by_landing_file: dict[bytes, list[Path]] = defaultdict(list)
-        for raw_file in files:
-            by_landing_file[pq.read_schema(raw_file).metadata[FILE_KEY]].append(raw_file)
+        for parsed_file in files:
+            by_landing_file[pq.read_schema(parsed_file).metadata[FILE_KEY]].append(parsed_file)
         for versions in by_landing_file.values():
             *older, newest = sorted(versions, key=lambda f: (landed_at(f), f.name))
             current.append(newest)
@@ -83,13 +83,13 @@ def raw_versions(folder: Path) -> tuple[list[Path], list[Path]]:
 
 
 def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None = None) -> list[Path]:
-    """Parse new landing files into raw Parquet (`Kind.land`). One bad file does not stop the others; all errors
+    """Parse new landing files into parsed Parquet (`Kind.land`). One bad file does not stop the others; all errors
     are raised together at the end, each naming its file. A network source fetches its new pages instead."""
     if spec.connector != "file":
         written = land_pages(spec, paths, app_token)
         return [written] if written else []
     kind = kind_of(spec)
-    target = paths.raw / spec.name
+    target = paths.parsed / spec.name
     target.mkdir(parents=True, exist_ok=True)
     written, errors = [], []
     with connect(None, allowed=[paths.home]) as con:
@@ -108,11 +108,11 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
                 temporary.unlink(missing_ok=True)
                 errors.append(str(error))
                 continue
-            os.replace(temporary, destination)  # atomic: a raw file is complete or absent
+            os.replace(temporary, destination)  # atomic: a parsed file is complete or absent
             written.append(destination)
     # Only once the new versions are in place are the older ones removed; a run stopped in between leaves both,
     # `validate` reads the newest, and the next run removes the older.
-    for superseded in raw_versions(target)[1]:
+    for superseded in parsed_versions(target)[1]:
         superseded.unlink()
     if errors:
         raise SourceError(f"{spec.name}: {len(errors)} file(s) could not be read:\n" + "\n".join(errors))
@@ -122,7 +122,7 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
 def validate(
     spec: SourceSpec, specs: list[SourceSpec], paths: Paths, redo: Collection[str] = ()
 ) -> list[LoadSummary]:
-    """Validate every current raw file (the newest version of each landing file) not yet in the warehouse, the
+    """Validate every current parsed file (the newest version of each landing file) not yet in the warehouse, the
     loads named in `redo` and those validated against older lookups (`stale_loads`) again (`Kind.validate`, in
     SQL, one file at a time), and write each (loaded rows + quarantine) atomically in place of its earlier
     version."""
@@ -134,8 +134,10 @@ def validate(
             ensure_tables(con, each.name, kind_of(each).columns)
         done = loaded_ids(con, spec.name)
         again = {*redo, *stale_loads(con, spec, specs)}
-    current, _ = raw_versions(paths.raw / spec.name)
-    pending = [raw_file for raw_file in current if raw_file.stem not in done or raw_file.stem in again]
+    current, _ = parsed_versions(paths.parsed / spec.name)
+    pending = [
+        parsed_file for parsed_file in current if parsed_file.stem not in done or parsed_file.stem in again
+    ]
     if not pending:
         return []
     summaries = []
@@ -143,17 +145,19 @@ def validate(
     # aggregates them explicitly, and within a load a row's number is kept in `_row`).
     with connect(paths.warehouse, spatial=kind.spatial, allowed=folders, ordered=False) as con:
         context = Context(con, {name: [s.name for s in lookups if s.kind == name] for name in kind.lookups})
-        for raw_file in pending:
-            file = pq.read_schema(raw_file).metadata[FILE_KEY].decode()
-            summaries.append(validate_file(spec, raw_file, raw_file.stem, file, context))
+        for parsed_file in pending:
+            file = pq.read_schema(parsed_file).metadata[FILE_KEY].decode()
+            summaries.append(validate_file(spec, parsed_file, parsed_file.stem, file, context))
     return summaries
 
 
-def validate_file(spec: SourceSpec, raw_file: Path, load_id: str, file: str, context: Context) -> LoadSummary:
-    """Validate one raw file as load `load_id` of `spec` (from landing file `file`) and write it into the
+def validate_file(
+    spec: SourceSpec, parsed_file: Path, load_id: str, file: str, context: Context
+) -> LoadSummary:
+    """Validate one parsed file as load `load_id` of `spec` (from landing file `file`) and write it into the
     warehouse of `context.con`."""
     kind = kind_of(spec)
-    validated = kind.validate(spec, parsed_file_sql(raw_file), context)
+    validated = kind.validate(spec, parsed_file_sql(parsed_file), context)
     return write_load(
         context.con,
         source=spec.name,
@@ -209,7 +213,7 @@ def later(first: str | None, second: str | None) -> str | None:
 
 
 def land_pages(spec: SourceSpec, paths: Paths, app_token: str | None) -> Path | None:
-    """Fetch what changed since the cursor (minus the look-back) into one raw file; None when nothing did."""
+    """Fetch what changed since the cursor (minus the look-back) into one parsed file; None when nothing did."""
     config = spec.connector
     connector = NETWORK_CONNECTORS[config.type]
     kind = kind_of(spec)
@@ -219,7 +223,7 @@ def land_pages(spec: SourceSpec, paths: Paths, app_token: str | None) -> Path | 
         lower, offset, high_water = resume["since"], resume["offset"], resume["high_water"]
     else:
         lower, offset, high_water = connector.since(config, state["cursor"]), 0, state["cursor"]
-    target = paths.raw / spec.name
+    target = paths.parsed / spec.name
     target.mkdir(parents=True, exist_ok=True)
     load_id = f"{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%S%f}-{offset}"
     destination = target / f"{load_id}.parquet"
@@ -260,7 +264,9 @@ def land_pages(spec: SourceSpec, paths: Paths, app_token: str | None) -> Path | 
             },
         )
         kept = (
-            f"{rows} rows fetched before it are kept in raw/{spec.name}/{destination.name}; " if rows else ""
+            f"{rows} rows fetched before it are kept in parsed/{spec.name}/{destination.name}; "
+            if rows
+            else ""
         )
         raise SourceError(f"{spec.name}: {failure}\n  {kept}the next run resumes at offset {offset}.")
     write_state(paths, spec.name, {"cursor": high_water, "resume": None})

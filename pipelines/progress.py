@@ -29,7 +29,7 @@ STAGE_OF_KEY = {
     dg.AssetKey(["published_docs"]): "report",
     dg.AssetKey(["published_report"]): "report",
 }
-STAGE_OF_PREFIX = {"raw": "landing", "warehouse": "validating"}
+STAGE_OF_PREFIX = {"parsed": "landing", "warehouse": "validating"}
 
 
 def stage_of(key: dg.AssetKey, dbt_keys: set[dg.AssetKey]) -> str | None:
@@ -322,7 +322,7 @@ def failure_blocks(events: RunEvents, paths: Paths, log: Path | None) -> list[st
     blocks = []
 
     def source_line(key: dg.AssetKey | None) -> list[str]:
-        source = key.path[-1] if key and key.path[0] in ("raw", "warehouse") else None
+        source = key.path[-1] if key and key.path[0] in ("parsed", "warehouse") else None
         if source is None:
             return []
         if source not in counts:

@@ -24,8 +24,8 @@ REFERENCE_TABLES = dg.AssetSelection.groups("seeds")
 
 
 def downstream_of_sources(source_names: list[str]) -> dg.AssetSelection:
-    """The raw/<source> assets, everything built from them, and the reference tables they join."""
-    raw = dg.AssetSelection.assets(*[dg.AssetKey(["raw", name]) for name in source_names])
+    """The parsed/<source> assets, everything built from them, and the reference tables they join."""
+    raw = dg.AssetSelection.assets(*[dg.AssetKey(["parsed", name]) for name in source_names])
     return raw.downstream() | REFERENCE_TABLES
 
 

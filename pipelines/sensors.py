@@ -1,4 +1,4 @@
-"""A new file in a landing folder loads it: the sensor asks for a run of `raw/<source>` and everything
+"""A new file in a landing folder loads it: the sensor asks for a run of `parsed/<source>` and everything
 downstream for each file-drop source with a landing file that has no raw copy yet.
 
 The raw copies are the record of what was landed (their names are the load ids: file name + digest), so the
@@ -65,7 +65,7 @@ def landing_sensor(specs: list[SourceSpec], assets: list[dg.AssetsDefinition]) -
         waiting: dict[str, list[str]] = {}
         for spec in file_sources:
             for landing in landing_files(paths.home, spec.landing_glob):
-                if (paths.raw / spec.name / f"{landing.load_id}.parquet").exists():
+                if (paths.parsed / spec.name / f"{landing.load_id}.parquet").exists():
                     continue
                 if landing.path.stat().st_mtime > settled_before:
                     context.log.info(f"{landing.relative}: still settling, next tick")

@@ -26,8 +26,8 @@ class Paths:
         return self.home / "landing"
 
     @property
-    def raw(self) -> Path:
-        return self.home / "raw"
+    def parsed(self) -> Path:
+        return self.home / "parsed"
 
     @classmethod
     def from_env(cls) -> Paths:

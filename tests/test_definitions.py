@@ -41,7 +41,7 @@ def describe_graph(tmp_path: Path) -> str:
 def test_definitions_load_and_match_the_snapshot(tmp_path):
     graph = describe_graph(tmp_path)
     for stage in (
-        "asset raw/demo_crimes",
+        "asset parsed/demo_crimes",
         "asset warehouse/demo_crimes",
         "asset canonical/crime_incidents",
         "asset published/crime_monthly",

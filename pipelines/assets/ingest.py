@@ -1,4 +1,4 @@
-"""Landing (or a city portal) -> raw Parquet, one asset per source: `raw/<source>`."""
+"""Landing (or a city portal) -> parsed Parquet, one asset per source: `parsed/<source>`."""
 
 import dagster as dg
 
@@ -13,19 +13,19 @@ NETWORK_RETRY = dg.RetryPolicy(
 )
 
 
-def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+def parsed_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     network = spec.connector != "file"
     where = f"{spec.connector.type} pages of {spec.connector.url}" if network else "New landing files"
 
     @dg.asset(
-        key=["raw", spec.name],
+        key=["parsed", spec.name],
         group_name="ingest",
         kinds={"parquet"},
-        description=f"{where} of {spec.name} ({spec.kind}) as immutable raw Parquet, personal data removed.",
+        description=f"{where} of {spec.name} ({spec.kind}) as immutable parsed Parquet, personal data removed.",
         tags={"source_kind": spec.kind, **({"connector": spec.connector.type} if network else {})},
         retry_policy=NETWORK_RETRY if network else None,
     )
-    def _raw(context: dg.AssetExecutionContext, data_home: DataHome) -> dg.MaterializeResult:
+    def _parsed(context: dg.AssetExecutionContext, data_home: DataHome) -> dg.MaterializeResult:
         # The portal's app token is a secret: read from the environment at run time, never logged or stored.
         token_env = getattr(spec.connector, "app_token_env", None) if network else None
         app_token = dg.EnvVar(token_env).get_value() if token_env else None
@@ -38,4 +38,4 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             metadata["cursor"] = state["cursor"] or "(none yet)"
         return dg.MaterializeResult(metadata=metadata)
 
-    return _raw
+    return _parsed

@@ -33,7 +33,7 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
 
     @dg.asset(
         key=["warehouse", spec.name],
-        deps=[dg.AssetKey(["raw", spec.name])] + [dg.AssetKey(["warehouse", s.name]) for s in lookups],
+        deps=[dg.AssetKey(["parsed", spec.name])] + [dg.AssetKey(["warehouse", s.name]) for s in lookups],
         group_name="validate",
         kinds={"duckdb"},
         check_specs=[check_spec(check, spec) for check in checks],

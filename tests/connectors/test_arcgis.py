@@ -47,7 +47,7 @@ def test_the_second_run_asks_only_for_edits_since_the_cursor_minus_the_lookback(
     # cursor minus one day, back in UTC: the last 24 edits (and the newest) come back, nothing older.
     lower_utc = (pd.Timestamp(cursor).tz_localize("America/Detroit") - pd.Timedelta(days=1)).tz_convert("UTC")
     assert {a["where"] for a in asked} == {f"(1=1) AND EditDate >= TIMESTAMP '{lower_utc:%Y-%m-%d %H:%M:%S}'"}
-    newest = pd.read_parquet(sorted((paths.raw / "detroit_crimes").glob("*.parquet"))[-1])
+    newest = pd.read_parquet(sorted((paths.parsed / "detroit_crimes").glob("*.parquet"))[-1])
     assert newest["incident_id"].tolist() == [r["incident_entry_id"] for r in detroit[-25:]]
 
 

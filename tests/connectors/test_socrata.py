@@ -24,7 +24,7 @@ def home(tmp_path):
 
 
 def raw_rows(paths: Paths, source: str) -> pd.DataFrame:
-    files = sorted((paths.raw / source).glob("*.parquet"))
+    files = sorted((paths.parsed / source).glob("*.parquet"))
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
 
 
@@ -77,7 +77,7 @@ def test_the_second_run_asks_only_for_what_changed_since_the_cursor_minus_the_lo
     lower = (cursor - pd.Timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%S.000")
     assert {r["$where"] for r in asked} == {f"updated_on >= '{lower}'"}
     expected = {r["id"] for r in rows if pd.Timestamp(r["updated_on"]) >= pd.Timestamp(lower)}
-    files = sorted((home.raw / "chicago_crimes").glob("*.parquet"))
+    files = sorted((home.parsed / "chicago_crimes").glob("*.parquet"))
     second = pd.read_parquet(files[-1])
     assert set(second["incident_id"]) == expected and len(second) == len(expected) < len(rows)
     assert second.set_index("incident_id").loc["11905556", "offense_code"] == "04B"
@@ -93,7 +93,7 @@ def test_a_renamed_column_fails_the_page_naming_it(monkeypatch, portal, soda_row
     spec = chicago_spec(monkeypatch, portal)
     with pytest.raises(SourceError, match=r"missing required column\(s\) 'fbi_code'"):
         ingest.land(spec, home, None)
-    assert not list((home.raw / "chicago_crimes").glob("*.parquet"))
+    assert not list((home.parsed / "chicago_crimes").glob("*.parquet"))
 
 
 def test_community_area_boundaries_page_through_the_geojson_endpoint(monkeypatch, portal, real_data, home):

@@ -381,8 +381,8 @@ def test_an_unreadable_file_gets_one_clear_error_and_the_good_file_still_lands(h
     assert str(folder / name) in line
     assert len(line) < 400
     assert re.search(message, line), line
-    assert [p.name.split("-")[0] for p in (paths.raw / "drops").glob("*.parquet")] == ["good"]
-    assert not list((paths.raw / "drops").glob("*.tmp"))
+    assert [p.name.split("-")[0] for p in (paths.parsed / "drops").glob("*.parquet")] == ["good"]
+    assert not list((paths.parsed / "drops").glob("*.tmp"))
 
 
 def test_a_sample_is_read_the_way_a_load_reads_it(home, capsys):

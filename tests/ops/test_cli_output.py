@@ -74,7 +74,7 @@ def test_a_refused_load_prints_source_file_reason_and_counts_on_a_few_lines(refu
     assert len(output.splitlines()) < 20, output
     assert "Traceback" not in output and not DAGSTER_RECORD.search(output), output
     (block,) = re.findall(r"^✗ .*(?:\n  .*)*", result.stderr, re.MULTILINE)
-    assert block.startswith("✗ raw/demo_crimes failed:"), block
+    assert block.startswith("✗ parsed/demo_crimes failed:"), block
     assert "crimes_2026.csv" in block and "FBI Code" in block, block
     landed = sorted((home / "landing" / "demo_crimes").glob("crimes_202[2-5].csv"))
     received = sum(len(list(csv.reader(file.open(encoding="utf-8-sig", newline="")))) - 1 for file in landed)

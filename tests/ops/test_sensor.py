@@ -97,12 +97,12 @@ def test_a_new_survey_file_is_loaded(location):
     (request,) = tick(defs, instance).run_requests
     selected = {key.to_user_string() for key in request.asset_selection}
     assert {
-        f"raw/{SURVEY}",
+        f"parsed/{SURVEY}",
         f"warehouse/{SURVEY}",
         "published/trust_quarterly",
         "published_report",
     } <= selected
-    assert "raw/demo_crimes" not in selected, "only the new file's source and what depends on it"
+    assert "parsed/demo_crimes" not in selected, "only the new file's source and what depends on it"
     result = run_requested(defs, instance, request)
 
     survey_file = home / "landing" / SURVEY / "wave_2024.csv"
@@ -150,8 +150,13 @@ def test_freshness_warns_when_a_source_stops_delivering(location):
 def test_daily_crime_job_selects_crime_and_its_dependents(location):
     _, _, defs, _ = location
     keys = {key.to_user_string() for key in defs.get_job_def("daily_crime").asset_layer.selected_asset_keys}
-    assert {"raw/demo_crimes", "warehouse/demo_crimes", "published/crime_monthly", "published_files"} <= keys
+    assert {
+        "parsed/demo_crimes",
+        "warehouse/demo_crimes",
+        "published/crime_monthly",
+        "published_files",
+    } <= keys
     assert "reference/student_t_975" in keys, "the seeds a partial run needs on a fresh warehouse"
-    assert not any(k.startswith(("raw/demo_survey", "warehouse/demo_survey")) for k in keys)
+    assert not any(k.startswith(("parsed/demo_survey", "warehouse/demo_survey")) for k in keys)
     assert (REPO / "dagster.yaml").read_text().count("neighborhood_metrics/writer") == 1
     assert defs.get_job_def("daily_crime").tags["neighborhood_metrics/writer"] == "warehouse"

@@ -101,7 +101,7 @@ def fingerprints(home: Path) -> dict:
         "published": published_fingerprint(home),
         "warehouse": table_fingerprints(home / "warehouse.duckdb"),
         "snapshot": table_fingerprints(home / "published" / "current" / "metrics.duckdb"),
-        "raw_files": sorted(str(p.relative_to(home)) for p in (home / "raw").rglob("*.parquet")),
+        "parsed_files": sorted(str(p.relative_to(home)) for p in (home / "parsed").rglob("*.parquet")),
     }
 
 

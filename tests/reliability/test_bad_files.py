@@ -378,7 +378,7 @@ def test_bad_files_do_not_stop_the_good_file_of_the_same_source_nor_other_source
     for name in bad:  # each bad file named once, in one error
         assert message.count(f"{name}:") == 1, (name, message)
     assert "a_good" not in message
-    assert [p.name.split("-")[0] for p in (paths.raw / spec.name).glob("*.parquet")] == ["a_good"]
+    assert [p.name.split("-")[0] for p in (paths.parsed / spec.name).glob("*.parquet")] == ["a_good"]
 
     (summary,) = ingest.validate(spec, [spec, places], paths)
     assert summary.file == f"landing/{spec.name}/a_good.csv"

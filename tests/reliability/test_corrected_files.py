@@ -100,7 +100,7 @@ def test_loads_located_against_older_boundaries_are_validated_again_once(tmp_pat
     corrected = neighborhoods_geojson().replace(str(OLD_LINE), str(NEW_LINE))
     drop(paths, "places", "neighborhoods.geojson", corrected)
     land_and_load(paths, places, specs)
-    assert len(raw_files(paths.home, "places")) == 1
+    assert len(parsed_files(paths.home, "places")) == 1
 
     again = ingest.validate(crimes, specs, paths)
     assert [summary.load_id for summary in again] == [first.load_id]
@@ -110,13 +110,13 @@ def test_loads_located_against_older_boundaries_are_validated_again_once(tmp_pat
     assert ingest.validate(places, specs, paths) == []
 
 
-def raw_files(home, source: str) -> list[str]:
-    return sorted(file.name for file in (home / "raw" / source).glob("*.parquet"))
+def parsed_files(home, source: str) -> list[str]:
+    return sorted(file.name for file in (home / "parsed" / source).glob("*.parquet"))
 
 
 def test_a_corrected_file_replaces_the_old_one_on_every_run(small_city, tmp_path):
     home = small_city.copy_to(tmp_path / "home")
-    old_raw = {source: raw_files(home, source) for source in ("demo_neighborhoods", "demo_crimes")}
+    old_parsed = {source: parsed_files(home, source) for source in ("demo_neighborhoods", "demo_crimes")}
     correct(home)
 
     # The run after the correction, then one finding the old raw files back (a re-run with nothing new is
@@ -125,17 +125,17 @@ def test_a_corrected_file_replaces_the_old_one_on_every_run(small_city, tmp_path
     for attempt in range(2):
         if attempt == 1:
             # What a run killed between landing the new version and removing the old one leaves behind.
-            for source, names in old_raw.items():
+            for source, names in old_parsed.items():
                 for name in names:
-                    target = home / "raw" / source / name
+                    target = home / "parsed" / source / name
                     if not target.exists():
-                        shutil.copy(small_city.home / "raw" / source / name, target)
+                        shutil.copy(small_city.home / "parsed" / source / name, target)
         ok(run_city(home))
         fingerprints.append(published_fingerprint(home))
         # One raw file per landing file: the corrected versions replaced the old ones.
-        assert len(raw_files(home, "demo_neighborhoods")) == 1
-        assert len(raw_files(home, "demo_crimes")) == 2
-        assert raw_files(home, "demo_neighborhoods") != old_raw["demo_neighborhoods"]
+        assert len(parsed_files(home, "demo_neighborhoods")) == 1
+        assert len(parsed_files(home, "demo_crimes")) == 2
+        assert parsed_files(home, "demo_neighborhoods") != old_parsed["demo_neighborhoods"]
     assert fingerprints[0] == fingerprints[1]
 
     # The same tables as a home that was only ever given the corrected files.

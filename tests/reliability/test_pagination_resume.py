@@ -38,7 +38,7 @@ def home(tmp_path) -> Paths:
 
 
 def raw_rows(paths: Paths, source: str = SOURCE) -> pd.DataFrame:
-    files = sorted((paths.raw / source).glob("*.parquet"))
+    files = sorted((paths.parsed / source).glob("*.parquet"))
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
 
 
@@ -101,7 +101,7 @@ def test_arcgis_failure_on_page_n_then_a_rerun_has_no_gap_and_no_duplicate(tmp_p
     before = len(portal.log)
     ingest.land(spec, paths, None)
     assert [r["resultOffset"] for r in portal.requests_to("/query")[before:]] == ["30", "40"]
-    files = sorted((paths.raw / "detroit_crimes").glob("*.parquet"))
+    files = sorted((paths.parsed / "detroit_crimes").glob("*.parquet"))
     raw = raw_rows(paths, "detroit_crimes")
     assert len(files) == 2 and raw["incident_id"].tolist() == [r["incident_entry_id"] for r in detroit]
     cursor = ingest.read_state(paths, "detroit_crimes")["cursor"]
@@ -117,7 +117,7 @@ def test_a_failure_on_the_first_page_keeps_nothing_and_the_rerun_reads_everythin
     with pytest.raises(SourceError, match="HTTP 404 not found") as failure:
         ingest.land(spec, home, None)
     assert "resumes at offset 0" in str(failure.value)
-    assert not list((home.raw / SOURCE).glob("*")), "no raw file, not even a partial one"
+    assert not list((home.parsed / SOURCE).glob("*")), "no raw file, not even a partial one"
     ingest.land(spec, home, None)
     assert raw_rows(home)["incident_id"].tolist() == ids(soda_rows)
 
@@ -164,7 +164,7 @@ def test_an_empty_dataset_loads_zero_rows_and_succeeds(monkeypatch, portal, home
     portal.soda("ijzp-q8t2", [])
     spec = chicago_spec(monkeypatch, portal)
     assert ingest.land(spec, home, None) == []
-    assert len(portal.log) == 1 and not list((home.raw / SOURCE).glob("*"))
+    assert len(portal.log) == 1 and not list((home.parsed / SOURCE).glob("*"))
     assert ingest.read_state(home, SOURCE) == {"cursor": None, "resume": None}
     assert ingest.validate(spec, [spec], home) == []
 
@@ -198,7 +198,7 @@ def test_a_cursor_in_the_future_loads_zero_rows_and_succeeds(monkeypatch, portal
     spec = chicago_spec(monkeypatch, portal)
     ingest.write_state(home, SOURCE, {"cursor": "2100-01-01T00:00:00", "resume": None})
     assert ingest.land(spec, home, None) == []
-    assert len(portal.log) == 1 and not list((home.raw / SOURCE).glob("*.parquet"))
+    assert len(portal.log) == 1 and not list((home.parsed / SOURCE).glob("*.parquet"))
     assert portal.log[0][1]["$where"] == "updated_on >= '2099-12-25T00:00:00.000'"
     assert ingest.read_state(home, SOURCE) == {"cursor": "2100-01-01T00:00:00", "resume": None}
     assert ingest.validate(spec, [spec], home) == []

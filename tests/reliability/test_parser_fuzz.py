@@ -500,7 +500,7 @@ def crime_home(tmp_path_factory):
 def through_ingest(crime_home, file_name: str, content: bytes, records: int) -> None:
     """ingest.land -> ingest.load of one landing file, asserting the property on the load it makes."""
     paths, spec, specs = crime_home
-    for folder in (paths.landing / spec.name, paths.raw / spec.name):  # only this example's file
+    for folder in (paths.landing / spec.name, paths.parsed / spec.name):  # only this example's file
         shutil.rmtree(folder, ignore_errors=True)
     drop(paths, spec.name, file_name, content)
     relative = f"landing/{spec.name}/{file_name}"

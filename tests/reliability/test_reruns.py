@@ -84,7 +84,7 @@ def test_rerun_changes_no_table_and_no_file(reruns):
     assert reruns.after["published"] == reruns.before["published"]  # byte for byte
     assert reruns.after["warehouse"] == reruns.before["warehouse"]
     assert reruns.after["snapshot"] == reruns.before["snapshot"]
-    assert reruns.after["raw_files"] == reruns.before["raw_files"]
+    assert reruns.after["parsed_files"] == reruns.before["parsed_files"]
 
 
 def duplicates(con, table: str, key: list[str]) -> int:

@@ -25,6 +25,6 @@ def test_a_renamed_required_column_fails_naming_column_and_file(small_city, tmp_
     assert result.returncode == 1
     assert "crimes_2025.csv" in result.stderr and "FBI Code" in result.stderr, result.stderr[-3000:]
     built = materialized_in_last_run(home)
-    assert not downstream_of("raw/demo_crimes") & built, downstream_of("raw/demo_crimes") & built
+    assert not downstream_of("parsed/demo_crimes") & built, downstream_of("parsed/demo_crimes") & built
     assert "warehouse/demo_survey_qualtrics" in built  # the other sources still load
     assert_same_tables(published_tables(home), published_tables(small_city.home))

@@ -143,7 +143,7 @@ def test_a_symlinked_landing_file_pointing_outside_is_refused_with_a_clear_messa
         ingest.land(spec, paths, TEST_SALT)
     message = str(error.value)
     assert str(link) in message and "refused" in message and "outside" in message, message
-    assert not list((paths.raw / "places").glob("*")), "nothing of the outside file was read into raw/"
+    assert not list((paths.parsed / "places").glob("*")), "nothing of the outside file was read into parsed/"
 
 
 def test_a_symlinked_landing_folder_pointing_outside_is_refused(paths, tmp_path):
@@ -155,7 +155,7 @@ def test_a_symlinked_landing_folder_pointing_outside_is_refused(paths, tmp_path)
     (paths.landing / "places").symlink_to(outside, target_is_directory=True)
     with pytest.raises(SourceError, match=r"refused: .* outside"):
         ingest.land(spec, paths, TEST_SALT)
-    assert not list((paths.raw / "places").glob("*"))
+    assert not list((paths.parsed / "places").glob("*"))
 
 
 def test_a_symlink_that_stays_inside_the_data_home_is_followed(paths):

@@ -83,7 +83,7 @@ def test_every_schema_of_both_databases_was_scanned(security_run):
             assert str(database / table) in scanned
     schemas = {where.split("/")[-1].split(".")[0] for where in scanned if str(warehouse) in where}
     assert {"raw", "quarantine", "meta", "published"} <= schemas
-    assert any("/raw/demo_rosters_signin/" in where for where in scanned)
+    assert any("/parsed/demo_rosters_signin/" in where for where in scanned)
     assert any(where.endswith("portal_crimes.json") for where in scanned)
 
 
@@ -109,8 +109,8 @@ def test_the_scan_finds_planted_personal_data(tmp_path):
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.execute("CREATE SCHEMA quarantine; CREATE TABLE quarantine.x (record VARCHAR)")
         con.execute('INSERT INTO quarantine.x SELECT \'{"email": "grace@example.org"}\' FROM range(5000)')
-    (home / "raw").mkdir()
-    pd.DataFrame({"phone": ["312.555.0142"] * 1000}).to_parquet(home / "raw" / "load.parquet")
+    (home / "parsed").mkdir()
+    pd.DataFrame({"phone": ["312.555.0142"] * 1000}).to_parquet(home / "parsed" / "load.parquet")
     (home / "log.txt").write_text(
         "login from 203.0.113.77 by rita moreno; portal at 127.0.0.1; response R_2YPOQ602ER1jkf1\n"
     )
