@@ -37,11 +37,11 @@ if TYPE_CHECKING:
     from pipelines.checks.rules import Expectation, LoadCheck
 
 
-class _Spec(BaseModel):
+class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SourceBase(_Spec):
+class SourceBase(Spec):
     name: str
     # "file" (drops in the landing folder) or a network connector's settings, told apart by `type`.
     connector: (
@@ -98,6 +98,26 @@ class Validated:
     rejected: str
     records_loaded: str = "count(DISTINCT _row)"
     notes: Mapping[str, int] = field(default_factory=dict)
+
+
+def execute_validation(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    parameters: Mapping[str, object],
+    spec: SourceBase,
+    format_field: str,
+) -> None:
+    """Run a kind's validation statement. A time format the YAML gives (`format_field`) that DuckDB's strptime
+    cannot read is the definition's error, named, not a failure of the load."""
+    try:
+        con.execute(sql, dict(parameters))
+    except duckdb.InvalidInputException as error:
+        if "format specifier" in str(error):
+            problem = str(error).strip().splitlines()[0][:300]
+            raise SourceError(
+                f"{spec.name}: {format_field} {getattr(spec, format_field)!r} is not a strptime format: {problem}"
+            ) from None
+        raise
 
 
 def split_validated(
@@ -183,6 +203,11 @@ class Kind(ABC):
         """What `check-source --sample` adds once the sample was validated and written as the warehouse's one
         load on `con`: (level, text) findings."""
         return []
+
+
+def column_types(columns: str) -> dict[str, str]:
+    """Canonical columns written as SQL declares them, `name TYPE, ...`, as a dict, in order."""
+    return dict(column.split() for column in columns.split(","))
 
 
 def parsed_file_sql(parsed_file: Path) -> str:

@@ -19,15 +19,7 @@ from pydantic import Field, field_validator
 
 from pipelines.checks import rules
 from pipelines.errors import SourceError
-from pipelines.kinds.base import (
-    Context,
-    Kind,
-    SourceBase,
-    Validated,
-    _Spec,
-    known_targets,
-    read_crosswalk,
-)
+from pipelines.kinds import base
 from pipelines.kinds.sql import (
     blank,
     bool_sql,
@@ -42,7 +34,7 @@ from pipelines.kinds.sql import (
     ungrouped,
     whole_number_text,
 )
-from pipelines.parsers.landing import Columns, first_line, land_columns, records_table
+from pipelines.parsers.landing import Columns, land_columns, records_table
 from pipelines.warehouse import literal, quote
 
 UCR_CATEGORIES = ("violent", "property", "other")
@@ -52,7 +44,7 @@ REQUIRED = ("incident_id", "occurred_at", "offense_code")
 VALIDATED, LOADED, REJECTED = "crime_validated", "crime_loaded", "crime_rejected"
 
 
-class CrimeColumns(_Spec):
+class CrimeColumns(base.Spec):
     incident_id: str
     occurred_at: str
     # A separate time-of-day column: read as `occurred_at`, a space, then this (timestamp_format covers both).
@@ -73,7 +65,7 @@ TEXT_COLUMNS = tuple(CrimeColumns.model_fields)
 THOUSANDS_SEPARATORS = (",", " ", "'", "_")
 
 
-class CrimeSource(SourceBase):
+class CrimeSource(base.SourceBase):
     kind: Literal["crime"]
     columns: CrimeColumns
     timestamp_format: str = "%m/%d/%Y %I:%M:%S %p"  # a strptime format, or iso8601, or epoch_ms
@@ -123,7 +115,7 @@ def file_columns(spec: CrimeSource) -> Columns:
     return Columns(spec.columns.model_dump(), REQUIRED)
 
 
-def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
+def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Validated:
     """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, and `_position`: the row's place in its file)
     into two temporary views on the connection: crime_loaded (canonical columns and `_row`) and crime_rejected
     (`_row`, `reason`, `record`: the original values as JSON). Returns the rows received and the two views'
@@ -145,18 +137,18 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
     `earliest_occurred_at` is refused as occurred_at_before_earliest (after occurred_at_in_future), and
     `incident_ids`/`area_codes` "number" compare whole numbers by their digits."""
     con = context.con
-    offenses = read_crosswalk(spec.beside(spec.offense_crosswalk), "offense_code", "ucr_category")
+    offenses = base.read_crosswalk(spec.beside(spec.offense_crosswalk), "offense_code", "ucr_category")
     con.register(
         "crime_offenses",
         pa.table({"offense_code": list(offenses), "ucr_category": list(offenses.values())}),
     )
     areas = (
-        read_crosswalk(spec.beside(spec.area_crosswalk), "area_code", "neighborhood_id")
+        base.read_crosswalk(spec.beside(spec.area_crosswalk), "area_code", "neighborhood_id")
         if spec.area_crosswalk
         else {}
     )
     areas = area_codes_compared(spec, areas)
-    known = known_targets(areas, context)
+    known = base.known_targets(areas, context)
     con.register(
         "crime_areas",
         pa.table(
@@ -314,7 +306,8 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
     FROM decided
     """
     try:
-        con.execute(
+        base.execute_validation(
+            con,
             sql,
             {
                 **time_parameters(spec.timestamp_format, timezone=spec.timezone),
@@ -330,14 +323,9 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
                 **{f"no_latitude_{i}": lat for i, (lat, _) in enumerate(spec.no_coordinates)},
                 **{f"no_longitude_{i}": lon for i, (_, lon) in enumerate(spec.no_coordinates)},
             },
+            spec,
+            "timestamp_format",
         )
-    except duckdb.InvalidInputException as error:
-        if "format specifier" in str(error):
-            raise SourceError(
-                f"{spec.name}: timestamp_format {spec.timestamp_format!r} is not a strptime format: "
-                f"{first_line(error)}"
-            ) from None
-        raise
     finally:
         con.unregister("crime_offenses")
         con.unregister("crime_areas")
@@ -349,7 +337,7 @@ def validate(spec: CrimeSource, incoming: str, context: Context) -> Validated:
         f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
         f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
     )
-    return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
+    return base.Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
 
 
 def area_codes_compared(spec: CrimeSource, areas: dict[str, str]) -> dict[str, str]:
@@ -374,7 +362,7 @@ def area_codes_compared(spec: CrimeSource, areas: dict[str, str]) -> dict[str, s
     return {code: targets[0] for code, targets, _ in compared}
 
 
-def rejection_detail(spec: CrimeSource, context: Context) -> str:
+def rejection_detail(spec: CrimeSource, context: base.Context) -> str:
     """SQL (over `decided`) for a refused row's detail: the file's column and value that failed it."""
     columns = spec.columns
     point = f"{columns.latitude or 'latitude'}, {columns.longitude or 'longitude'}"
@@ -520,23 +508,12 @@ UNMAPPED_OFFENSE_SHARE = rules.LoadCheck(
 )
 
 
-class CrimeKind(Kind):
+class CrimeKind(base.Kind):
     name = "crime"
     spec_type = CrimeSource
-    columns = {
-        "incident_id": "VARCHAR",
-        "occurred_at": "TIMESTAMP",
-        "updated_at": "TIMESTAMP",
-        "offense_code": "VARCHAR",
-        "offense_description": "VARCHAR",
-        "ucr_category": "VARCHAR",
-        "offense_mapped": "BOOLEAN",
-        "latitude": "DOUBLE",
-        "longitude": "DOUBLE",
-        "neighborhood_id": "VARCHAR",
-        "arrest": "BOOLEAN",
-        "domestic": "BOOLEAN",
-    }
+    columns = base.column_types(
+        "incident_id VARCHAR, occurred_at TIMESTAMP, updated_at TIMESTAMP, offense_code VARCHAR, offense_description VARCHAR, ucr_category VARCHAR, offense_mapped BOOLEAN, latitude DOUBLE, longitude DOUBLE, neighborhood_id VARCHAR, arrest BOOLEAN, domestic BOOLEAN"
+    )
     view = "crime_incidents"
     lookups = ("geography",)
     network = True

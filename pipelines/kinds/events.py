@@ -22,17 +22,7 @@ from pydantic import Field, model_validator
 
 from pipelines.checks import rules
 from pipelines.errors import SourceError
-from pipelines.kinds.base import (
-    FIRST_ROW_KEY,
-    Context,
-    Kind,
-    SourceBase,
-    Validated,
-    _Spec,
-    read_crosswalk,
-    split_validated,
-    write_parsed,
-)
+from pipelines.kinds import base
 from pipelines.kinds.sql import blank, cited, label, record_json, strip, time_parameters, time_sql
 from pipelines.parsers.landing import (
     column_positions,
@@ -46,7 +36,7 @@ from pipelines.parsers.tables import pick_columns, read_json_records, read_table
 from pipelines.warehouse import literal, load_spatial
 
 
-class EventColumns(_Spec):
+class EventColumns(base.Spec):
     # Without an id column (the CAPS calendar has none) the id is a digest of district, title and start.
     event_id: str | None = None
     title: str
@@ -58,12 +48,12 @@ class EventColumns(_Spec):
     program_id: str | None = None
 
 
-class EventTypeRule(_Spec):
+class EventTypeRule(base.Spec):
     pattern: str
     type: str
 
 
-class AreaMapping(_Spec):
+class AreaMapping(base.Spec):
     """How a beat (or any smaller area) named by an event becomes a neighborhood."""
 
     # Regex whose first matching group is the area code (alternatives may each have a group); applied to the
@@ -91,7 +81,7 @@ class AreaMapping(_Spec):
         return self
 
 
-class EventsSource(SourceBase):
+class EventsSource(base.SourceBase):
     kind: Literal["events"]
     columns: EventColumns
     timestamp_format: str
@@ -211,7 +201,7 @@ def area_code_sql(spec: EventsSource) -> str:
 AREAS = "event_area_neighborhoods"
 
 
-def area_neighborhoods(spec: EventsSource, context: Context) -> None:
+def area_neighborhoods(spec: EventsSource, context: base.Context) -> None:
     """Area code -> neighborhood_id (temporary table AREAS), from the crosswalk (its entries whose neighborhood is
     loaded) or from the areas' boundaries."""
     con = context.con
@@ -222,7 +212,7 @@ def area_neighborhoods(spec: EventsSource, context: Context) -> None:
     if not path.is_file():
         raise SourceError(f"{spec.name}: field 'area': no file {path}")
     if spec.area.crosswalk:
-        areas = read_crosswalk(path, "area_code", "neighborhood_id")
+        areas = base.read_crosswalk(path, "area_code", "neighborhood_id")
         con.register(
             "event_area_crosswalk",
             pa.table(
@@ -244,7 +234,7 @@ def area_neighborhoods(spec: EventsSource, context: Context) -> None:
     _largest_overlap(path, spec, context)
 
 
-def _largest_overlap(path: Path, spec: EventsSource, context: Context) -> None:
+def _largest_overlap(path: Path, spec: EventsSource, context: base.Context) -> None:
     """Each area's neighborhood = the loaded neighborhood holding the largest part of the area's polygon (a beat
     rarely follows neighborhood lines exactly; its centroid can fall just over one)."""
     document = read_json_records(path)
@@ -293,20 +283,13 @@ def _largest_overlap(path: Path, spec: EventsSource, context: Context) -> None:
         con.unregister("event_areas")
 
 
-class EventsKind(Kind):
+class EventsKind(base.Kind):
     name = "events"
     spec_type = EventsSource
-    columns = {
-        "event_id": "VARCHAR",
-        "title": "VARCHAR",
-        "event_type": "VARCHAR",
-        "starts_at": "TIMESTAMP",
-        "neighborhood_id": "VARCHAR",
-        "program_id": "VARCHAR",
-        # The beat (or other area) the event named and its police district, where the calendar has them.
-        "area_code": "VARCHAR",
-        "district": "VARCHAR",
-    }
+    # The beat (or other area) the event named and its police district, where the calendar has them.
+    columns = base.column_types(
+        "event_id VARCHAR, title VARCHAR, event_type VARCHAR, starts_at TIMESTAMP, neighborhood_id VARCHAR, program_id VARCHAR, area_code VARCHAR, district VARCHAR"
+    )
     view = "events"
     lookups = ("geography",)
     spatial = True
@@ -348,11 +331,11 @@ class EventsKind(Kind):
             if not spec.columns.event_id:
                 source = f"SELECT * REPLACE ({_digest_sql('district', 'title', 'starts_at')} AS event_id) FROM ({source})"
             try:
-                write_parsed(
+                base.write_parsed(
                     con,
                     source,
                     destination,
-                    {**metadata, **({FIRST_ROW_KEY: str(first_row)} if first_row else {})},
+                    {**metadata, **({base.FIRST_ROW_KEY: str(first_row)} if first_row else {})},
                 )
             finally:
                 if rows is not None:
@@ -360,7 +343,7 @@ class EventsKind(Kind):
 
         read_landing(file, copy)
 
-    def validate(self, spec: EventsSource, incoming: str, context: Context) -> Validated:
+    def validate(self, spec: EventsSource, incoming: str, context: base.Context) -> base.Validated:
         """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, `_position`) into temporary views events_loaded
         and events_rejected on `context.con`.
 
@@ -382,7 +365,7 @@ class EventsKind(Kind):
             }
         )
         answers = (
-            read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
+            base.read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
             if spec.neighborhood_crosswalk
             else {}
         )
@@ -476,18 +459,11 @@ class EventsKind(Kind):
             **({"area_pattern": spec.area.pattern} if spec.area else {}),
         }
         try:
-            con.execute(sql, parameters)
-        except duckdb.InvalidInputException as error:
-            if "format specifier" in str(error):
-                raise SourceError(
-                    f"{spec.name}: timestamp_format {spec.timestamp_format!r} is not a strptime format: "
-                    f"{first_line(error)}"
-                ) from None
-            raise
+            base.execute_validation(con, sql, parameters, spec, "timestamp_format")
         finally:
             for name in registered:
                 con.unregister(name)
-        return split_validated(con, VALIDATED, EventsKind.columns)
+        return base.split_validated(con, VALIDATED, EventsKind.columns)
 
     def expectations(self, spec, loaded_at):
         return [

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from pipelines.checks import rules
 from pipelines.errors import SourceError
-from pipelines.kinds.base import Context, Kind, SourceBase, Validated, write_parsed
+from pipelines.kinds import base
 from pipelines.kinds.sql import blank, cited, label, record_json
 from pipelines.parsers.tables import read_json_records
 from pipelines.warehouse import literal
@@ -23,7 +23,7 @@ TEXT_COLUMNS = ("neighborhood_id", "name", "geometry_geojson")
 VALIDATED, LOADED, REJECTED = "geography_validated", "geography_loaded", "geography_rejected"
 
 
-class GeographySource(SourceBase):
+class GeographySource(base.SourceBase):
     kind: Literal["geography"]
     id_property: str
     name_property: str
@@ -79,7 +79,7 @@ def area_km2(shape: str) -> str:
     return f"ST_Area_Spheroid(ST_FlipCoordinates({shape})) / 1e6"
 
 
-def validate(spec: GeographySource, incoming: str, context: Context) -> Validated:
+def validate(spec: GeographySource, incoming: str, context: base.Context) -> base.Validated:
     """Boundaries as GIS tools use them, validated in one SQL pipeline over `incoming`.
 
     A shape that is invalid as given (a ring crossing itself, a bow-tie) is repaired with ST_MakeValid (its
@@ -178,7 +178,7 @@ def validate(spec: GeographySource, incoming: str, context: Context) -> Validate
         f"(SELECT coalesce(sum(_parts) FILTER (WHERE _parts > 1), 0) FROM {LOADED}) FROM {VALIDATED}"
     ).fetchone()
     notes = {"repaired_geometry": repaired, "merged_boundary_parts": int(merged)}
-    return Validated(
+    return base.Validated(
         received,
         LOADED,
         REJECTED,
@@ -202,15 +202,12 @@ def rejection_detail(spec: GeographySource) -> str:
     END"""
 
 
-class GeographyKind(Kind):
+class GeographyKind(base.Kind):
     name = "geography"
     spec_type = GeographySource
-    columns = {
-        "neighborhood_id": "VARCHAR",
-        "name": "VARCHAR",
-        "area_sq_km": "DOUBLE",
-        "geometry_geojson": "VARCHAR",
-    }
+    columns = base.column_types(
+        "neighborhood_id VARCHAR, name VARCHAR, area_sq_km DOUBLE, geometry_geojson VARCHAR"
+    )
     view = "neighborhoods"
     lookups = ()
     network = True
@@ -218,7 +215,7 @@ class GeographyKind(Kind):
     freshness = timedelta(days=400)
 
     def land(self, spec, file, destination, metadata, con, salt):
-        write_parsed(con, parse_records(spec, features_of(file), str(file)), destination, metadata)
+        base.write_parsed(con, parse_records(spec, features_of(file), str(file)), destination, metadata)
 
     def parse_records(self, spec, records, where, first_row=1):
         return parse_records(spec, records, where, first_row)

@@ -9,7 +9,7 @@ from typing import Literal
 import pyarrow as pa
 
 from pipelines.checks import rules
-from pipelines.kinds.base import Context, Kind, SourceBase, Validated, split_validated, write_parsed
+from pipelines.kinds import base
 from pipelines.kinds.sql import cited, label, number_sql, record_json, strip
 from pipelines.parsers.tables import read_columns, read_header
 
@@ -20,21 +20,18 @@ DIMENSIONS = ("total", "age_group", "gender")
 VALIDATED = "population_validated"
 
 
-class PopulationSource(SourceBase):
+class PopulationSource(base.SourceBase):
     """Files with `neighborhood_id,population`, and optional margins `neighborhood_id,dimension,category,population`."""
 
     kind: Literal["population"]
 
 
-class PopulationKind(Kind):
+class PopulationKind(base.Kind):
     name = "population"
     spec_type = PopulationSource
-    columns = {
-        "neighborhood_id": "VARCHAR",
-        "dimension": "VARCHAR",
-        "category": "VARCHAR",
-        "population": "BIGINT",
-    }
+    columns = base.column_types(
+        "neighborhood_id VARCHAR, dimension VARCHAR, category VARCHAR, population BIGINT"
+    )
     view = "population"
     lookups = ("geography",)
     freshness = timedelta(days=400)
@@ -51,9 +48,9 @@ class PopulationKind(Kind):
         if not margins:
             total = pa.array(["total"] * table.num_rows, pa.string())
             table = table.set_column(1, "dimension", total).set_column(2, "category", total)
-        write_parsed(con, table, destination, metadata)
+        base.write_parsed(con, table, destination, metadata)
 
-    def validate(self, spec: PopulationSource, incoming: str, context: Context) -> Validated:
+    def validate(self, spec: PopulationSource, incoming: str, context: base.Context) -> base.Validated:
         """The first failing rule of a row names its reason, in this order: unknown_neighborhood (neither a loaded
         boundary's id nor its name), unknown_dimension (not total, age_group or gender), invalid_population (not a
         whole number of at least 0), duplicate_population_row (the same neighborhood, dimension and category earlier
@@ -95,7 +92,7 @@ class PopulationKind(Kind):
         """,
             {"dimensions": list(DIMENSIONS)},
         )
-        return split_validated(con, VALIDATED, PopulationKind.columns)
+        return base.split_validated(con, VALIDATED, PopulationKind.columns)
 
     def expectations(self, spec, loaded_at):
         return [

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Literal
 
 from pipelines.checks import rules
-from pipelines.kinds.base import Context, Kind, SourceBase, Validated, split_validated, write_parsed
+from pipelines.kinds import base
 from pipelines.kinds.sql import blank, cited, label, record_json, strip, time_sql
 from pipelines.parsers.tables import read_columns, read_header
 
@@ -17,20 +17,16 @@ DATE_FORMAT = "%Y-%m-%d"
 VALIDATED = "programs_validated"
 
 
-class ProgramsSource(SourceBase):
+class ProgramsSource(base.SourceBase):
     kind: Literal["programs"]
 
 
-class ProgramsKind(Kind):
+class ProgramsKind(base.Kind):
     name = "programs"
     spec_type = ProgramsSource
-    columns = {
-        "program_id": "VARCHAR",
-        "name": "VARCHAR",
-        "neighborhood_id": "VARCHAR",
-        "start_date": "DATE",
-        "end_date": "DATE",
-    }
+    columns = base.column_types(
+        "program_id VARCHAR, name VARCHAR, neighborhood_id VARCHAR, start_date DATE, end_date DATE"
+    )
     view = "programs"
     lookups = ("geography",)
     freshness = timedelta(days=400)
@@ -38,9 +34,9 @@ class ProgramsKind(Kind):
     def land(self, spec, file, destination, metadata, con, salt) -> None:
         header = read_header(file)
         table = read_columns(file, header, {name: name for name in TEXT_COLUMNS}, con)
-        write_parsed(con, table, destination, metadata)
+        base.write_parsed(con, table, destination, metadata)
 
-    def validate(self, spec: ProgramsSource, incoming: str, context: Context) -> Validated:
+    def validate(self, spec: ProgramsSource, incoming: str, context: base.Context) -> base.Validated:
         """The first failing rule of a row names its reason, in this order: missing_program_id,
         unknown_neighborhood (neither a loaded boundary's id nor its name), unparseable_start_date (blank, or not
         YYYY-MM-DD), unparseable_end_date (given, and not YYYY-MM-DD), duplicate_program_id (the same id earlier in
@@ -83,7 +79,7 @@ class ProgramsKind(Kind):
         """,
             {"date_format": DATE_FORMAT},
         )
-        return split_validated(con, VALIDATED, ProgramsKind.columns)
+        return base.split_validated(con, VALIDATED, ProgramsKind.columns)
 
     def expectations(self, spec, loaded_at):
         return [*rules.not_null("program_id", "neighborhood_id", "start_date"), rules.unique("program_id")]

@@ -8,30 +8,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-import duckdb
 import pyarrow as pa
 from pydantic import Field, model_validator
 
 from pipelines.checks import rules
-from pipelines.errors import SourceError
-from pipelines.kinds.base import (
-    FIRST_ROW_KEY,
-    Context,
-    Kind,
-    SourceBase,
-    Validated,
-    _Spec,
-    split_validated,
-    write_parsed,
-)
+from pipelines.kinds import base
 from pipelines.kinds.sql import blank, cited, label, record_json, strip, time_parameters, time_sql
-from pipelines.parsers.landing import column_positions, csv_sql, first_line, read_csv_header, read_landing
+from pipelines.parsers.landing import column_positions, csv_sql, read_csv_header, read_landing
 from pipelines.parsers.tables import pick_columns, read_table
 from pipelines.pii import person_key, pseudonymize, require_salt
 from pipelines.warehouse import literal, quote
 
 
-class RosterColumns(_Spec):
+class RosterColumns(base.Spec):
     # The event: its calendar id, or (sheets and forms that have none) its name and date.
     event_id: str | None = None
     event_name: str | None = None
@@ -52,7 +41,7 @@ class RosterColumns(_Spec):
         return self
 
 
-class RosterSource(SourceBase):
+class RosterSource(base.SourceBase):
     kind: Literal["roster"]
     columns: RosterColumns
     # Values of the status column that mean the person was there (e.g. Eventbrite "Checked In").
@@ -108,7 +97,7 @@ def keyed_batch(batch: pa.RecordBatch, spec: RosterSource, salt: str) -> pa.Reco
 # ---- validation, in SQL
 
 
-def match_events(context: Context) -> str:
+def match_events(context: base.Context) -> str:
     """A query of the calendars' events by (title, day): the title as compared (`sql.label`), the start's date,
     how many events share them (`events`), and the event's id where that is one."""
     calendar = (
@@ -124,7 +113,7 @@ def match_events(context: Context) -> str:
     )
 
 
-def known_events(context: Context) -> str:
+def known_events(context: base.Context) -> str:
     """A query of the event ids in any calendar, quarantined ones included: an attendance record of an event whose
     calendar row was refused is itself fine, and counts as soon as that row is corrected."""
     known = (
@@ -160,10 +149,10 @@ def no_identity_detail(spec: RosterSource) -> str:
     return ", ".join(column for column in mapped if column) + ": blank"
 
 
-class RosterKind(Kind):
+class RosterKind(base.Kind):
     name = "roster"
     spec_type = RosterSource
-    columns = {"event_id": "VARCHAR", "person_id": "VARCHAR", "age_group": "VARCHAR", "present": "BOOLEAN"}
+    columns = base.column_types("event_id VARCHAR, person_id VARCHAR, age_group VARCHAR, present BOOLEAN")
     view = "attendances"
     lookups = ("events",)
     freshness = timedelta(days=8)
@@ -203,16 +192,16 @@ class RosterKind(Kind):
                 keyed = pa.RecordBatchReader.from_batches(
                     keyed_schema(batches.schema), (keyed_batch(batch, spec, salt) for batch in batches)
                 )
-                write_parsed(
+                base.write_parsed(
                     con,
                     keyed,
                     destination,
-                    {**metadata, **({FIRST_ROW_KEY: str(first_row)} if first_row else {})},
+                    {**metadata, **({base.FIRST_ROW_KEY: str(first_row)} if first_row else {})},
                 )
 
         read_landing(file, copy)
 
-    def validate(self, spec: RosterSource, incoming: str, context: Context) -> Validated:
+    def validate(self, spec: RosterSource, incoming: str, context: base.Context) -> base.Validated:
         """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, `_position`) into temporary views roster_loaded
         and roster_rejected on `context.con`.
 
@@ -274,22 +263,17 @@ class RosterKind(Kind):
             CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record
         FROM decided
         """
-        try:
-            con.execute(
-                sql,
-                {
-                    **time_parameters(spec.event_date_format, "event_date_format"),
-                    **({"present_statuses": list(spec.present_statuses)} if columns.status else {}),
-                },
-            )
-        except duckdb.InvalidInputException as error:
-            if "format specifier" in str(error):
-                raise SourceError(
-                    f"{spec.name}: event_date_format {spec.event_date_format!r} is not a strptime format: "
-                    f"{first_line(error)}"
-                ) from None
-            raise
-        return split_validated(con, VALIDATED, RosterKind.columns)
+        base.execute_validation(
+            con,
+            sql,
+            {
+                **time_parameters(spec.event_date_format, "event_date_format"),
+                **({"present_statuses": list(spec.present_statuses)} if columns.status else {}),
+            },
+            spec,
+            "event_date_format",
+        )
+        return base.split_validated(con, VALIDATED, RosterKind.columns)
 
     view_filter = "present"
 

@@ -19,14 +19,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 from pydantic import ConfigDict, Field, field_validator
 
 from pipelines.checks import rules
 from pipelines.errors import SchemaDriftError, SourceError
-from pipelines.kinds.base import Context, Kind, SourceBase, Validated, _Spec, read_crosswalk, write_parsed
+from pipelines.kinds import base
 from pipelines.kinds.sql import blank, bool_sql, cited, label, strip, time_parameters, time_sql
 from pipelines.parsers.surveys import MAX_HEADER_ROWS, Export, detect_layout
 from pipelines.parsers.tables import delimiter_hint, iter_cells
@@ -53,14 +52,14 @@ def _one_to_five(scale: dict[str, int] | None) -> dict[str, int] | None:
     return scale
 
 
-class HashedColumn(_Spec):
+class HashedColumn(base.Spec):
     """A column that links records but identifies a person (an email, a panel id): loaded only as a keyed hash."""
 
     column: str
     pii: Literal["hash"]
 
 
-class SurveyColumns(_Spec):
+class SurveyColumns(base.Spec):
     # A response id is loaded only as a keyed hash. Without one (Google Forms has none) a response is identified
     # by a keyed hash of its mapped answers and timestamp, so the same response in two cumulative exports is
     # counted once.
@@ -72,7 +71,7 @@ class SurveyColumns(_Spec):
     gender: str | None = None
 
 
-class SurveyItem(_Spec):
+class SurveyItem(base.Spec):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     column: str
@@ -92,7 +91,7 @@ class SurveyItem(_Spec):
         return re.sub(r"[^a-z0-9]+", "_", self.column.lower()).strip("_")[:60]
 
 
-class SurveySource(SourceBase):
+class SurveySource(base.SourceBase):
     kind: Literal["survey"]
     # `auto` accepts any known layout (parsers/surveys.py); naming a tool also refuses the other tools' files.
     export_format: Literal["auto", "qualtrics", "surveymonkey", "google_forms"] = "auto"
@@ -231,19 +230,12 @@ def _answers_table(answers: list[tuple[str, object]], value_type: pa.DataType) -
     )
 
 
-class SurveyKind(Kind):
+class SurveyKind(base.Kind):
     name = "survey"
     spec_type = SurveySource
-    columns = {
-        "response_id": "VARCHAR",
-        "submitted_at": "TIMESTAMP",
-        "neighborhood_id": "VARCHAR",
-        "age_group": "VARCHAR",
-        "gender": "VARCHAR",
-        "construct": "VARCHAR",
-        "item": "VARCHAR",
-        "score": "DOUBLE",
-    }
+    columns = base.column_types(
+        "response_id VARCHAR, submitted_at TIMESTAMP, neighborhood_id VARCHAR, age_group VARCHAR, gender VARCHAR, construct VARCHAR, item VARCHAR, score DOUBLE"
+    )
     view = "survey_answers"
     lookups = ("geography",)
     freshness = timedelta(days=100)
@@ -283,13 +275,15 @@ class SurveyKind(Kind):
                 raise
 
         try:
-            write_parsed(con, pa.RecordBatchReader.from_batches(schema, batches()), destination, metadata)
+            base.write_parsed(
+                con, pa.RecordBatchReader.from_batches(schema, batches()), destination, metadata
+            )
         except Exception:
             if failures:
                 raise failures[0] from None
             raise
 
-    def validate(self, spec: SurveySource, incoming: str, context: Context) -> Validated:
+    def validate(self, spec: SurveySource, incoming: str, context: base.Context) -> base.Validated:
         """Validate the relation `incoming` (the parsed export: `text_columns`, `_row`, `_position`) into
         survey_loaded (one row per kept response and item) and survey_rejected (one row per refused response).
 
@@ -305,7 +299,7 @@ class SurveyKind(Kind):
         con = context.con
         columns = spec.columns
         crosswalk = (
-            read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
+            base.read_crosswalk(spec.beside(spec.neighborhood_crosswalk), "answer", "neighborhood_id")
             if spec.neighborhood_crosswalk
             else {}
         )
@@ -430,17 +424,13 @@ class SurveyKind(Kind):
         FROM decided
         """
         try:
-            con.execute(
+            base.execute_validation(
+                con,
                 sql,
                 {**time_parameters(spec.timestamp_format), "now": pd.Timestamp(context.now).to_pydatetime()},
+                spec,
+                "timestamp_format",
             )
-        except duckdb.InvalidInputException as error:
-            if "format specifier" in str(error):
-                raise SourceError(
-                    f"{spec.name}: timestamp_format {spec.timestamp_format!r} is not a strptime format: "
-                    f"{str(error).strip().splitlines()[0]}"
-                ) from None
-            raise
         finally:
             for name in lookups:
                 con.unregister(name)
@@ -464,7 +454,9 @@ class SurveyKind(Kind):
             f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
             f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
         )
-        return Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
+        return base.Validated(
+            con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED
+        )
 
     def check_sample(self, spec: SurveySource, sample, con) -> list[tuple[str, str]]:
         """What `check-source` adds for a survey sample: the scale and the missing codes in effect."""
