@@ -1,16 +1,154 @@
+-- Incremental on DuckDB: a run rebuilds only the months it touches (unique_key month: all neighborhoods
+-- of each), read from the incidents of those months and the 11 before them (the 12-month rolling rate).
+-- A month is touched when an incident of int_incidents_changed left it or entered it, or one of the 11
+-- months before it is, or it is new to the coverage; every month is when the coverage's first month
+-- (month_index), the neighborhoods or their populations changed, or int_incidents_changed says
+-- "everything". The post-hooks delete the months that left the coverage and empty int_incidents_changed,
+-- now consumed. Spark builds the whole table.
+{{ config(
+    materialized='incremental' if target.type == 'duckdb' else 'table',
+    incremental_strategy='delete+insert',
+    unique_key='month',
+    on_schema_change='fail',
+    post_hook=[
+        """
+        {%- if is_incremental() %}
+        delete from {{ this }}
+        where month not in (select month from {{ ref('int_coverage_months') }} where subject = 'crime')
+        {%- endif %}
+        """,
+        """
+        {%- if target.type == 'duckdb' %}
+        delete from {{ ref('int_incidents_changed') }}
+        {%- endif %}
+        """,
+    ],
+) }}
+-- depends_on: {{ ref('int_incidents_changed') }}, {{ ref('int_coverage_months') }}
 with
+
+{%- if is_incremental() %}
+
+changed_incidents as (
+
+    select * from {{ ref('int_incidents_changed') }}
+
+),
+
+built as (
+
+    select * from {{ this }}
+
+),
+
+crime_coverage as (
+
+    select * from {{ ref('int_coverage_months') }}
+    where subject = 'crime'
+
+),
+
+rebuild_everything as (
+
+    select
+        exists (select 1 from changed_incidents where source is null)
+        or (select min(month) from built) is distinct from (select min(month) from crime_coverage)
+        or exists (
+            (
+                select neighborhood_id, population from built
+                except
+                select neighborhood_id, cast(population as integer) from {{ ref('int_neighborhood_months') }}
+                where subject = 'crime'
+            )
+            union all
+            (
+                select neighborhood_id, cast(population as integer) from {{ ref('int_neighborhood_months') }}
+                where subject = 'crime'
+                except
+                select neighborhood_id, population from built
+            )
+        ) as is_true
+
+),
+
+-- the months an incident left (its version as last built) or entered (its latest version)
+changed_months as (
+
+    select changed_incidents.previous_month as month
+    from changed_incidents
+
+    union
+
+    select deduplicated.occurred_month as month
+    from {{ ref('int_incidents_deduplicated') }} as deduplicated
+    where exists (
+        select 1 from changed_incidents
+        where
+            changed_incidents.source = deduplicated.source
+            and changed_incidents.incident_id = deduplicated.incident_id
+    )
+
+    union
+
+    select crime_coverage.month
+    from crime_coverage
+    where
+        crime_coverage.month not in (select built.month from built)
+        or (select rebuild_everything.is_true from rebuild_everything)
+
+),
+
+-- in the coverage: a month that left it has no row to rebuild (the post-hook deletes it)
+changed_month_indexes as (
+
+    select crime_coverage.month_index
+    from crime_coverage
+    where crime_coverage.month in (select changed_months.month from changed_months)
+
+),
+
+-- each changed month and the 11 after it
+touched_months as (
+
+    select distinct crime_coverage.month
+    from crime_coverage
+    inner join changed_month_indexes
+        on crime_coverage.month_index between changed_month_indexes.month_index
+        and changed_month_indexes.month_index + 11
+
+),
+
+-- the touched months and the 11 before each, whose incidents their rolling rates count
+read_months as (
+
+    select distinct crime_coverage.month
+    from crime_coverage
+    inner join changed_month_indexes
+        on crime_coverage.month_index between changed_month_indexes.month_index - 11
+        and changed_month_indexes.month_index + 11
+
+),
+
+{%- endif %}
 
 -- the crime sources' coverage only: no row (never a zero) outside it
 neighborhood_months as (
 
     select * from {{ ref('int_neighborhood_months') }}
-    where subject = 'crime'
+    where
+        subject = 'crime'
+        {%- if is_incremental() %}
+        and month in (select read_months.month from read_months)
+        {%- endif %}
 
 ),
 
 incidents as (
 
     select * from {{ ref('int_incidents_deduplicated') }}
+    {%- if is_incremental() %}
+    where occurred_month in (select read_months.month from read_months)
+    {%- endif %}
 
 ),
 
@@ -80,6 +218,9 @@ final as (
             as double
         ) as violent_per_1k_12m
     from rolling
+    {%- if is_incremental() %}
+    where month in (select touched_months.month from touched_months)
+    {%- endif %}
 
 )
 
