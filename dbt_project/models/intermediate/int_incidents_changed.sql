@@ -25,88 +25,88 @@
 
 {%- if built is not none and built.is_table %}
 
-with
+    with
 
-incidents as (
+    incidents as (
 
-    select * from {{ ref('stg_crime__incidents') }}
+        select * from {{ ref('stg_crime__incidents') }}
 
-),
+    ),
 
-loads as (
+    loads as (
 
-    select * from {{ ref('stg_quality__loads') }}
+        select * from {{ ref('stg_quality__loads') }}
 
-),
+    ),
 
-built as (
+    built as (
 
-    select * from {{ built }}
+        select * from {{ built }}
 
-),
+    ),
 
-built_through as (
+    built_through as (
 
-    select coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
-    from built
+        select coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
+        from built
 
-),
+    ),
 
--- the loads the last build had read, unchanged since
-loads_built as (
+    -- the loads the last build had read, unchanged since
+    loads_built as (
 
-    select
-        loads.source,
-        loads.load_id
-    from loads
-    where loads.loaded_at <= (select built_through.loaded_at from built_through)
+        select
+            loads.source,
+            loads.load_id
+        from loads
+        where loads.loaded_at <= (select built_through.loaded_at from built_through)
 
-),
+    ),
 
-changed as (
+    changed as (
 
-    select
-        incidents.source,
-        incidents.incident_id
-    from incidents
-    where incidents.loaded_at > (select built_through.loaded_at from built_through)
+        select
+            incidents.source,
+            incidents.incident_id
+        from incidents
+        where incidents.loaded_at > (select built_through.loaded_at from built_through)
 
-    union
+        union
 
-    select
-        built.source,
-        built.incident_id
-    from built
-    left join loads_built
-        on
-            built.source = loads_built.source
-            and built.load_id = loads_built.load_id
-    where loads_built.load_id is null
+        select
+            built.source,
+            built.incident_id
+        from built
+        left join loads_built
+            on
+                built.source = loads_built.source
+                and built.load_id = loads_built.load_id
+        where loads_built.load_id is null
 
-),
+    ),
 
-final as (
+    final as (
 
-    select
-        changed.source,
-        changed.incident_id,
-        built.occurred_month as previous_month
-    from changed
-    left join built
-        on
-            changed.source = built.source
-            and changed.incident_id = built.incident_id
+        select
+            changed.source,
+            changed.incident_id,
+            built.occurred_month as previous_month
+        from changed
+        left join built
+            on
+                changed.source = built.source
+                and changed.incident_id = built.incident_id
 
-)
+    )
 
-select * from final
+    select * from final
 
 {%- else %}
 
--- depends_on: {{ ref('stg_crime__incidents') }}, {{ ref('stg_quality__loads') }}
-select
-    cast(null as {{ dbt.type_string() }}) as source,
-    cast(null as {{ dbt.type_string() }}) as incident_id,
-    cast(null as date) as previous_month
+    -- depends_on: {{ ref('stg_crime__incidents') }}, {{ ref('stg_quality__loads') }}
+    select
+        cast(null as {{ dbt.type_string() }}) as source,
+        cast(null as {{ dbt.type_string() }}) as incident_id,
+        cast(null as date) as previous_month
 
 {%- endif %}

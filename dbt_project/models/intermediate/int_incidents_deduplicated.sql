@@ -35,12 +35,17 @@ incidents as (
 
     select * from {{ ref('stg_crime__incidents') }} as loaded
     {%- if is_incremental() %}
-    where
-        exists (select 1 from {{ ref('int_incidents_changed') }} where source is null)
-        or exists (
-            select 1 from {{ ref('int_incidents_changed') }} as changed
-            where changed.source = loaded.source and changed.incident_id = loaded.incident_id
-        )
+        where
+            exists (
+                select 1
+                from {{ ref('int_incidents_changed') }} as everything
+                where everything.source is null
+            )
+            or exists (
+                select 1
+                from {{ ref('int_incidents_changed') }} as changed
+                where changed.source = loaded.source and changed.incident_id = loaded.incident_id
+            )
     {%- endif %}
 
 ),

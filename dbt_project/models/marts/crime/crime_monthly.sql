@@ -29,105 +29,150 @@ with
 
 {%- if is_incremental() %}
 
-changed_incidents as (
+    changed_incidents as (
 
-    select * from {{ ref('int_incidents_changed') }}
+        select * from {{ ref('int_incidents_changed') }}
 
-),
+    ),
 
-built as (
+    built as (
 
-    select * from {{ this }}
+        select * from {{ this }}
 
-),
+    ),
 
-crime_coverage as (
+    crime_coverage as (
 
-    select * from {{ ref('int_coverage_months') }}
-    where subject = 'crime'
+        select * from {{ ref('int_coverage_months') }}
+        where subject = 'crime'
 
-),
+    ),
 
-rebuild_everything as (
+    crime_frame as (
 
-    select
-        exists (select 1 from changed_incidents where source is null)
-        or (select min(month) from built) is distinct from (select min(month) from crime_coverage)
-        or exists (
-            (
-                select neighborhood_id, population from built
-                except
-                select neighborhood_id, cast(population as integer) from {{ ref('int_neighborhood_months') }}
-                where subject = 'crime'
+        select * from {{ ref('int_neighborhood_months') }}
+        where subject = 'crime'
+
+    ),
+
+    -- a neighborhood added or gone, or a population changed: every row of the table changes
+    populations_changed as (
+
+        (
+            select
+                built.neighborhood_id,
+                built.population
+            from built
+            except
+            select
+                crime_frame.neighborhood_id,
+                cast(crime_frame.population as integer) as population
+            from crime_frame
+        )
+        union all
+        (
+            select
+                crime_frame.neighborhood_id,
+                cast(crime_frame.population as integer) as population
+            from crime_frame
+            except
+            select
+                built.neighborhood_id,
+                built.population
+            from built
+        )
+
+    ),
+
+    first_months as (
+
+        select
+            (select min(built.month) from built) as built_first_month,
+            (select min(crime_coverage.month) from crime_coverage) as coverage_first_month
+
+    ),
+
+    -- the coverage's first month moved (every month_index with it), or the work list says "everything"
+    rebuild_everything as (
+
+        select
+            exists (
+                select 1
+                from changed_incidents as everything
+                where everything.source is null
             )
-            union all
-            (
-                select neighborhood_id, cast(population as integer) from {{ ref('int_neighborhood_months') }}
-                where subject = 'crime'
-                except
-                select neighborhood_id, population from built
+            or coalesce(
+                first_months.built_first_month != first_months.coverage_first_month,
+                (first_months.built_first_month is null) != (first_months.coverage_first_month is null)
             )
-        ) as is_true
+            or exists (select 1 from populations_changed) as is_true
+        from first_months
 
-),
+    ),
 
--- the months an incident left (its version as last built) or entered (its latest version)
-changed_months as (
+    -- the months an incident left (its version as last built) or entered (its latest version), and the
+    -- months new to the coverage
+    changed_months as (
 
-    select changed_incidents.previous_month as month
-    from changed_incidents
+        select changed_incidents.previous_month as month
+        from changed_incidents
 
-    union
+        union
 
-    select deduplicated.occurred_month as month
-    from {{ ref('int_incidents_deduplicated') }} as deduplicated
-    where exists (
-        select 1 from changed_incidents
+        select deduplicated.occurred_month as month
+        from {{ ref('int_incidents_deduplicated') }} as deduplicated
         where
-            changed_incidents.source = deduplicated.source
-            and changed_incidents.incident_id = deduplicated.incident_id
-    )
+            exists (
+                select 1
+                from changed_incidents
+                where
+                    changed_incidents.source = deduplicated.source
+                    and changed_incidents.incident_id = deduplicated.incident_id
+            )
 
-    union
+        union
 
-    select crime_coverage.month
-    from crime_coverage
-    where
-        crime_coverage.month not in (select built.month from built)
-        or (select rebuild_everything.is_true from rebuild_everything)
+        select crime_coverage.month
+        from crime_coverage
+        cross join rebuild_everything
+        where
+            rebuild_everything.is_true
+            or crime_coverage.month not in (select built.month from built)
 
-),
+    ),
 
--- in the coverage: a month that left it has no row to rebuild (the post-hook deletes it)
-changed_month_indexes as (
+    -- in the coverage: a month that left it has no row to rebuild (the post-hook deletes it)
+    changed_month_indexes as (
 
-    select crime_coverage.month_index
-    from crime_coverage
-    where crime_coverage.month in (select changed_months.month from changed_months)
+        select crime_coverage.month_index
+        from crime_coverage
+        where crime_coverage.month in (select changed_months.month from changed_months)
 
-),
+    ),
 
--- each changed month and the 11 after it
-touched_months as (
+    -- each changed month and the 11 after it
+    touched_months as (
 
-    select distinct crime_coverage.month
-    from crime_coverage
-    inner join changed_month_indexes
-        on crime_coverage.month_index between changed_month_indexes.month_index
-        and changed_month_indexes.month_index + 11
+        select distinct crime_coverage.month
+        from crime_coverage
+        inner join changed_month_indexes
+            on
+                crime_coverage.month_index >= changed_month_indexes.month_index
+                and crime_coverage.month_index <= changed_month_indexes.month_index + 11
 
-),
+    ),
 
--- the touched months and the 11 before each, whose incidents their rolling rates count
-read_months as (
+    -- the touched months and the 11 before each, whose incidents their rolling rates count
+    read_months as (
 
-    select distinct crime_coverage.month
-    from crime_coverage
-    inner join changed_month_indexes
-        on crime_coverage.month_index between changed_month_indexes.month_index - 11
-        and changed_month_indexes.month_index + 11
+        select distinct crime_coverage.month
+        from crime_coverage
+        inner join changed_month_indexes
+            on
+                crime_coverage.month_index >= changed_month_indexes.month_index - 11
+                and crime_coverage.month_index <= changed_month_indexes.month_index + 11
 
-),
+    ),
 
 {%- endif %}
 
@@ -138,7 +183,7 @@ neighborhood_months as (
     where
         subject = 'crime'
         {%- if is_incremental() %}
-        and month in (select read_months.month from read_months)
+            and month in (select read_months.month from read_months)
         {%- endif %}
 
 ),
@@ -147,7 +192,7 @@ incidents as (
 
     select * from {{ ref('int_incidents_deduplicated') }}
     {%- if is_incremental() %}
-    where occurred_month in (select read_months.month from read_months)
+        where occurred_month in (select read_months.month from read_months)
     {%- endif %}
 
 ),
@@ -219,7 +264,7 @@ final as (
         ) as violent_per_1k_12m
     from rolling
     {%- if is_incremental() %}
-    where month in (select touched_months.month from touched_months)
+        where month in (select touched_months.month from touched_months)
     {%- endif %}
 
 )
