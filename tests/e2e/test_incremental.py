@@ -28,7 +28,7 @@ from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, OTHER, PROPER
 from tests.reliability.conftest import CITY_ENV, LOAD_TIME_COLUMNS, TABLES_ONLY
 
 SEEDS = (101, 202, 303)
-STEPS = 3
+STEPS = 2
 CODES = sorted(VIOLENT) + sorted(PROPERTY) + OTHER
 
 
@@ -153,21 +153,32 @@ def assert_published_identical(incremental: Path, rebuilt: Path) -> None:
                 assert actual == expected, f"{name} differs from the rebuild"
 
 
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """The hand-sized city, run once: each seed's sequence starts from a copy of it."""
+    root = tmp_path_factory.mktemp("incremental_city")
+    home, sources = root / "home", root / "sources"
+    incidents = build(home / "landing").incidents
+    shutil.copytree(DEMO_SOURCES_DIR, sources)
+    run(home, sources)
+    return home, incidents
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_incremental_runs_publish_what_a_full_build_does(seed, tmp_path):
+def test_incremental_runs_publish_what_a_full_build_does(seed, city, tmp_path):
     home, sources = tmp_path / "incremental", tmp_path / "sources"
-    city = build(home / "landing")
+    shutil.copytree(city[0], home, symlinks=True)
     shutil.copytree(DEMO_SOURCES_DIR, sources)
     landing = home / "landing" / "demo_crimes"
-    run(home, sources)
 
-    loads = Loads(seed, city.incidents)
+    loads = Loads(seed, city[1])
     new_rows = {"new_month": loads.new_month, "late": loads.late, "revisions": loads.revisions}
-    replay_at = loads.rng.randrange(1, STEPS + 1)
+    # One quarantine replay per sequence is a run of its own: the first seed's sequence has it.
+    replay_at = loads.rng.randrange(1, STEPS + 1) if seed == SEEDS[0] else None
     for step in range(1, STEPS + 1):
         updated = pd.Timestamp("2026-01-01") + pd.Timedelta(days=step)  # later than every earlier version
         rows = [row for kind in loads.rng.sample(sorted(new_rows), 2) for row in new_rows[kind](updated)]
-        if loads.files and loads.rng.random() < 0.7:
+        if loads.files:
             loads.corrected(landing)
         name = f"step_{step}.csv"
         write(landing / name, [CRIME_HEADER, *rows])
