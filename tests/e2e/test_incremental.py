@@ -30,6 +30,7 @@ from tests.reliability.conftest import CITY_ENV, LOAD_TIME_COLUMNS, TABLES_ONLY
 SEEDS = (101, 202, 303)
 STEPS = 2
 CODES = sorted(VIOLENT) + sorted(PROPERTY) + OTHER
+FIRST_NEW_ID = 30_000_000  # incident ids the steps add; the city's own are below
 
 
 def cli(home: Path, sources: Path, *command: str) -> None:
@@ -64,7 +65,7 @@ class Loads:
             row.incident_id: (row.occurred_at, row.neighborhood_id)
             for row in incidents.itertuples(index=False)
         }
-        self.next_id = 30_000_000
+        self.next_id = FIRST_NEW_ID
         self.last_month = pd.Timestamp(incidents["occurred_at"].max()).to_period("M").to_timestamp()
         self.files: list[str] = []  # the step files written so far
 
@@ -79,22 +80,27 @@ class Loads:
     def new_month(self, updated: pd.Timestamp) -> list[list[str]]:
         self.last_month += pd.offsets.MonthBegin(1)
         end = self.last_month + pd.offsets.MonthBegin(1)
-        return [self.incident(some_time(self.rng, self.last_month, end), updated) for _ in range(6)]
+        return [self.incident(some_time(self.rng, self.last_month, end), updated) for _ in range(4)]
 
     def late(self, updated: pd.Timestamp) -> list[list[str]]:
-        return [self.incident(some_time(self.rng, "2023-01-01", self.last_month), updated) for _ in range(5)]
+        return [self.incident(some_time(self.rng, "2023-03-01", self.last_month), updated) for _ in range(3)]
 
     def revisions(self, updated: pd.Timestamp) -> list[list[str]]:
+        """The city's earliest incident moves to the latest month: nothing else touches the month it leaves
+        (no late incident comes before March 2023). Then a few others move month or neighborhood or change
+        category."""
+        earliest = min(self.known, key=lambda incident: self.known[incident][0])
+        moves = {earliest: "latest"} | {
+            incident: self.rng.choice(["month", "neighborhood", "category"])
+            for incident in self.rng.sample(sorted(set(self.known) - {earliest}), 4)
+        }
         rows = []
-        for incident in self.rng.sample(sorted(self.known), 8):
+        for incident, change in moves.items():
             occurred, nbhd = self.known[incident]
-            change = self.rng.choice(["month", "month", "neighborhood", "category", "before_coverage"])
-            if change == "month":
-                occurred = some_time(self.rng, "2023-01-01", self.last_month)
-            elif (
-                change == "before_coverage"
-            ):  # the crime coverage now starts earlier: every month's index moves
-                occurred = some_time(self.rng, "2022-10-01", "2022-12-31")
+            if change == "latest":
+                occurred = some_time(self.rng, self.last_month, self.last_month + pd.offsets.MonthBegin(1))
+            elif change == "month":
+                occurred = some_time(self.rng, "2023-03-01", self.last_month)
             elif change == "neighborhood":
                 nbhd = self.rng.choice([n for n in sorted(NEIGHBORHOODS) if n != nbhd])
             self.known[incident] = (occurred, nbhd)
@@ -103,14 +109,24 @@ class Loads:
             )
         return rows
 
+    def earlier_start(self, updated: pd.Timestamp) -> list[list[str]]:
+        """An incident revised to before the coverage: the coverage starts earlier, every month_index moves."""
+        incident = self.rng.choice(sorted(self.known))
+        _, nbhd = self.known[incident]
+        occurred = some_time(self.rng, "2022-10-01", "2022-12-31")
+        self.known[incident] = (occurred, nbhd)
+        return [_crime_row(incident, occurred, updated, self.rng.choice(CODES), *point(self.rng, nbhd))]
+
     def corrected(self, landing: Path) -> None:
-        """An earlier step's file dropped again under its name: some rows gone, some incidents in another month."""
+        """An earlier step's file dropped again under its name: some of its new incidents gone, some in another
+        month. Its revisions stay as they were, so the month a revision left stays left."""
         path = landing / self.rng.choice(self.files)
         header, *rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-        kept = [row for row in rows if self.rng.random() < 0.6]
-        for row in kept[: len(kept) // 3]:
-            occurred = some_time(self.rng, "2023-01-01", self.last_month)
-            row[2] = occurred.strftime("%m/%d/%Y %I:%M:%S %p")
+        new = [row for row in rows if int(row[0]) >= FIRST_NEW_ID]
+        kept = [row for row in rows if int(row[0]) < FIRST_NEW_ID or self.rng.random() < 0.6]
+        for row in self.rng.sample(new, len(new) // 3):
+            if row in kept:
+                row[2] = some_time(self.rng, "2023-03-01", self.last_month).strftime("%m/%d/%Y %I:%M:%S %p")
         write(path, [header, *kept])
 
 
@@ -172,12 +188,18 @@ def test_incremental_runs_publish_what_a_full_build_does(seed, city, tmp_path):
     landing = home / "landing" / "demo_crimes"
 
     loads = Loads(seed, city[1])
-    new_rows = {"new_month": loads.new_month, "late": loads.late, "revisions": loads.revisions}
-    # One quarantine replay per sequence is a run of its own: the first seed's sequence has it.
+    # Each step loads one file: revisions in the first (the month its earliest incident leaves is touched by
+    # nothing else), then a random mix, and from the second on a corrected earlier file. The first seed replays
+    # the quarantine after a random step; the last one moves the coverage's start in its last step. (Both
+    # rebuild every month they touch, so the other seeds keep the month a revision left untouched otherwise.)
     replay_at = loads.rng.randrange(1, STEPS + 1) if seed == SEEDS[0] else None
     for step in range(1, STEPS + 1):
         updated = pd.Timestamp("2026-01-01") + pd.Timedelta(days=step)  # later than every earlier version
-        rows = [row for kind in loads.rng.sample(sorted(new_rows), 2) for row in new_rows[kind](updated)]
+        others = [loads.new_month, loads.late, loads.revisions]
+        makers = [loads.revisions, loads.rng.choice(others[:2])] if step == 1 else loads.rng.sample(others, 2)
+        if seed == SEEDS[-1] and step == STEPS:
+            makers.append(loads.earlier_start)
+        rows = [row for make in makers for row in make(updated)]
         if loads.files:
             loads.corrected(landing)
         name = f"step_{step}.csv"
