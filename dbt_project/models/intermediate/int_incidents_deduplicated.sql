@@ -5,11 +5,48 @@
 --    several offense rows.
 -- 2. San Francisco-style offense rows: the incident counts once, with its most severe
 --    category (violent > property > other); the other columns come from that offense row.
+--
+-- Incremental on DuckDB: a run re-derives only the incidents of int_incidents_changed, from all their
+-- loaded rows. The pre-hook first deletes every one of them, so an incident none of whose rows is left
+-- (its corrected file no longer holds it) is gone too; delete+insert alone would keep it. Spark builds
+-- the whole table.
+{{ config(
+    materialized='incremental' if target.type == 'duckdb' else 'table',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="""
+        {%- if is_incremental() %}
+        delete from {{ this }}
+        where
+            exists (select 1 from {{ ref('int_incidents_changed') }} where source is null)
+            or exists (
+                select 1 from {{ ref('int_incidents_changed') }} as changed
+                where
+                    changed.source = {{ this.identifier }}.source
+                    and changed.incident_id = {{ this.identifier }}.incident_id
+            )
+        {%- endif %}
+    """,
+) }}
+-- depends_on: {{ ref('int_incidents_changed') }}
 with
 
 incidents as (
 
-    select * from {{ ref('stg_crime__incidents') }}
+    select * from {{ ref('stg_crime__incidents') }} as loaded
+    {%- if is_incremental() %}
+        where
+            exists (
+                select 1
+                from {{ ref('int_incidents_changed') }} as everything
+                where everything.source is null
+            )
+            or exists (
+                select 1
+                from {{ ref('int_incidents_changed') }} as changed
+                where changed.source = loaded.source and changed.incident_id = loaded.incident_id
+            )
+    {%- endif %}
 
 ),
 

@@ -1,0 +1,112 @@
+-- The work list of the incremental crime models: the incidents whose latest version may have
+-- changed since int_incidents_deduplicated was last built, each with the month it was counted in
+-- then (previous_month; NULL for an incident new to it). int_incidents_deduplicated re-derives these
+-- incidents from all their loaded rows; crime_monthly rebuilds the months they leave and enter and,
+-- through the 12-month rolling rate, the 11 months after each.
+--
+-- An incident changed when one of its rows was loaded after the last build (loaded_at past the latest
+-- loaded_at the built table holds: everything loaded up to it had been loaded by that build), or when
+-- the load of the version it was built from is gone or was loaded again since (a corrected file
+-- replaced it, or a replayed quarantine or a new boundary file validated it again): its rows may have
+-- moved, changed or gone, so the incident may now have another version, or none at all.
+--
+-- Rows accumulate until crime_monthly has consumed them (its post-hook empties this table), so a run
+-- that stops between the two models loses no month. A row with a NULL source means "everything":
+-- written whenever this list starts afresh (the first build, --full-refresh, or a built table that is
+-- missing), since no earlier state can be compared with then.
+{{ config(
+    materialized='incremental' if target.type == 'duckdb' else 'table',
+    incremental_strategy='append',
+) }}
+
+{%- set built = adapter.get_relation(
+    database=this.database, schema=this.schema, identifier='int_incidents_deduplicated'
+) if is_incremental() else none %}
+
+{%- if built is not none and built.is_table %}
+
+    with
+
+    incidents as (
+
+        select * from {{ ref('stg_crime__incidents') }}
+
+    ),
+
+    loads as (
+
+        select * from {{ ref('stg_quality__loads') }}
+
+    ),
+
+    built as (
+
+        select * from {{ built }}
+
+    ),
+
+    built_through as (
+
+        select coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
+        from built
+
+    ),
+
+    -- the loads the last build had read, unchanged since
+    loads_built as (
+
+        select
+            loads.source,
+            loads.load_id
+        from loads
+        where loads.loaded_at <= (select built_through.loaded_at from built_through)
+
+    ),
+
+    changed as (
+
+        select
+            incidents.source,
+            incidents.incident_id
+        from incidents
+        where incidents.loaded_at > (select built_through.loaded_at from built_through)
+
+        union
+
+        select
+            built.source,
+            built.incident_id
+        from built
+        left join loads_built
+            on
+                built.source = loads_built.source
+                and built.load_id = loads_built.load_id
+        where loads_built.load_id is null
+
+    ),
+
+    final as (
+
+        select
+            changed.source,
+            changed.incident_id,
+            built.occurred_month as previous_month
+        from changed
+        left join built
+            on
+                changed.source = built.source
+                and changed.incident_id = built.incident_id
+
+    )
+
+    select * from final
+
+{%- else %}
+
+    -- depends_on: {{ ref('stg_crime__incidents') }}, {{ ref('stg_quality__loads') }}
+    select
+        cast(null as {{ dbt.type_string() }}) as source,
+        cast(null as {{ dbt.type_string() }}) as incident_id,
+        cast(null as date) as previous_month
+
+{%- endif %}
