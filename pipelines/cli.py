@@ -65,7 +65,9 @@ def console(stream) -> Console:
     return Console(file=stream, width=None if stream.isatty() else 200, highlight=False, soft_wrap=True)
 
 
-def run(selection=None, run_config: dict | None = None, verbose: bool = False) -> int:
+def run(
+    selection=None, run_config: dict | None = None, verbose: bool = False, full_refresh: bool = False
+) -> int:
     """Materialize the selected assets (default: all) in one run, showing its progress; then one summary, or
     one block per problem. `selection` is a Dagster selection string or AssetSelection.
 
@@ -74,7 +76,7 @@ def run(selection=None, run_config: dict | None = None, verbose: bool = False) -
     import dagster as dg
 
     from pipelines import definitions
-    from pipelines.assets.dbt import dbt_asset_definitions
+    from pipelines.assets.dbt import DBT_STEPS, dbt_asset_definitions
     from pipelines.progress import Progress, failure_blocks, success_summary, warnings_of
     from pipelines.schedules import WRITER_TAGS
 
@@ -97,6 +99,9 @@ def run(selection=None, run_config: dict | None = None, verbose: bool = False) -
         key for assets in dbt_asset_definitions() for key in assets.check_keys
     }
     steps = {a.node_def.name: set(a.keys) & selected for a in assets if set(a.keys) & selected}
+    if full_refresh:  # every dbt step of the run rebuilds the incremental models from all loaded rows
+        refresh = {step: {"config": {"full_refresh": True}} for step in DBT_STEPS if step in steps}
+        run_config = (run_config or {}) | {"ops": {**(run_config or {}).get("ops", {}), **refresh}}
 
     run_id = str(uuid.uuid4())
     log = paths.home / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{run_id[:8]}.log"
@@ -245,6 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     run_parser.add_argument("--home", help="data home (default $NBHD_HOME or ./data)")
     run_parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental dbt models from every loaded row (default: only what new loads touch)",
+    )
+    run_parser.add_argument(
         "--sources", help="folder of source YAML files (default $NBHD_SOURCES_DIR or sources/demo)"
     )
     check_parser = commands.add_parser(
@@ -279,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             return demo(args.size, args.home, args.verbose)
         _configure(args.home, args.sources)
         if args.command == "run":
-            return run(args.select, verbose=args.verbose)
+            return run(args.select, verbose=args.verbose, full_refresh=args.full_refresh)
         return replay_quarantine(args.source, args.verbose)
     except Exception as error:  # before the run starts: a source YAML that does not load, a selection, ...
         if args.verbose:

@@ -61,10 +61,16 @@ class Translator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
+class DbtBuildConfig(dg.Config):
+    # Rebuild the incremental models from every loaded row instead of the months the new loads touch.
+    full_refresh: bool = False
+
+
 # The models that read the raking weights (dbt's source weights.survey_respondents) and those built on them. The
 # weights asset reads dbt's own respondents (pipelines/assets/weights.py), so a run builds the dbt project in two
 # invocations around it: every other model first, then these.
 WEIGHTED_MODELS = "source:weights+"
+DBT_STEPS = ("dbt_models", "dbt_weighted_models")
 
 
 @functools.cache
@@ -81,14 +87,20 @@ def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
             dagster_dbt_translator=Translator(),
             **selection,
         )
-        def build(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_home: DataHome):
-            yield from dbt.cli(["build", *dbt_vars(data_home.paths)], context=context).stream()
+        def build(
+            context: dg.AssetExecutionContext,
+            dbt: DbtCliResource,
+            data_home: DataHome,
+            config: DbtBuildConfig,
+        ):
+            refresh = ["--full-refresh"] if config.full_refresh else []
+            yield from dbt.cli(["build", *refresh, *dbt_vars(data_home.paths)], context=context).stream()
 
         return build
 
     return (
-        definition("dbt_models", exclude=WEIGHTED_MODELS),
-        definition("dbt_weighted_models", select=WEIGHTED_MODELS),
+        definition(DBT_STEPS[0], exclude=WEIGHTED_MODELS),
+        definition(DBT_STEPS[1], select=WEIGHTED_MODELS),
     )
 
 

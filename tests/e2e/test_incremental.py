@@ -27,7 +27,7 @@ from tests.conftest import run_cli
 from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, OTHER, PROPERTY, VIOLENT, _crime_row, build
 from tests.reliability.conftest import CITY_ENV, LOAD_TIME_COLUMNS, TABLES_ONLY
 
-SEEDS = (101, 202, 303)
+SEEDS = (101, 303)
 STEPS = 2
 CODES = sorted(VIOLENT) + sorted(PROPERTY) + OTHER
 FIRST_NEW_ID = 30_000_000  # incident ids the steps add; the city's own are below
@@ -214,3 +214,6 @@ def test_incremental_runs_publish_what_a_full_build_does(seed, city, tmp_path):
     shutil.copytree(home / "landing", rebuilt / "landing")
     run(rebuilt, sources)
     assert_published_identical(home, rebuilt)
+    if seed == SEEDS[-1]:  # `run --full-refresh` rebuilds the incremental models in place: the same tables again
+        cli(home, sources, "run", "--select", TABLES_ONLY, "--full-refresh")
+        assert_published_identical(home, rebuilt)
