@@ -214,6 +214,7 @@ def test_incremental_runs_publish_what_a_full_build_does(seed, city, tmp_path):
     shutil.copytree(home / "landing", rebuilt / "landing")
     run(rebuilt, sources)
     assert_published_identical(home, rebuilt)
-    if seed == SEEDS[-1]:  # `run --full-refresh` rebuilds the incremental models in place: the same tables again
+    # `run --full-refresh` rebuilds the incremental models in place: the same tables again.
+    if seed == SEEDS[-1]:
         cli(home, sources, "run", "--select", TABLES_ONLY, "--full-refresh")
         assert_published_identical(home, rebuilt)
