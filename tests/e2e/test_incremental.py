@@ -23,9 +23,9 @@ import pandas as pd
 import pytest
 
 from pipelines.settings import DEMO_SOURCES_DIR
-from tests.conftest import run_cli
+from tests.conftest import SMALL_CITY_ENV, TABLES_ONLY, run_cli
 from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, OTHER, PROPERTY, VIOLENT, _crime_row, build
-from tests.reliability.conftest import CITY_ENV, LOAD_TIME_COLUMNS, TABLES_ONLY
+from tests.reliability.conftest import LOAD_TIME_COLUMNS
 
 SEEDS = (101, 303)
 STEPS = 2
@@ -34,7 +34,7 @@ FIRST_NEW_ID = 30_000_000  # incident ids the steps add; the city's own are belo
 
 
 def cli(home: Path, sources: Path, *command: str) -> None:
-    result = run_cli(*command, "--home", str(home), "--sources", str(sources), env=CITY_ENV)
+    result = run_cli(*command, "--home", str(home), "--sources", str(sources), env=SMALL_CITY_ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
 
 
