@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipelines.assets.publish import CURRENT, SNAPSHOT
+from pipelines.resources import WAITING
 from pipelines.settings import Paths
 from pipelines.warehouse import connect
 
@@ -189,7 +190,9 @@ class Progress:
     def on_event(self, entry) -> None:
         """One EventLogEntry of the run (called in the run's own thread)."""
         event = entry.dagster_event
-        if event is None:
+        if event is None:  # a message logged by a step: only a wait for another run is worth the screen
+            if entry.user_message.startswith(WAITING):
+                self.console.print(entry.user_message, soft_wrap=True)
             return
         stage = self.stage_of_step.get(event.step_key) if event.step_key else None
         kind = event.event_type

@@ -20,6 +20,10 @@ from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, Paths
 PII_SALT = dg.EnvVar("NBHD_PII_SALT")
 
 
+# How a run that waits for another says so (the CLI shows this message on screen, not only in the log file).
+WAITING = "Waiting for the run holding"
+
+
 class DataHome(dg.ConfigurableResource):
     home: str
     sources_dir: str
@@ -53,7 +57,7 @@ def run_lock(home: Path, log) -> Iterator[None]:
             lock.seek(0)
             holder = lock.read().strip() or "another process"
             if log:
-                log.info(f"Waiting for the run holding {home / '.run.lock'} ({holder}) to finish ...")
+                log.info(f"{WAITING} {home / '.run.lock'} ({holder}) to finish ...")
             fcntl.flock(lock, fcntl.LOCK_EX)
         lock.seek(0)
         lock.truncate()

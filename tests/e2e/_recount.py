@@ -147,7 +147,7 @@ def recount(export: Export, rows: list[dict], shapes: dict[str, list], folder: P
 
 
 def published(home: Path, table: str) -> list[dict]:
-    return pq.read_table(home / "published" / f"{table}.parquet").to_pylist()
+    return pq.read_table(home / "published" / "current" / f"{table}.parquet").to_pylist()
 
 
 def published_shapes(home: Path) -> dict[str, list]:

@@ -119,7 +119,9 @@ def downstream_of(asset: str) -> set[str]:
     """Every asset built from `asset` (not itself), from the code location's asset graph (demo sources)."""
     import dagster as dg
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import defs as code_location
 
     selection = dg.AssetSelection.assets(dg.AssetKey.from_user_string(asset)).downstream()
-    return {key.to_user_string() for key in selection.resolve(defs.resolve_asset_graph())} - {asset}
+    return {key.to_user_string() for key in selection.resolve(code_location().resolve_asset_graph())} - {
+        asset
+    }
