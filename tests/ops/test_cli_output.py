@@ -51,7 +51,7 @@ def test_a_successful_run_prints_one_screen_and_logs_the_records(demo_run):
     for event in ("STEP_START", "STEP_SUCCESS", "ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
         assert re.search(rf" - dagster - DEBUG - .* - {event} - ", records), event
     assert "parsed__demo_crimes - demo_crimes: landed crimes_2024" in records
-    assert re.search(r"OK created sql table model .*crime_monthly", records), "dbt's own lines are kept"
+    assert re.search(r"OK created sql incremental model .*crime_monthly", records), "dbt's own lines are kept"
 
 
 @pytest.fixture(scope="module")
