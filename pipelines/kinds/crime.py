@@ -118,8 +118,8 @@ def file_columns(spec: CrimeSource) -> Columns:
 def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Validated:
     """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, and `_position`: the row's place in its file)
     into two temporary views on the connection: crime_loaded (canonical columns and `_row`) and crime_rejected
-    (`_row`, `reason`, `record`: the original values as JSON). Returns the rows received and the two views'
-    names, as `warehouse.write_staged_load` takes them.
+    (`_row`, `reason`, `record`: the original values as JSON, `detail`), as the `Validated` that
+    `warehouse.write_load` writes.
 
     The first failing rule of a row names its reason, in this order: missing_incident_id,
     unparseable_occurred_at, occurred_at_in_future, unparseable_updated_at, invalid_ucr_category_in_crosswalk,

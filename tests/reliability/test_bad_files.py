@@ -4,7 +4,7 @@ from an unknown tool, a GeoJSON with invalid polygons. Each gets one error namin
 run is unaffected: the other files of the source and the other sources still load.
 
 Every kind's own parser (`Kind.land`, what `ingest.land` calls for a landing file) is fed each bad
-file; then whole landing folders go through `ingest.land` / `ingest.load`.
+file; then whole landing folders go through `ingest.land` / `ingest.validate`.
 """
 
 from __future__ import annotations

@@ -498,7 +498,7 @@ def crime_home(tmp_path_factory):
 
 
 def through_ingest(crime_home, file_name: str, content: bytes, records: int) -> None:
-    """ingest.land -> ingest.load of one landing file, asserting the property on the load it makes."""
+    """ingest.land -> ingest.validate of one landing file, asserting the property on the load it makes."""
     paths, spec, specs = crime_home
     for folder in (paths.landing / spec.name, paths.parsed / spec.name):  # only this example's file
         shutil.rmtree(folder, ignore_errors=True)

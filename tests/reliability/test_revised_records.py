@@ -2,7 +2,7 @@
 values.
 
 Through the real pipeline: landing files and a Socrata portal on 127.0.0.1 -> `ingest.land` (raw Parquet) ->
-`ingest.load` (warehouse, DuckDB) -> canonical views -> the dbt project's own models up to the published
+`ingest.validate` (warehouse, DuckDB) -> canonical views -> the dbt project's own models up to the published
 `crime_monthly`. Two ways a revision arrives:
 
 * a later file drop holding a new version of an incident (new offense code, corrected location), and a stale

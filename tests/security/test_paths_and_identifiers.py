@@ -2,7 +2,7 @@
 path out, no symlink out); SQL identifiers from config are validated and quoted; values are bound as parameters.
 
 Source YAML goes through the real loader (`pipelines.sources.load_source`), file drops through `ingest.land` /
-`ingest.load` into a DuckDB warehouse.
+`ingest.validate` into a DuckDB warehouse.
 """
 
 from __future__ import annotations
