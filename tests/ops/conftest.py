@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.demo.generate import generate_demo_city
-from tests.conftest import run_cli
+from tests.conftest import run_cli, shared_run
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,13 @@ class DemoRun:
     result: subprocess.CompletedProcess
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def demo_run(tmp_path_factory) -> DemoRun:
-    home = tmp_path_factory.mktemp("demo_run") / "home"
-    generate_demo_city(home / "landing", "small")
-    result = run_cli("run", "--home", str(home), timeout=1500)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return DemoRun(home, result)
+    """Built once per session, whichever xdist worker asks first (`shared_run`)."""
+
+    def build_and_run(home: Path):
+        generate_demo_city(home / "landing", "small")
+        return run_cli("run", "--home", str(home), timeout=1500), {}
+
+    city = shared_run(tmp_path_factory, "ops_demo_run", build_and_run)
+    return DemoRun(city.home, subprocess.CompletedProcess(["run"], 0, city.stdout, city.stderr))
