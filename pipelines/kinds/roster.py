@@ -21,7 +21,8 @@ from pipelines.warehouse import literal, quote
 
 
 class RosterColumns(base.Spec):
-    # The event: its calendar id, or (sheets and forms that have none) its name and date.
+    # The event: its calendar id, or (sheets and forms that have none) its name and date; or neither, for a
+    # report of one event (the source's `event_id`).
     event_id: str | None = None
     event_name: str | None = None
     event_date: str | None = None
@@ -34,12 +35,6 @@ class RosterColumns(base.Spec):
     age_group: str | None = None
     status: str | None = None
 
-    @model_validator(mode="after")
-    def _event_named(self) -> RosterColumns:
-        if not self.event_id and not (self.event_name and self.event_date):
-            raise ValueError("map 'event_id', or both 'event_name' and 'event_date'")
-        return self
-
 
 class RosterSource(base.SourceBase):
     kind: Literal["roster"]
@@ -50,6 +45,25 @@ class RosterSource(base.SourceBase):
     phone_region: str = "US"
     # Format of the event_date column (the date part is compared with the calendar's starts_at).
     event_date_format: str = "%m/%d/%Y"
+    # The calendar id of the one event every row attends, for a report exported per event (an Eventbrite
+    # attendee report has no event column): instead of the event columns.
+    event_id: str | None = None
+
+    @model_validator(mode="after")
+    def _event_named(self) -> RosterSource:
+        columns = self.columns
+        if self.event_id is not None:
+            if columns.event_id or columns.event_name or columns.event_date:
+                raise ValueError(
+                    "event_id names the one event of every row: leave columns.event_id, event_name and "
+                    "event_date unmapped"
+                )
+        elif not columns.event_id and not (columns.event_name and columns.event_date):
+            raise ValueError(
+                "map columns.event_id, or both columns.event_name and columns.event_date, or give the "
+                "source's event_id for a report of one event"
+            )
+        return self
 
 
 # The columns of a roster's parsed file beside `person_id` (the identity columns never reach it), as text.
@@ -128,7 +142,10 @@ def known_events(context: base.Context) -> str:
 
 
 def event_detail(spec: RosterSource) -> str:
-    """SQL for the event a refused row names, as its file names it: the id, else the name and date."""
+    """SQL for the event a refused row names, as its file names it: the id, else the name and date; or the
+    source's event id."""
+    if spec.event_id is not None:
+        return literal(f"event_id: {spec.event_id!r} (the source's, for every row)")
     columns = spec.columns
     named = (
         f"{cited(columns.event_name, 'o_event_name')} || ', ' || {cited(columns.event_date or 'event_date', 'o_event_date')}"
@@ -216,6 +233,7 @@ class RosterKind(base.Kind):
             if columns.status
             else "true"
         )
+        given_event_id = "$event_id" if spec.event_id is not None else f"nullif({strip('event_id')}, '')"
         sql = f"""
         CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
         WITH
@@ -225,7 +243,7 @@ class RosterKind(base.Kind):
                     {blank("event_id")} AS event_id_blank,
                     {blank("event_name")} AS event_name_blank,
                     {blank("person_id")} AS person_id_blank,
-                    nullif({strip("event_id")}, '') AS given_event_id,
+                    {given_event_id} AS given_event_id,
                     nullif({strip("age_group")}, '') AS t_age_group,
                     {present} AS t_present,
                     {label("event_name")} AS event_label,
@@ -269,6 +287,7 @@ class RosterKind(base.Kind):
             {
                 **time_parameters(spec.event_date_format, "event_date_format"),
                 **({"present_statuses": list(spec.present_statuses)} if columns.status else {}),
+                **({"event_id": spec.event_id} if spec.event_id is not None else {}),
             },
             spec,
             "event_date_format",

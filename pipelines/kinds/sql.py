@@ -14,9 +14,13 @@ WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(1
 SPACE = r"[ \t\n\v\f\r\x{a0}]"  # the same characters, as an RE2 class
 TRUE_TEXT = ("true", "t", "y", "yes", "1")
 FALSE_TEXT = ("false", "f", "n", "no", "0")
-# Beside strptime formats, a timestamp format may name these: ISO 8601 text (SODA's 2024-02-10T00:44:00.000)
-# and epoch milliseconds (ArcGIS JSON files).
-ISO8601, EPOCH_MS = "iso8601", "epoch_ms"
+# Beside strptime formats, a timestamp format may name these: ISO 8601 text (SODA's 2024-02-10T00:44:00.000),
+# epoch milliseconds (ArcGIS JSON files) and a spreadsheet's date (see `time_sql`).
+ISO8601, EPOCH_MS, EXCEL = "iso8601", "epoch_ms", "excel"
+NAMED_FORMATS = (ISO8601, EPOCH_MS, EXCEL)
+# Excel's serial dates count days from 1899-12-30 (its 1900 date system, right from March 1900 on); the
+# greatest is 9999-12-31.
+EXCEL_EPOCH, EXCEL_LAST_SERIAL = "1899-12-30", 2958466
 # strptime's directives for a UTC offset or a zone name.
 OFFSET_DIRECTIVE = re.compile(r"%[zZ]")
 
@@ -63,6 +67,16 @@ def time_sql(column: str, fmt: str, parameter: str = "timestamp_format", timezon
             f"CASE WHEN regexp_matches({value}, '{OFFSET}') THEN timezone({zone}, TRY_CAST({value} AS TIMESTAMPTZ)) "
             f"ELSE TRY_CAST({value} AS TIMESTAMP) END"
         )
+    if fmt.lower() == EXCEL:
+        # A serial number (a cell the workbook does not style as a date, or a CSV saved from Excel: days, the
+        # fraction the time of day, read to the millisecond as Excel stores it); a cell styled as a date reaches
+        # us as ISO 8601 text already (parsers/tables.py). Local time: Excel keeps no zone.
+        serial = f"TRY_CAST({value} AS DOUBLE)"
+        return (
+            f"CASE WHEN {serial} IS NULL THEN TRY_CAST({value} AS TIMESTAMP) "
+            f"WHEN {serial} >= 1 AND {serial} < {EXCEL_LAST_SERIAL} THEN TIMESTAMP '{EXCEL_EPOCH}' + "
+            f"to_milliseconds(CAST(round({serial} * 86400000) AS BIGINT)) END"
+        )
     if fmt.lower() == EPOCH_MS:
         utc = f"TRY(make_timestamp(CAST(round(TRY_CAST({value} AS DOUBLE) * 1000) AS BIGINT)))"
         return utc if timezone is None else f"timezone({zone}, timezone('UTC', {utc}))"
@@ -73,9 +87,9 @@ def time_sql(column: str, fmt: str, parameter: str = "timestamp_format", timezon
 def time_parameters(
     fmt: str, parameter: str = "timestamp_format", timezone: str | None = None
 ) -> dict[str, str]:
-    """The bound parameters `time_sql` needs for `fmt` and `timezone` (no format for iso8601 and epoch_ms)."""
+    """The bound parameters `time_sql` needs for `fmt` and `timezone` (no format for the NAMED_FORMATS)."""
     zone = {} if timezone is None or not takes_zone(fmt) else {f"{parameter}_timezone": timezone}
-    return zone | ({} if fmt.lower() in (ISO8601, EPOCH_MS) else {parameter: fmt})
+    return zone | ({} if fmt.lower() in NAMED_FORMATS else {parameter: fmt})
 
 
 def takes_zone(fmt: str) -> bool:

@@ -21,7 +21,7 @@ from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from pipelines.checks import rules
 from pipelines.errors import SchemaDriftError, SourceError
@@ -45,11 +45,19 @@ LIKERT_5 = {
 MISSING_ANSWERS = ("", "don't know", "dont know", "prefer not to say", "n/a")
 
 
-def _one_to_five(scale: dict[str, int] | None) -> dict[str, int] | None:
-    # Reverse coding (6 − score) and the 0–100 rescaling (docs/metrics.md#survey-indices) assume a 1–5 scale.
-    if scale is not None and not all(1 <= score <= 5 for score in scale.values()):
-        raise ValueError("scores must be between 1 and 5")
+def _two_scores_at_least(scale: dict[str, int] | None) -> dict[str, int] | None:
+    # A scale's ends are its lowest and highest score (see `on_one_to_five`): they must differ.
+    if scale is not None and len(set(scale.values())) < 2:
+        raise ValueError("a scale needs at least two different scores (its lowest and its highest)")
     return scale
+
+
+def on_one_to_five(scale: dict[str, int]) -> dict[str, float]:
+    """Each label's score moved linearly onto 1–5 by its scale's own ends: 1 + 4 × (score − lowest) / (highest −
+    lowest). Reverse coding (6 − score) and the 0–100 index (docs/metrics.md#survey-indices) read 1–5, so a scale
+    of any integers (0–3 symptoms, a 7-point scale) is read on it; a 1–5 scale is unchanged."""
+    lowest, highest = min(scale.values()), max(scale.values())
+    return {answer: 1 + 4 * (score - lowest) / (highest - lowest) for answer, score in scale.items()}
 
 
 class HashedColumn(base.Spec):
@@ -65,7 +73,9 @@ class SurveyColumns(base.Spec):
     # counted once.
     response_id: str | HashedColumn | None = None
     submitted_at: str
-    neighborhood: str
+    # The question "which neighborhood do you live in?"; a survey of one neighborhood has none and names it
+    # with the source's `neighborhood_id` instead.
+    neighborhood: str | None = None
     finished: str | None = None
     age_group: str | None = None
     gender: str | None = None
@@ -78,13 +88,13 @@ class SurveyItem(base.Spec):
     # `construct` in YAML; renamed here because pydantic models already have a .construct method.
     construct_name: str = Field(alias="construct")
     reverse: bool = False
-    # This item's own label -> score map (1..5), when it differs from the source's `scale`.
+    # This item's own label -> score map, when it differs from the source's `scale`.
     scale: dict[str, int] | None = None
 
     @field_validator("scale")
     @classmethod
-    def _scores_one_to_five(cls, value):
-        return _one_to_five(value)
+    def _scale_has_ends(cls, value):
+        return _two_scores_at_least(value)
 
     @property
     def item_id(self) -> str:
@@ -98,8 +108,9 @@ class SurveySource(base.SourceBase):
     columns: SurveyColumns
     timestamp_format: str
     items: list[SurveyItem] = Field(min_length=1)
-    # Answer label (case-insensitive) -> score 1..5. Numeric codes can be listed too. A `scale` given replaces
-    # this default (an item's own `scale` replaces the source's for that item).
+    # Answer label (case-insensitive) -> score, any integers (read on 1–5 by `on_one_to_five`). Numeric codes
+    # can be listed too. A `scale` given replaces this default (an item's own `scale` replaces the source's for
+    # that item).
     scale: dict[str, int] = Field(default_factory=lambda: dict(LIKERT_5))
     # More answers meaning "no answer" (a tool's code for "Don't know", say), in addition to MISSING_ANSWERS.
     missing: list[str] = Field(default_factory=list)
@@ -112,10 +123,27 @@ class SurveySource(base.SourceBase):
     # neighborhood_id -> other answers meaning it (abbreviations, old names, ZIP codes).
     neighborhood_aliases: dict[str, list[str]] = Field(default_factory=dict)
 
+    # The neighborhood every response counts in, for an export of a survey run in one neighborhood (a form
+    # without a neighborhood question): exactly one of this and `columns.neighborhood`.
+    neighborhood_id: str | None = None
+
     @field_validator("scale")
     @classmethod
-    def _scores_one_to_five(cls, value):
-        return _one_to_five(value)
+    def _scale_has_ends(cls, value):
+        return _two_scores_at_least(value)
+
+    @model_validator(mode="after")
+    def _one_neighborhood_given(self) -> SurveySource:
+        if (self.columns.neighborhood is None) == (self.neighborhood_id is None):
+            raise ValueError(
+                "give exactly one of columns.neighborhood (the question naming each respondent's neighborhood) "
+                "and neighborhood_id (the one neighborhood of every response)"
+            )
+        return self
+
+    def scale_of(self, item: SurveyItem) -> dict[str, int]:
+        """The label -> score map `item` is read with."""
+        return item.scale or self.scale
 
     @property
     def response_id_column(self) -> str:
@@ -312,7 +340,7 @@ class SurveyKind(base.Kind):
             ),
             **{
                 f"survey_scale_{index}": _answers_table(
-                    list((item.scale or spec.scale).items()), pa.float64()
+                    list(on_one_to_five(spec.scale_of(item)).items()), pa.float64()
                 )
                 for index, item in enumerate(spec.items)
             },
@@ -323,6 +351,18 @@ class SurveyKind(base.Kind):
         def score_of(label_table: str, column: str) -> str:
             return f"(SELECT arg_max(value, ordinal) FROM {label_table} WHERE {label('answer')} = {label(column)})"
 
+        if spec.neighborhood_id is None:
+            neighborhood = (
+                "coalesce(answer.neighborhood_id, CASE WHEN regexp_full_match(neighborhood_label, "
+                "'\\d{5}-\\d{4}') THEN zip.neighborhood_id END)"
+            )
+            unknown_neighborhood = cited(columns.neighborhood, "neighborhood")
+        else:  # the source's one neighborhood, by its id exactly as the boundaries give it
+            neighborhood = "(SELECT any_value(neighborhood_id) FROM neighborhoods WHERE neighborhood_id = $neighborhood_id)"
+            unknown_neighborhood = literal(
+                f"neighborhood_id: {spec.neighborhood_id!r} (the source's, for every response) is not the id of "
+                "a loaded boundary"
+            )
         items = [(index, item, quote(item_column(index + 1))) for index, item in enumerate(spec.items)]
         scores = ", ".join(
             f"{'6 - ' if item.reverse else ''}{score_of(f'survey_scale_{index}', column)}"
@@ -379,10 +419,7 @@ class SurveyKind(base.Kind):
             located AS (
                 SELECT
                     typed.*,
-                    coalesce(
-                        answer.neighborhood_id,
-                        CASE WHEN regexp_full_match(neighborhood_label, '\\d{{5}}-\\d{{4}}') THEN zip.neighborhood_id END
-                    ) AS t_neighborhood_id,
+                    {neighborhood} AS t_neighborhood_id,
                     row_number() OVER (
                         PARTITION BY t_response_id ORDER BY t_submitted_at DESC NULLS LAST, _row DESC
                     ) > 1 AS superseded,
@@ -413,7 +450,7 @@ class SurveyKind(base.Kind):
                 WHEN 'missing_response_id' THEN {cited(spec.response_id_column, "response_id")}
                 WHEN 'unparseable_submitted_at' THEN {cited(columns.submitted_at, "submitted_at")}
                 WHEN 'submitted_at_in_future' THEN {cited(columns.submitted_at, "submitted_at")}
-                WHEN 'unknown_neighborhood' THEN {cited(columns.neighborhood, "neighborhood")}
+                WHEN 'unknown_neighborhood' THEN {unknown_neighborhood}
                 WHEN 'invalid_answer' THEN invalid_answer
                 WHEN 'duplicate_response_superseded'
                     THEN {literal(f"{spec.response_id_column}: repeated; the latest submission is kept")}
@@ -427,7 +464,11 @@ class SurveyKind(base.Kind):
             base.execute_validation(
                 con,
                 sql,
-                {**time_parameters(spec.timestamp_format), "now": pd.Timestamp(context.now).to_pydatetime()},
+                {
+                    **time_parameters(spec.timestamp_format),
+                    **({"neighborhood_id": spec.neighborhood_id} if spec.neighborhood_id is not None else {}),
+                    "now": pd.Timestamp(context.now).to_pydatetime(),
+                },
                 spec,
                 "timestamp_format",
             )
@@ -464,8 +505,20 @@ class SurveyKind(base.Kind):
         def labels(scale: dict[str, int]) -> str:
             return ", ".join(f"{label!r} = {score}" for label, score in scale.items())
 
-        notes = [f"scale: {labels(spec.scale)}"]
-        notes += [f"scale of {item.column}: {labels(item.scale)}" for item in spec.items if item.scale]
+        def rescaled(scale: dict[str, int]) -> str:
+            lowest, highest = min(scale.values()), max(scale.values())
+            if (lowest, highest) == (1, 5):
+                return ""
+            return f" (read on 1–5 as 1 + 4 × (score − {lowest}) / {highest - lowest})"
+
+        notes = [f"scale: {labels(spec.scale)}{rescaled(spec.scale)}"]
+        notes += [
+            f"scale of {item.column}: {labels(item.scale)}{rescaled(item.scale)}"
+            for item in spec.items
+            if item.scale
+        ]
+        if spec.neighborhood_id is not None:
+            notes.append(f"every response counts in neighborhood {spec.neighborhood_id}")
         # As validation compares them (sql.label): lower-case, spacing collapsed.
         (missing,) = con.execute(
             f"SELECT list_sort(list_distinct(list_transform($answers, answer -> {label('answer')})))",

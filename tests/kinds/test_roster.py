@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines.kinds import KINDS
-from pipelines.kinds.base import Context
+from pipelines.kinds.base import Context, SourceError
 from pipelines.pii import MissingSaltError, person_key, pseudonymize
 from pipelines.warehouse import connect, ensure_tables
 from tests.conftest import TEST_SALT
@@ -170,8 +170,6 @@ def test_google_forms_registration_matches_event_by_name_and_date(tmp_path, cont
 
 
 def test_a_roster_needs_an_event_and_a_salt(tmp_path):
-    from pipelines.kinds.base import SourceError
-
     with pytest.raises(SourceError, match="event_id.*event_name"):
         spec(tmp_path, "bad", "name: bad\nkind: roster\ncolumns: {name: Name}\n")
     good = spec(tmp_path, "good", "name: good\nkind: roster\ncolumns: {event_id: Event, name: Name}\n")
@@ -180,3 +178,44 @@ def test_a_roster_needs_an_event_and_a_salt(tmp_path):
     with pytest.raises(MissingSaltError, match="NBHD_PII_SALT"), connect(None, allowed=[tmp_path]) as con:
         KINDS["roster"].land(good, file, tmp_path / "parsed.parquet", {}, con, None)
     assert not (tmp_path / "parsed.parquet").exists()
+
+
+def test_a_report_of_one_event_names_it_once_for_every_row(tmp_path, context):
+    """An Eventbrite attendee report is exported per event and has no event column: the source's `event_id`
+    names the event of every row. The report's CRLF lines, offset order dates and empty trailing columns load."""
+    body = """
+        name: report
+        kind: roster
+        event_id: {event}
+        columns: {{first_name: First Name, last_name: Last Name, email: Email, status: Attendee Status}}
+        present_statuses: ["Checked In"]
+        """
+    file = tmp_path / "report.csv"
+    file.write_bytes(
+        b"Order #,Order Date,First Name,Last Name,Email,Attendee Status,Cell Phone,Shipping Zip\r\n"
+        b"1,2024-01-02 19:09:08-05:00,Ada,Lovelace,ada@example.org,Checked In,,\r\n"
+        b"2,2024-01-03 10:00:00-05:00,Grace,Hopper,grace@example.org,Attending,,\r\n"
+        b"3,2024-01-03 11:00:00-05:00,,,,Checked In,,\r\n"
+    )
+    _, loaded, quarantined = load(tmp_path, spec(tmp_path, "report", body.format(event="EV1")), file, context)
+    assert loaded[["_row", "event_id", "person_id", "present"]].values.tolist() == [
+        [2, "EV1", person(email="ada@example.org"), True],
+        [3, "EV1", person(email="grace@example.org"), False],
+    ]
+    assert quarantined[["_row", "reason"]].values.tolist() == [[4, "no_identity"]]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / file.name).write_bytes(file.read_bytes())
+    _, loaded, quarantined = load(
+        other, spec(other, "report", body.format(event="EV404")), other / file.name, context
+    )
+    assert loaded.empty
+    assert quarantined[["_row", "reason", "detail"]].values.tolist() == [
+        [2, "unknown_event", "event_id: 'EV404' (the source's, for every row)"],
+        [3, "unknown_event", "event_id: 'EV404' (the source's, for every row)"],
+        [4, "no_identity", "Email, First Name, Last Name: blank"],
+    ]
+    with pytest.raises(SourceError, match="event_id names the one event of every row"):
+        spec(
+            tmp_path, "both", body.format(event="EV1").replace("columns: {", "columns: {event_id: Order #, ")
+        )

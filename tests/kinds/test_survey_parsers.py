@@ -495,9 +495,103 @@ def test_a_missing_salt_stops_the_load_with_a_clear_message(real_data, tmp_path)
     assert "qualtrics_sample" in str(error.value) and "qualtrics_export_sample" in str(error.value)
 
 
-def test_a_scale_outside_one_to_five_is_a_definition_error(tmp_path):
-    with pytest.raises(SourceError, match="scores must be between 1 and 5"):
-        source(tmp_path, QUALTRICS_SPEC.replace('"5": 5}', '"5": 7}'))
+def test_a_scale_without_two_ends_is_a_definition_error(tmp_path):
+    with pytest.raises(SourceError, match="at least two different scores"):
+        source(
+            tmp_path,
+            QUALTRICS_SPEC.replace('scale: {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5}', 'scale: {"1": 3}'),
+        )
+
+
+FORM_SPEC = """
+name: form
+kind: survey
+timestamp_format: excel
+columns: {submitted_at: Timestamp, neighborhood: Where}
+scale: {"0 None": 0, "1 Slight": 1, "2 Moderate": 2, "3 Severe": 3}
+items:
+  - {column: "Symptom [Fatigue]", construct: symptoms}
+  - column: Ease
+    construct: ease
+    reverse: true
+    scale: {Very difficult: 1, Difficult: 2, Somewhat difficult: 3, Neutral: 4, Somewhat easy: 5, Easy: 6, Very easy: 7}
+"""
+
+
+def test_scales_of_any_integers_are_read_on_one_to_five_and_excel_serial_dates_parse(tmp_path):
+    """A 0–3 scale and a 7-point one, each moved onto 1–5 by its own ends (1 + 4 × (s − lowest) / (highest −
+    lowest)), reverse coding after that; Timestamps as Excel serial numbers (days since 1899-12-30) or as the
+    ISO text of a cell styled as a date."""
+    spec = source(tmp_path, FORM_SPEC)
+    file = write_rows(
+        tmp_path / "form.csv",
+        [
+            ["Timestamp", "Where", "Symptom [Fatigue]", "Ease"],
+            ["46129.5", "N01", "0 None", "Very difficult"],  # 2026-04-17 12:00
+            ["2026-04-18 09:30:00.250000", "N01", "1 Slight", "Difficult"],
+            ["46131.75", "N01", "3 Severe", "Easy"],  # 2026-04-19 18:00
+            ["-3", "N01", "2 Moderate", "Neutral"],  # before Excel's first day
+            ["46132", "N01", "4 Extreme", "Neutral"],  # not on the scale
+        ],
+        newline="\r\n",
+    )
+    loaded, quarantined = validate(spec, file, tmp_path, {"N01": "Alder Park"})
+    scores = {(row["_row"], row["item"]): row["score"] for _, row in loaded.iterrows()}
+    # reverse of a 7-point answer s: 6 − (1 + 4 × (s − 1) / 6)
+    assert scores == pytest.approx(
+        {
+            (2, "symptom_fatigue"): 1.0,
+            (2, "ease"): 5.0,
+            (3, "symptom_fatigue"): 1 + 4 / 3,
+            (3, "ease"): 6 - (1 + 4 / 6),
+            (4, "symptom_fatigue"): 5.0,
+            (4, "ease"): 6 - (1 + 4 * 5 / 6),
+        }
+    )
+    submitted = loaded.drop_duplicates("_row").set_index("_row")["submitted_at"]
+    assert submitted.to_dict() == {
+        2: pd.Timestamp("2026-04-17 12:00"),
+        3: pd.Timestamp("2026-04-18 09:30:00.250"),
+        4: pd.Timestamp("2026-04-19 18:00"),
+    }
+    assert quarantined[["_row", "reason", "detail"]].values.tolist() == [
+        [5, "unparseable_submitted_at", "Timestamp: '-3'"],
+        [6, "invalid_answer", "Symptom [Fatigue]: '4 Extreme'"],
+    ]
+
+
+def test_a_survey_of_one_neighborhood_names_it_for_every_response(tmp_path):
+    one = FORM_SPEC.replace("neighborhood: Where}", "}\nneighborhood_id: N02")
+    file = write_rows(
+        tmp_path / "form.csv",
+        [
+            ["Timestamp", "Symptom [Fatigue]", "Ease"],
+            ["46129.5", "0 None", "Easy"],
+            ["46130.5", "1 Slight", ""],
+        ],
+    )
+    loaded, quarantined = validate(source(tmp_path, one), file, tmp_path, {"N01": "N02", "N02": "Birch"})
+    # by the id exactly: not N01, whose name is "N02"
+    assert loaded.groupby("_row")["neighborhood_id"].unique().to_dict() == {2: ["N02"], 3: ["N02"]}
+    assert quarantined.empty
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    loaded, quarantined = validate(source(elsewhere, one), file, elsewhere, {"N01": "Alder Park"})
+    assert loaded.empty
+    assert quarantined[["_row", "reason", "detail"]].values.tolist() == [
+        [
+            row,
+            "unknown_neighborhood",
+            "neighborhood_id: 'N02' (the source's, for every response) is not the id of a loaded boundary",
+        ]
+        for row in (2, 3)
+    ]
+    for both_or_neither in (
+        one.replace("columns: {", "columns: {neighborhood: Where, "),
+        FORM_SPEC.replace(", neighborhood: Where}", "}"),
+    ):
+        with pytest.raises(SourceError, match="exactly one of columns.neighborhood .* and neighborhood_id"):
+            source(tmp_path, both_or_neither)
 
 
 def test_neighborhood_answers_match_through_the_crosswalk_then_ids_and_names_then_aliases(tmp_path):
