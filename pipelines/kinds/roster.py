@@ -296,6 +296,18 @@ class RosterKind(base.Kind):
 
     view_filter = "present"
 
+    def check_sample(self, spec: RosterSource, sample, con) -> list[tuple[str, str]]:
+        """What `check-source` adds for a roster sample: the attendances the loading rows come to, by event."""
+        events = con.execute(
+            f"SELECT event_id, count(*) FILTER (WHERE present), count(*) FROM raw.{quote(spec.name)} "
+            "GROUP BY event_id ORDER BY event_id"
+        ).fetchall()
+        by_event = ", ".join(f"{present} of {rows} at event {event!r}" for event, present, rows in events)
+        kept = (
+            "status in present_statuses" if spec.columns.status else "no status column: every listed person"
+        )
+        return [("note", f"rows that would load as attendances ({kept}): {by_event or 'none'}")]
+
     def expectations(self, spec, loaded_at):
         # A person signing in twice under identity variants is one attendance: dbt deduplicates, not the load.
         return rules.not_null("event_id", "person_id")

@@ -511,7 +511,12 @@ class SurveyKind(base.Kind):
                 return ""
             return f" (read on 1–5 as 1 + 4 × (score − {lowest}) / {highest - lowest})"
 
-        notes = [f"scale: {labels(spec.scale)}{rescaled(spec.scale)}"]
+        # The source's scale, where an item is read with it.
+        notes = (
+            [f"scale: {labels(spec.scale)}{rescaled(spec.scale)}"]
+            if any(not i.scale for i in spec.items)
+            else []
+        )
         notes += [
             f"scale of {item.column}: {labels(item.scale)}{rescaled(item.scale)}"
             for item in spec.items
@@ -525,6 +530,14 @@ class SurveyKind(base.Kind):
             {"answers": [*MISSING_ANSWERS, *spec.missing]},
         ).fetchone()
         notes.append(f"missing codes (skipped, never refused): {missing}")
+        cells = con.execute(
+            "SELECT neighborhood_id, CAST(date_trunc('quarter', submitted_at) AS DATE), count(DISTINCT response_id) "
+            f"FROM raw.{quote(spec.name)} GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        counted = ", ".join(
+            f"{count} in {nbhd} in the quarter of {quarter}" for nbhd, quarter, count in cells
+        )
+        notes.append(f"responses that would count: {counted or 'none'}")
         return [("note", note) for note in notes]
 
     def expectations(self, spec, loaded_at):
