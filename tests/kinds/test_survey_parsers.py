@@ -10,8 +10,10 @@ import hashlib
 import hmac
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -558,6 +560,27 @@ def test_scales_of_any_integers_are_read_on_one_to_five_and_excel_serial_dates_p
         [5, "unparseable_submitted_at", "Timestamp: '-3'"],
         [6, "invalid_answer", "Symptom [Fatigue]: '4 Extreme'"],
     ]
+
+
+def test_an_xlsx_timestamp_reads_alike_whether_or_not_its_cell_is_styled_as_a_date(tmp_path):
+    """`excel`: a workbook's date cell (read as a datetime) and a bare serial number (a cell left as a number)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Timestamp ", "  Where", "Symptom [Fatigue]", "Ease"])  # stray spaces in the headers
+    sheet.append([datetime(2026, 4, 17, 15, 53, 40, 167000), "N01", "0 None", "Easy"])
+    sheet.append([46129.5, "N01", "1 Slight", "Easy"])
+    sheet.append([46130, "N01", "1 Slight", "Easy"])
+    assert sheet["A2"].is_date and not sheet["A3"].is_date
+    book.save(tmp_path / "form.xlsx")
+    loaded, quarantined = validate(
+        source(tmp_path, FORM_SPEC), tmp_path / "form.xlsx", tmp_path, {"N01": "A"}
+    )
+    assert quarantined.empty
+    assert loaded.drop_duplicates("_row").set_index("_row")["submitted_at"].to_dict() == {
+        2: pd.Timestamp("2026-04-17 15:53:40.167"),
+        3: pd.Timestamp("2026-04-17 12:00"),
+        4: pd.Timestamp("2026-04-18"),
+    }
 
 
 def test_a_survey_of_one_neighborhood_names_it_for_every_response(tmp_path):
