@@ -217,5 +217,7 @@ def test_a_report_of_one_event_names_it_once_for_every_row(tmp_path, context):
     ]
     with pytest.raises(SourceError, match="event_id names the one event of every row"):
         spec(
-            tmp_path, "both", body.format(event="EV1").replace("columns: {", "columns: {event_id: Attendee Status, ")
+            tmp_path,
+            "both",
+            body.format(event="EV1").replace("columns: {", "columns: {event_id: Attendee Status, "),
         )
