@@ -1,6 +1,6 @@
 """Attendance rosters (docs/sources.md): Eventbrite attendee reports, sign-in sheets (CSV and XLSX) and Google Forms
 registrations. A person is a keyed hash (pipelines.pii.person_key); an event is named by its id, or by its name and
-date, matched to the calendars' titles and start dates."""
+date, matched to the calendars' titles and start dates, or (a report of one event) by the source's `event_id`."""
 
 from __future__ import annotations
 

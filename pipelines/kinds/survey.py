@@ -321,9 +321,13 @@ class SurveyKind(base.Kind):
         answer), duplicate_response_superseded (the same response id submitted later in the file, whatever that
         submission's own fate).
 
-        A neighborhood answer matches, case and spacing ignored, through the crosswalk, then the neighborhoods' ids
-        and names, then the aliases (a crosswalk entry or alias naming a neighborhood without a loaded boundary is
-        ignored); a ZIP+4 answer that matches nothing is tried as its 5-digit ZIP."""
+        With the source's `neighborhood_id`, every response is in that neighborhood when a boundary has that id
+        (exactly), and is unknown_neighborhood otherwise. Else a neighborhood answer matches, case and spacing
+        ignored, through the crosswalk, then the neighborhoods' ids and names, then the aliases (a crosswalk entry
+        or alias naming a neighborhood without a loaded boundary is ignored); a ZIP+4 answer that matches nothing
+        is tried as its 5-digit ZIP.
+
+        Each answer's score is its scale's, read on 1–5 (`on_one_to_five`), then reverse-coded (6 − score)."""
         con = context.con
         columns = spec.columns
         crosswalk = (
@@ -514,7 +518,7 @@ class SurveyKind(base.Kind):
         # The source's scale, where an item is read with it.
         notes = (
             [f"scale: {labels(spec.scale)}{rescaled(spec.scale)}"]
-            if any(not i.scale for i in spec.items)
+            if any(not item.scale for item in spec.items)
             else []
         )
         notes += [
