@@ -5,11 +5,11 @@ both the YAMLs and the recount read).
 
 The quirks: verbal Likert items, each with its own wording of a scale that is not 1–5 (7-point scales whose ends
 nobody chose, a 0–5 one, the symptom questionnaire's `0 None` … `3 Severe`), all read on 1–5 by their own
-ends; Timestamps Excel keeps as serial numbers (`timestamp_format: excel`); Google Forms grid headers
-(`Symptom Assessment [Fatigue]`); a header with a stray space (`Participant ID `); forms with no neighborhood
-question (`neighborhood_id:` names the one neighborhood each form was run in); an attendee report exported per
-event, without an event column (`event_id:` names it), CRLF lines, order dates with a UTC offset and empty
-trailing columns.
+ends; Timestamps Excel keeps as serial numbers styled as dates (`timestamp_format: excel` reads the date cells
+and bare serials alike); Google Forms grid headers (`Symptom Assessment [Fatigue]`); a header with a stray space
+(`Participant ID `); forms with no neighborhood question (`neighborhood_id:` names the one neighborhood each form
+was run in); an attendee report exported per event, without an event column (`event_id:` names it), CRLF lines,
+order dates with a UTC offset and empty trailing columns.
 
 One pipeline run for the module, selecting the published files; `check-source --sample` runs in-process on the
 same deployment (no pipeline run)."""
