@@ -26,7 +26,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from pipelines.checks import rules
 from pipelines.errors import SchemaDriftError, SourceError
 from pipelines.kinds import base
-from pipelines.kinds.sql import blank, bool_sql, cited, label, strip, time_parameters, time_sql
+from pipelines.kinds.sql import EXCEL, blank, bool_sql, cited, label, strip, time_parameters, time_sql
 from pipelines.parsers.surveys import MAX_HEADER_ROWS, Export, detect_layout
 from pipelines.parsers.tables import delimiter_hint, iter_cells
 from pipelines.pii import normalize_email, pseudonymize, require_salt
@@ -153,6 +153,9 @@ class SurveySource(base.SourceBase):
             return "response id (a digest of the answers)"
         return column.column if isinstance(column, HashedColumn) else column
 
+
+# A timestamp as a spreadsheet gives it: a serial number of days, or a cell styled as a date (read as ISO text).
+SPREADSHEET_DATE = re.compile(r"\d+(\.\d+)?|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?")
 
 # ---- landing files -> text columns
 
@@ -542,7 +545,27 @@ class SurveyKind(base.Kind):
             f"{count} in {nbhd} in the quarter of {quarter}" for nbhd, quarter, count in cells
         )
         notes.append(f"responses that would count: {counted or 'none'}")
-        return [("note", note) for note in notes]
+        findings = [("note", note) for note in notes]
+        unparseable, received, example = con.execute(
+            f"SELECT count(*), (SELECT sum(rows_received) FROM meta.loads WHERE source = $source), "
+            f"arg_min(json_extract_string(record, '$.submitted_at'), _row) FROM quarantine.{quote(spec.name)} "
+            "WHERE reason = 'unparseable_submitted_at'",
+            {"source": spec.name},
+        ).fetchone()
+        if (
+            unparseable
+            and spec.timestamp_format.lower() != EXCEL
+            and SPREADSHEET_DATE.fullmatch(example.strip())
+        ):
+            findings.append(
+                (
+                    "warning",
+                    f"{unparseable} of {received} rows: {spec.columns.submitted_at} {example.strip()!r} is a "
+                    "spreadsheet's date (a serial number of days, or a cell styled as a date): use "
+                    "timestamp_format: excel",
+                )
+            )
+        return findings
 
     def expectations(self, spec, loaded_at):
         return [

@@ -534,3 +534,23 @@ def test_check_source_on_the_real_files_tells_what_the_run_does(deployment, real
         f"event '{EVENT['id']}'"
     ) in output
     assert "\nerror" not in output and "\nwarning" not in output
+
+
+def test_check_source_tells_a_form_read_with_its_csv_format_to_read_spreadsheet_dates(
+    tmp_path, real_data, capsys
+):
+    """The post-experiment form's YAML with the Google Forms CSV format: every response is refused, and the
+    refusal says why (the XLSX holds a date cell, read as ISO text), on its own deployment (nothing run)."""
+    sources = write_deployment(tmp_path, real_data)
+    name = "lane_change_debrief"
+    definition = survey_yaml(name) | {"timestamp_format": "%m/%d/%Y %H:%M:%S"}
+    (sources / f"{name}.yml").write_text(yaml.safe_dump(definition, sort_keys=False))
+    header, rows = sheet(real_data / POST)
+    first = rows[0][1][header.index("Timestamp")]
+    status, output = check(capsys, sources, name, real_data / POST, tmp_path)
+    assert status == 1
+    assert (
+        f"warning: {real_data / POST}: {len(rows)} of {len(rows)} rows: Timestamp '{first.isoformat(' ')}' is a "
+        "spreadsheet's date (a serial number of days, or a cell styled as a date): use timestamp_format: excel"
+    ) in output
+    assert "check quarantine_share would block the load" in output
