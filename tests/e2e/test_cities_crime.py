@@ -60,6 +60,14 @@ class Crimes:
 
 
 @dataclass(frozen=True)
+class Population:
+    source: str
+    file: str
+    neighborhood: str  # the column naming the neighborhood (its id or its name)
+    count: str  # the column holding the population
+
+
+@dataclass(frozen=True)
 class City:
     folder: str  # the shipped file-drop folder, under sources/
     crimes: tuple[Crimes, ...]
@@ -67,6 +75,8 @@ class City:
     boundary_file: str | None  # None: no real boundary file (the run gets stand-ins)
     id_property: str  # the boundary file's property holding the neighborhood id
     area_crosswalk: str
+    name_property: str = ""  # the boundary file's property holding the name, where not the id
+    population: Population | None = None
 
 
 def dc_start(row: dict) -> datetime | None:
@@ -134,6 +144,13 @@ CITIES = {
         boundary_file="chicago_community_areas_simplified_derived.geojson",
         id_property="area_numbe",
         area_crosswalk="community_area_crosswalk.csv",
+        name_property="community",
+        population=Population(
+            "chicago_population",
+            "chicago_community_area_population_2020_wikipedia.csv",
+            neighborhood="community_area_name",
+            count="population_2020",
+        ),
     ),
     "san_francisco": City(
         folder="san_francisco/file_drop",
@@ -249,6 +266,7 @@ CITIES = {
         boundary_file="dc_neighborhood_clusters.geojson",
         id_property="name",
         area_crosswalk="cluster_crosswalk.csv",
+        name_property="NBH_NAMES",
     ),
 }
 
@@ -274,6 +292,16 @@ def stand_ins(city: City, row_of_squares: int) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+def neighborhood_labels(city: City, real_data: Path) -> set[str]:
+    """The ids and names of the city's neighborhoods, as rows are matched to them."""
+    if city.boundary_file is None:
+        features = stand_ins(city, 0)["features"]
+    else:
+        features = json.loads((real_data / city.boundary_file).read_text())["features"]
+    properties = {city.id_property, city.name_property or city.id_property}
+    return {label(f["properties"].get(p, "")) for f in features for p in properties}
+
+
 def api_file_as_drop(crimes: Crimes, sources: Path) -> None:
     """The portal YAML with a landing folder instead of its connector: the API's answer saved as a file reads
     with the portal's own columns and time format."""
@@ -289,15 +317,18 @@ def rows_of(real_data: Path, crimes: Crimes) -> list[dict]:
     return json.loads(file.read_text()) if file.suffix == ".json" else csv_rows(file)
 
 
-# Two runs: Chicago's community areas and New York's precincts are both numbered from 1, and a deployment's
-# neighborhood ids are one namespace (two cities numbered alike are two deployments).
-RUNS = (("chicago", "san_francisco", "detroit"), ("new_york", "seattle", "washington_dc"))
+# Two runs: a deployment's neighborhood ids and names are one namespace (rows are matched to them), and cities
+# meet there: Chicago's community areas and New York's precincts are both numbered from 1, and Chicago and San
+# Francisco both have a Lincoln Park (Chicago's population row for it would go to San Francisco's).
+RUNS = (("chicago", "detroit", "seattle"), ("new_york", "san_francisco", "washington_dc"))
 
 
 def deploy(cities: tuple[str, ...], home: Path, sources: Path, real_data: Path) -> None:
     """One run for several cities: their shipped folders side by side in one sources folder (each file as shipped;
     no two share a name), each export and boundary file dropped in its landing folder. The cities' neighborhoods
-    and incidents do not meet (no boundary of one city holds another's points)."""
+    and incidents do not meet (no boundary of one city holds another's points, no two share an id or a name)."""
+    labels = [neighborhood_labels(CITIES[name], real_data) for name in cities]
+    assert all(not (a & b) for i, a in enumerate(labels) for b in labels[i + 1 :]), cities
     for number, city in enumerate(CITIES[name] for name in cities):
         for shipped in (SOURCES / city.folder).iterdir():
             if shipped.is_file():
@@ -308,6 +339,9 @@ def deploy(cities: tuple[str, ...], home: Path, sources: Path, real_data: Path) 
                 api_file_as_drop(crimes, sources)
             (home / "landing" / crimes.source).mkdir(parents=True)
             shutil.copy(real_data / crimes.file, home / "landing" / crimes.source / crimes.file)
+        if city.population is not None:
+            (home / "landing" / city.population.source).mkdir(parents=True)
+            shutil.copy(real_data / city.population.file, home / "landing" / city.population.source)
         (home / "landing" / city.boundaries).mkdir(parents=True)
         if city.boundary_file is None:
             squares = json.dumps(stand_ins(city, number))
@@ -355,12 +389,68 @@ def city_run(request, deployments, real_data):
     return city, home, sources, rows, recounts, ids
 
 
-def test_crime_monthly_equals_an_independent_recount(city_run):
+def label(text: str) -> str:
+    """A neighborhood's id or name as population rows are matched to it: case and runs of spaces aside."""
+    return " ".join(str(text).lower().split())
+
+
+def populations(city: City, real_data: Path) -> tuple[dict[str, int], list[tuple[int, str]]]:
+    """The city's population by neighborhood id, read from its file (a row matched to a boundary's id, else to
+    its name), and the rows refused (row, reason): none for a city without a population file."""
+    if city.population is None:
+        return {}, []
+    assert city.boundary_file is not None
+    features = json.loads((real_data / city.boundary_file).read_text())["features"]
+    by_name = {
+        label(f["properties"][city.name_property]): str(f["properties"][city.id_property]) for f in features
+    }
+    by_label = by_name | {
+        label(f["properties"][city.id_property]): str(f["properties"][city.id_property]) for f in features
+    }
+    counts, refused = {}, []
+    for number, row in enumerate(csv_rows(real_data / city.population.file), start=2):
+        nbhd = by_label.get(label(row[city.population.neighborhood]))
+        if nbhd is None:
+            refused.append((number, "unknown_neighborhood"))
+        else:
+            counts[nbhd] = int(row[city.population.count])
+    return counts, refused
+
+
+RATES = {
+    "incidents_per_1k": "incidents",
+    "violent_per_1k": "violent_incidents",
+    "property_per_1k": "property_incidents",
+}
+
+
+def test_crime_monthly_equals_an_independent_recount(city_run, real_data):
     city, home, _, _, recounts, ids = city_run
     monthly = [row for row in published(home, "crime_monthly") if row["neighborhood_id"] in ids]
     assert_every_cell(monthly, merged(recounts))
-    # No population source ships with these cities: counts published, rates not.
-    assert all(row["population"] is None and row["incidents_per_1k"] is None for row in monthly)
+    # Rates per 1,000 residents where the city ships a population source (its counts as checked above), else none.
+    population, _ = populations(city, real_data)
+    for row in monthly:
+        people = population.get(row["neighborhood_id"])
+        assert row["population"] == people, row
+        for rate, count in RATES.items():
+            assert row[rate] == (row[count] / people * 1000 if people else None), (rate, row)
+
+
+def test_every_population_row_refused_is_counted_with_its_reason(deployments, real_data):
+    """Chicago's 2020 table names O'Hare so, its boundary OHARE: that row alone is refused (a name spelt otherwise
+    matches nothing); the others load."""
+    city = CITIES["chicago"]
+    home, _ = deployments("chicago")
+    assert city.population is not None
+    _, refused = populations(city, real_data)
+    source = city.population.source
+    assert warehouse(home, f"SELECT _row, reason FROM quarantine.{source} ORDER BY _row") == refused
+    rows = csv_rows(real_data / city.population.file)
+    assert [rows[n - 2][city.population.neighborhood] for n, _ in refused] == ["O'Hare"]
+    assert warehouse(home, "SELECT sum(rows_loaded) FROM meta.loads WHERE source = ?", [source]) == [
+        (len(rows) - 1,)
+    ]
 
 
 def numbered(rows: list[dict], crimes: Crimes) -> list[tuple[int, dict]]:
