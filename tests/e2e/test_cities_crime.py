@@ -356,16 +356,23 @@ def deploy(cities: tuple[str, ...], home: Path, sources: Path, real_data: Path) 
 
 @pytest.fixture(scope="module")
 def deployments(tmp_path_factory, real_data):
-    """The (home, sources) of a city's run, each run made once, when a test first needs one of its cities."""
-    made: dict[tuple[str, ...], tuple[Path, Path]] = {}
+    """The (home, sources) of a city's run, each run made once, when a test first needs one of its cities (a
+    run that failed fails the tests of its cities without running again)."""
+    made: dict[tuple[str, ...], tuple[Path, Path] | AssertionError] = {}
 
     def of(city: str) -> tuple[Path, Path]:
         (cities,) = [cities for cities in RUNS if city in cities]
         if cities not in made:
             home, sources = tmp_path_factory.mktemp("cities"), tmp_path_factory.mktemp("cities_sources")
-            deploy(cities, home, sources, real_data)
-            made[cities] = home, sources
-        return made[cities]
+            try:
+                deploy(cities, home, sources, real_data)
+                made[cities] = home, sources
+            except AssertionError as failed:
+                made[cities] = failed
+        run = made[cities]
+        if isinstance(run, AssertionError):
+            raise run
+        return run
 
     return of
 
