@@ -20,10 +20,19 @@ DIMENSIONS = ("total", "age_group", "gender")
 VALIDATED = "population_validated"
 
 
+class PopulationColumns(base.Spec):
+    """The file's columns holding the neighborhood (its id or its name) and the population, where its header
+    names them otherwise (a census table's `NID,POP2010`)."""
+
+    neighborhood_id: str = "neighborhood_id"
+    population: str = "population"
+
+
 class PopulationSource(base.SourceBase):
     """Files with `neighborhood_id,population`, and optional margins `neighborhood_id,dimension,category,population`."""
 
     kind: Literal["population"]
+    columns: PopulationColumns = PopulationColumns()
 
 
 class PopulationKind(base.Kind):
@@ -41,8 +50,10 @@ class PopulationKind(base.Kind):
         header = read_header(file)
         margins = "dimension" in header
         mapping = {
-            name: name if margins or name in ("neighborhood_id", "population") else None
-            for name in TEXT_COLUMNS
+            "neighborhood_id": spec.columns.neighborhood_id,
+            "dimension": "dimension" if margins else None,
+            "category": "category" if margins else None,
+            "population": spec.columns.population,
         }
         table = read_columns(file, header, mapping, con)
         if not margins:

@@ -104,16 +104,19 @@ class Recount:
     cells: dict[tuple[str, date], list[int]]  # (neighborhood, month) -> [incidents, violent, property]
     refused: list[tuple[int, str]]  # (row in the file, the header being row 1; reason)
     placed: dict[str, tuple[str, datetime]]  # incident -> (neighborhood, occurred) of the row that counts
+    loaded_categories: dict[str, int]  # category -> offense rows loaded
 
 
-def recount(export: Export, rows: list[dict], shapes: dict[str, list], folder: Path) -> Recount:
+def recount(
+    export: Export, rows: list[dict], shapes: dict[str, list], folder: Path, first_row: int = 2
+) -> Recount:
     """A city's incidents as its YAML reads them (its crosswalks in `folder`): the first failing rule refuses a
     row; an incident of several offense rows counts once, in the month and place of its most severe offense
-    (then the smallest code)."""
+    (then the smallest code). Rows are numbered from `first_row` (2 in a CSV file: its header is row 1)."""
     categories = crosswalk(folder / export.offense_crosswalk, "offense_code", "ucr_category")
     areas = crosswalk(folder / export.area_crosswalk, "area_code", "neighborhood_id")
-    refused, seen, offenses = [], set(), {}
-    for number, row in enumerate(rows, start=2):
+    refused, seen, offenses, loaded_categories = [], set(), {}, {}
+    for number, row in enumerate(rows, start=first_row):
         incident, occurred, code = export.incident(row), export.occurred(row), export.code(row)
         point = export.point(row)
         place = containing(point[1], point[0], shapes) if point else None
@@ -134,6 +137,7 @@ def recount(export: Export, rows: list[dict], shapes: dict[str, list], folder: P
             refused.append((number, reason))
             continue
         category = categories.get(code, "other")
+        loaded_categories[category] = loaded_categories.get(category, 0) + 1
         offenses.setdefault(incident, []).append((-SEVERITY[category], code, category, place, occurred))
     cells, placed = {}, {}
     for incident, rows_of_incident in offenses.items():
@@ -143,7 +147,7 @@ def recount(export: Export, rows: list[dict], shapes: dict[str, list], folder: P
         cell[0] += 1
         cell[1] += category == "violent"
         cell[2] += category == "property"
-    return Recount(cells, refused, placed)
+    return Recount(cells, refused, placed, loaded_categories)
 
 
 def published(home: Path, table: str) -> list[dict]:
@@ -158,9 +162,9 @@ def published_shapes(home: Path) -> dict[str, list]:
     }
 
 
-def warehouse(home: Path, sql: str) -> list[tuple]:
+def warehouse(home: Path, sql: str, parameters: list | None = None) -> list[tuple]:
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, parameters).fetchall()
 
 
 def assert_every_cell(monthly: list[dict], expected: Recount) -> None:
@@ -178,3 +182,18 @@ def assert_every_cell(monthly: list[dict], expected: Recount) -> None:
     assert {key: got.get(key) for key in expected.cells} == expected.cells
     assert {key: cell for key, cell in got.items() if key not in expected.cells and any(cell)} == {}
     assert sum(cell[0] for cell in got.values()) == len(expected.placed)
+
+
+def merged(recounts: dict[str, Recount]) -> Recount:
+    """The recounts of a city's crime sources (by source) as one: their cells summed (an incident belongs to one
+    source), incidents keyed `source/incident`, refused rows by source in the recounts' own tests."""
+    cells: dict[tuple[str, date], list[int]] = {}
+    for part in recounts.values():
+        for key, cell in part.cells.items():
+            cells[key] = [a + b for a, b in zip(cells.get(key, [0, 0, 0]), cell, strict=True)]
+    placed = {
+        f"{source}/{incident}": at
+        for source, part in recounts.items()
+        for incident, at in part.placed.items()
+    }
+    return Recount(cells, [], placed, {})

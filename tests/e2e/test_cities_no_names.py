@@ -1,5 +1,6 @@
 """No module under pipelines/ names a city: a city is added by YAML and crosswalks under sources/, never by a
-branch, a default or a constant in the code.
+branch, a default or a constant in the code. And docs/sources.md lists every YAML option of the kinds a city is
+made of (crime, geography, population) with its default, read from the kinds' own specs.
 
 What is checked: the code of every pipelines/**/*.py file, i.e. its identifiers and its string literals
 (messages, SQL, defaults), read with the `tokenize` module. Comments and docstrings are not checked: they may
@@ -13,10 +14,18 @@ common surname (the demo city's residents have surnames).
 from __future__ import annotations
 
 import io
+import json
 import re
 import tokenize
 from pathlib import Path
 
+import pytest
+from pydantic import BaseModel
+
+from pipelines.kinds.base import SourceBase
+from pipelines.kinds.crime import CrimeSource
+from pipelines.kinds.geography import GeographySource
+from pipelines.kinds.population import PopulationSource
 from pipelines.settings import REPO_ROOT
 
 CITY = re.compile(
@@ -76,3 +85,60 @@ def test_the_check_finds_a_city_in_code_and_not_in_docstrings(tmp_path):
     )
     hits = [CITY.search(text).group(0) for _, text in code_tokens(module.read_text()) if CITY.search(text)]
     assert hits == ["NYPD", "dc_", "San Francisco"]
+
+
+# ---- the docs list every YAML option of these kinds with its default
+DOCUMENTED_KINDS = {"crime": CrimeSource, "geography": GeographySource, "population": PopulationSource}
+
+
+def default_text(field) -> str:
+    """How docs/sources.md writes a field's default: `required`, `none`, or the value as YAML writes it."""
+    if field.is_required():
+        return "required"
+    value = field.get_default()
+    if value is None or value == ():
+        return "none"
+    if isinstance(value, tuple):
+        return "`" + json.dumps(value).replace(".0", "") + "`"
+    return f"`{value}`"
+
+
+def option_rows(section: str) -> dict[str, str]:
+    """The fields a section's tables name (`columns.a`, `b` in one cell name columns.a and columns.b), each
+    with its default cell."""
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.startswith("| `") or len(cells) < 3:
+            continue
+        names = re.findall(r"`([^`]+)`", cells[0])
+        prefix = names[0].rpartition(".")[0]
+        for name in names:
+            rows[name if "." in name or not prefix else f"{prefix}.{name}"] = cells[1]
+    return rows
+
+
+def fields_of(model, prefix: str = "") -> dict[str, object]:
+    """Every YAML field of a spec (nested specs' fields as `parent.field`), without those every source has."""
+    found = {}
+    for name, field in model.model_fields.items():
+        if name in SourceBase.model_fields or field.exclude:
+            continue
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            found |= fields_of(nested, f"{prefix}{name}.")
+        else:
+            found[f"{prefix}{name}"] = field
+    return found
+
+
+@pytest.mark.parametrize("kind", sorted(DOCUMENTED_KINDS))
+def test_the_docs_list_every_option_with_its_default(kind):
+    text = (REPO_ROOT / "docs" / "sources.md").read_text()
+    section = text.split(f"\n## {kind}\n", 1)[1].split("\n## ", 1)[0]
+    documented = option_rows(section)
+    fields = fields_of(DOCUMENTED_KINDS[kind])
+    assert sorted(set(fields) - {"kind"} - set(documented)) == []
+    for name, field in fields.items():
+        if name != "kind":
+            assert documented[name].startswith(default_text(field)), (name, documented[name])
