@@ -113,7 +113,10 @@ def run(
     checks = [c for c in defs.asset_checks or [] if any(spec.blocking for spec in c.check_specs)]
     assets = [*(defs.assets or []), *checks]
     graph = dg.Definitions(assets=assets, resources=defs.resources).resolve_asset_graph()
-    chosen = dg.AssetSelection.from_coercible(selection or dg.AssetSelection.all())
+    # A step that builds several assets together (meta/loads with its notes and reasons) is selected whole.
+    chosen = dg.AssetSelection.from_coercible(
+        selection or dg.AssetSelection.all()
+    ).required_multi_asset_neighbors()
     selected = set(chosen.resolve(graph))
     marts = set(crime_marts().resolve(graph))
     if full_refresh:  # every dbt step of the run rebuilds the incremental models from all loaded rows
