@@ -18,7 +18,8 @@ graph = defs.resolve_asset_graph()
 for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
     node = graph.get(key)
     deps = ", ".join(sorted(p.to_user_string() for p in node.parent_keys))
-    print(f"asset {key.to_user_string()} [{node.group_name}] <- {deps}")
+    partitions = f" ({node.partitions_def})" if node.partitions_def else ""
+    print(f"asset {key.to_user_string()} [{node.group_name}]{partitions} <- {deps}")
 for check in sorted(graph.asset_check_keys, key=lambda c: (c.asset_key.to_user_string(), c.name)):
     spec = graph.get_check_spec(check)
     print(f"check {check.asset_key.to_user_string()}:{check.name}{' (blocking)' if spec.blocking else ''}")
@@ -44,7 +45,7 @@ def test_definitions_load_and_match_the_snapshot(tmp_path):
         "asset parsed/demo_crimes",
         "asset warehouse/demo_crimes",
         "asset canonical/crime_incidents",
-        "asset published/crime_monthly",
+        "asset published/crime_monthly [published] (Monthly, starting 1990-01 UTC.",
         "asset published_files",
         "check warehouse/demo_crimes:quarantine_share (blocking)",
         "check warehouse/demo_crimes:unmapped_offense_share (blocking)",
@@ -52,6 +53,7 @@ def test_definitions_load_and_match_the_snapshot(tmp_path):
         "schedule daily_crime_schedule '0 6 * * *' -> daily_crime",
         "schedule weekly_full_build_schedule '0 3 * * 0' -> weekly_full_build",
         "sensor landing_files_sensor -> load_landing_files",
+        "sensor crime_months_sensor -> crime_months",
     ):
         assert stage in graph
     assert "check published/crime_monthly:" in graph, "dbt tests are asset checks"
