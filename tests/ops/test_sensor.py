@@ -126,7 +126,7 @@ def test_a_new_survey_file_is_loaded(location):
     settle(home / "landing" / SURVEY)
     (request,) = tick(defs, instance).run_requests
     selected = {key.to_user_string() for key in request.asset_selection}
-    assert {f"parsed/{SURVEY}", f"warehouse/{SURVEY}", "survey_respondent_weights"} <= selected
+    assert {f"parsed/{SURVEY}", f"warehouse/{SURVEY}", "weights/survey_respondents"} <= selected
     assert "parsed/demo_crimes" not in selected, "only the new file's source and what depends on it"
     assert "published/trust_quarterly" not in selected, "the weighted models follow the crime marts"
     result = run_requested(defs, instance, request, "load_landing_files")
@@ -188,8 +188,11 @@ def test_daily_crime_job_selects_crime_and_its_dependents(location):
         "intermediate/int_incidents_touched_months",
     } <= keys
     assert "published/crime_monthly" not in keys, "the months it touched: the crime_months job"
-    months = defs.get_job_def("crime_months").asset_layer.selected_asset_keys
-    assert {"published/crime_monthly", "published_files"} <= {key.to_user_string() for key in months}
+    months = defs.get_job_def("crime_months")
+    assert {"published/crime_monthly", "published_files"} <= {
+        key.to_user_string() for key in months.asset_layer.selected_asset_keys
+    }
+    assert months.partitions_def.get_partition_keys()[:2] == ["1990-01", "1990-02"], "monthly partitions"
     assert "reference/student_t_975" in keys, "the seeds a partial run needs on a fresh warehouse"
     assert not any(k.startswith(("parsed/demo_survey", "warehouse/demo_survey")) for k in keys)
     assert (REPO / "dagster.yaml").read_text().count("neighborhood_metrics/writer") == 1
