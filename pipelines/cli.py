@@ -1,4 +1,4 @@
-"""`neighborhood-metrics`: demo, run, check-source. Wraps Dagster; its own CLI and UI keep working.
+"""`neighborhood-metrics`: demo, run, backfill, check-source, replay-quarantine. Wraps Dagster; its own CLI and UI keep working.
 
 Exit code 0 only when every selected asset materialized and every blocking check passed.
 """
@@ -11,6 +11,7 @@ import shutil
 import sys
 import uuid
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,78 +66,161 @@ def console(stream) -> Console:
     return Console(file=stream, width=None if stream.isatty() else 200, highlight=False, soft_wrap=True)
 
 
+@dataclass
+class Phase:
+    """One Dagster run of a CLI run: its assets and, for the crime marts, its months (partition keys)."""
+
+    keys: set
+    months: tuple[str, str] | None = None
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
 def run(
-    selection=None, run_config: dict | None = None, verbose: bool = False, full_refresh: bool = False
+    selection=None,
+    run_config: dict | None = None,
+    verbose: bool = False,
+    full_refresh: bool = False,
+    months: tuple[str, str] | None = None,
 ) -> int:
-    """Materialize the selected assets (default: all) in one run, showing its progress; then one summary, or
-    one block per problem. `selection` is a Dagster selection string or AssetSelection.
+    """Materialize the selected assets (default: all), showing their progress; then one summary, or one block per
+    problem. `selection` is a Dagster selection string or AssetSelection.
+
+    The crime marts are partitioned by month. With `months` (a backfill) or `full_refresh` (every month), one run
+    builds the selection over those months. Otherwise a selection holding them runs in two: first everything up to
+    them (the loads), then the months those loads touched and what is downstream of the marts, as the daily job
+    and crime_months_sensor do under Dagster's daemon.
 
     Without `verbose`, Dagster's and dbt's records go to a log file under the data home (its path is printed);
     with it, they stream to stderr as the run goes, and no progress display is drawn over them."""
     import dagster as dg
 
     from pipelines import definitions
-    from pipelines.assets.dbt import DBT_STEPS, dbt_asset_definitions
+    from pipelines.assets.dbt import (
+        DBT_STEPS,
+        TOUCHED_MONTHS_MODEL,
+        all_months,
+        dbt_asset_definitions,
+        model_key,
+        month_range_tags,
+        touched_partitions,
+    )
     from pipelines.progress import Progress, failure_blocks, success_summary, warnings_of
-    from pipelines.schedules import WRITER_TAGS
+    from pipelines.schedules import WRITER_TAGS, after_crime_marts, crime_marts
 
     defs = definitions.defs()
     paths = Paths.from_env()
     # The blocking checks defined beside the assets run with them; the others (freshness) are the daemon's.
     checks = [c for c in defs.asset_checks or [] if any(spec.blocking for spec in c.check_specs)]
     assets = [*(defs.assets or []), *checks]
-    run_defs = dg.Definitions(
-        assets=assets,
-        jobs=[dg.define_asset_job(RUN_JOB, selection=selection or dg.AssetSelection.all())],
-        resources=defs.resources,
-    )
-    job = run_defs.resolve_job_def(RUN_JOB)
-    graph = run_defs.resolve_asset_graph()
-    chosen = dg.AssetSelection.from_coercible(selection or dg.AssetSelection.all())
+    graph = dg.Definitions(assets=assets, resources=defs.resources).resolve_asset_graph()
+    # A step that builds several assets together (meta/loads with its notes and reasons) is selected whole.
+    chosen = dg.AssetSelection.from_coercible(
+        selection or dg.AssetSelection.all()
+    ).required_multi_asset_neighbors()
     selected = set(chosen.resolve(graph))
+    marts = set(crime_marts().resolve(graph))
+    if full_refresh:  # every dbt step of the run rebuilds the incremental models from all loaded rows
+        months = months or all_months()
+    if months or not selected & marts:
+        phases = [Phase(selected, months if selected & marts else None)]
+    else:
+        # The loads, and the view of the months they touched, which the step building it reports.
+        after = set(after_crime_marts().resolve(graph))
+        phases = [Phase((selected - after) | {model_key(TOUCHED_MONTHS_MODEL)}), Phase(selected & after)]
+        selected |= phases[0].keys
     dbt_keys = {key for assets in dbt_asset_definitions() for key in assets.keys}
     dbt_checks = set(chosen.resolve_checks(graph)) & {
         key for assets in dbt_asset_definitions() for key in assets.check_keys
     }
     steps = {a.node_def.name: set(a.keys) & selected for a in assets if set(a.keys) & selected}
-    if full_refresh:  # every dbt step of the run rebuilds the incremental models from all loaded rows
+    if full_refresh:
         refresh = {step: {"config": {"full_refresh": True}} for step in DBT_STEPS if step in steps}
         run_config = (run_config or {}) | {"ops": {**(run_config or {}).get("ops", {}), **refresh}}
 
-    run_id = str(uuid.uuid4())
-    log = paths.home / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{run_id[:8]}.log"
+    log = paths.home / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{phases[0].run_id[:8]}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     screen = open(os.dup(sys.stdout.fileno()), "w", buffering=1)  # noqa: SIM115 (closed below)
-    header = f"run {run_id[:8]} · data home {paths.home} · " + (
+    header = f"run {' + '.join(phase.run_id[:8] for phase in phases)} · data home {paths.home} · " + (
         "Dagster and dbt records below" if verbose else f"Dagster and dbt records: {log}"
     )
     progress = Progress(console(screen), selected, dbt_keys, dbt_checks, steps, header, live=not verbose)
     instance = dg.DagsterInstance.get()
-    instance.add_event_listener(run_id, progress.on_event)
+    results = []
     try:
         with progress, nullcontext() if verbose else records_to(log):
-            result = job.execute_in_process(
-                # The log file has every event (DEBUG); a verbose screen has the messages, as before.
-                run_config={"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "DEBUG"}}}}
-                | (run_config or {}),
-                instance=instance,
-                raise_on_error=False,
-                tags=WRITER_TAGS,
-                run_id=run_id,
-            )
+            for number, phase in enumerate(phases):
+                if number:  # the months the loads of the first run touched; none: only what follows the marts
+                    phase.months = touched_partitions(instance, phases[0].run_id)
+                    if not phase.months:
+                        phase.keys -= marts
+                        progress.leave_out(
+                            marts & selected, {s for s, keys in steps.items() if keys <= marts}
+                        )
+                        progress.months = "none touched by the new loads"
+                if phase.months:
+                    progress.months = "{} to {}".format(*phase.months)
+                if not phase.keys:
+                    continue
+                instance.add_event_listener(phase.run_id, progress.on_event)
+                job_name = f"{RUN_JOB}_months" if number else RUN_JOB
+                job = dg.Definitions(
+                    assets=assets,
+                    jobs=[dg.define_asset_job(job_name, selection=dg.AssetSelection.assets(*phase.keys))],
+                    resources=defs.resources,
+                ).resolve_job_def(job_name)
+                # The config of the steps this run has (a step's config for another run would be refused).
+                phase_steps = {a.node_def.name for a in assets if set(a.keys) & phase.keys}
+                ops = (run_config or {}).get("ops", {})
+                phase_config = (run_config or {}) | {
+                    "ops": {step: config for step, config in ops.items() if step in phase_steps}
+                }
+                result = job.execute_in_process(
+                    # The log file has every event (DEBUG); a verbose screen has the messages, as before.
+                    run_config={
+                        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "DEBUG"}}}
+                    }
+                    | phase_config,
+                    instance=instance,
+                    raise_on_error=False,
+                    tags=WRITER_TAGS | (month_range_tags(*phase.months) if phase.months else {}),
+                    run_id=phase.run_id,
+                )
+                results.append(result)
+                if not result.success:
+                    break
     finally:
         screen.close()
     out, err = console(sys.stdout), console(sys.stderr)
     blocks = failure_blocks(progress.events, paths, None if verbose else log)
     for line in warnings_of(progress.events):
         err.print(line)
-    if blocks or not result.success:
+    if blocks or not all(result.success for result in results):
         err.print(f"\nneighborhood-metrics: the run did not complete ({progress.elapsed()}):")
         for block in blocks or [f"  see {log}" if not verbose else "  see the records above"]:
             err.print(block)
         return 1
     out.print(success_summary(progress, paths, log if not verbose else None))
     return 0
+
+
+def backfill(first: str, last: str, selection=None, verbose: bool = False) -> int:
+    """Rebuild the months FIRST to LAST (YYYY-MM) of the crime marts from the loaded incidents, in one run, and
+    everything downstream of the marts (or `selection`)."""
+    from pipelines.assets.dbt import CRIME_MONTHS
+    from pipelines.schedules import after_crime_marts
+
+    keys = CRIME_MONTHS.get_partition_keys()
+    for month in (first, last):
+        if month not in keys:
+            print(
+                f"error: {month!r} is not a month of the crime marts' partitions (YYYY-MM, {keys[0]} to {keys[-1]})",
+                file=sys.stderr,
+            )
+            return 2
+    if first > last:
+        print(f"error: --from {first} is after --to {last}", file=sys.stderr)
+        return 2
+    return run(selection or after_crime_marts(), verbose=verbose, months=(first, last))
 
 
 def demo(size: str, home: str | None, verbose: bool = False) -> int:
@@ -257,6 +341,20 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument(
         "--sources", help="folder of source YAML files (default $NBHD_SOURCES_DIR or sources/demo)"
     )
+    backfill_parser = commands.add_parser(
+        "backfill",
+        help="rebuild a range of months of the crime marts (and what depends on them) from the loaded incidents",
+    )
+    backfill_parser.add_argument("--from", dest="first", required=True, help="first month, YYYY-MM")
+    backfill_parser.add_argument("--to", dest="last", required=True, help="last month, YYYY-MM (included)")
+    backfill_parser.add_argument(
+        "--select",
+        help="Dagster asset selection (default: the crime marts and everything downstream of them)",
+    )
+    backfill_parser.add_argument("--home", help="data home (default $NBHD_HOME or ./data)")
+    backfill_parser.add_argument(
+        "--sources", help="folder of source YAML files (default $NBHD_SOURCES_DIR or sources/demo)"
+    )
     check_parser = commands.add_parser(
         "check-source", help="validate a source YAML (and a sample file) without loading"
     )
@@ -275,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     replay_parser.add_argument(
         "--sources", help="folder of source YAML files (default $NBHD_SOURCES_DIR or sources/demo)"
     )
-    for each in (demo_parser, run_parser, replay_parser):
+    for each in (demo_parser, run_parser, backfill_parser, replay_parser):
         each.add_argument(
             "--verbose",
             action="store_true",
@@ -290,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         _configure(args.home, args.sources)
         if args.command == "run":
             return run(args.select, verbose=args.verbose, full_refresh=args.full_refresh)
+        if args.command == "backfill":
+            return backfill(args.first, args.last, args.select, args.verbose)
         return replay_quarantine(args.source, args.verbose)
     except Exception as error:  # before the run starts: a source YAML that does not load, a selection, ...
         if args.verbose:

@@ -17,8 +17,8 @@ from pipelines.assets.weights import survey_respondent_weights
 from pipelines.checks.nothing_vanishes import nothing_vanishes_checks
 from pipelines.freshness import freshness_checks
 from pipelines.resources import build_resources
-from pipelines.schedules import build_schedules
-from pipelines.sensors import landing_sensor
+from pipelines.schedules import DAILY_JOB, build_schedules
+from pipelines.sensors import crime_months_sensor, landing_job, landing_sensor
 from pipelines.settings import Paths
 from pipelines.sources import load_sources
 
@@ -33,11 +33,14 @@ def build_defs(paths: Paths) -> dg.Definitions:
         + [survey_respondent_weights]
         + [*dbt_asset_definitions(), publish_asset(), docs_asset(), report_asset()]
     )
+    schedules = build_schedules(specs)
+    # The jobs whose runs load new data (and stop before the partitioned crime marts).
+    loading_jobs = [landing_job(), *(s.job for s in schedules if s.job_name == DAILY_JOB)]
     return dg.Definitions(
         assets=assets,
         asset_checks=freshness_checks(specs) + nothing_vanishes_checks(),
-        schedules=build_schedules(specs),
-        sensors=[landing_sensor(specs, assets)],
+        schedules=schedules,
+        sensors=[landing_sensor(specs, assets), crime_months_sensor(assets, loading_jobs)],
         resources=build_resources(paths),
     )
 

@@ -84,7 +84,8 @@ def _elapsed(seconds: float) -> str:
 
 
 class Progress:
-    """Follows one run: `on_event` receives each of its Dagster events (DagsterInstance.add_event_listener)."""
+    """Follows a CLI run (one Dagster run, or two: the loads, then the crime months they touched): `on_event`
+    receives each of their Dagster events (DagsterInstance.add_event_listener)."""
 
     def __init__(
         self,
@@ -113,6 +114,9 @@ class Progress:
             self.stages["dbt"].checks = len(dbt_checks)
         self.steps = set(steps)
         self.steps_begun: set[str] = set()
+        self.months: str | None = (
+            None  # the crime marts' months (partitions) the run rebuilt, for the summary
+        )
         self.over = False
         self.stage_of_step: dict[str, Stage] = {}
         self.asset_of_step: dict[str, dg.AssetKey] = {}
@@ -136,6 +140,21 @@ class Progress:
             if live and console.is_terminal
             else None
         )
+
+    def leave_out(self, keys: set[dg.AssetKey], steps: set[str]) -> None:
+        """Assets, and the steps holding only them, that the run turned out not to need (the crime months when
+        the loads touched none): not counted, and not "did not run"."""
+        for key in keys:
+            if (stage := stage_of(key, self.dbt_keys)) in self.stages:
+                self.stages[stage].assets -= 1
+        checks = {check for check in self.dbt_checks if check.asset_key in keys}
+        self.dbt_checks -= checks
+        if "dbt" in self.stages:
+            self.stages["dbt"].checks -= len(checks)
+        self.steps -= steps
+        for step in steps:
+            if step in self.stage_of_step:
+                self.stage_of_step[step].steps.discard(step)
 
     def elapsed(self) -> str:
         return _elapsed(time.monotonic() - self.started)
@@ -230,9 +249,10 @@ class Progress:
 
     def _materialized(self, key: dg.AssetKey, metadata) -> None:
         values = {name: value.value for name, value in metadata.items()}
+        first = key not in self.events.metadata  # a run of several months materializes each of them
         self.events.metadata[key] = values
         name = stage_of(key, self.dbt_keys)
-        if name not in self.stages:
+        if name not in self.stages or not first:
             return
         stage = self.stages[name]
         stage.done += 1
@@ -365,6 +385,8 @@ def success_summary(progress: Progress, paths: Paths, log: Path | None) -> str:
         for source, c in counts.items():
             reasons = ", ".join(f"{reason} {n:,}" for reason, n in c.reasons[:3])
             lines.append(f"  {source:<{width}}  {c.line()}" + (f"; {reasons}" if reasons else ""))
+    if progress.months:
+        lines.append(f"Crime months rebuilt: {progress.months}")
     errors = [e for e in events.checks if e.severity == dg.AssetCheckSeverity.ERROR]
     if errors:
         lines.append(f"Blocking checks: all {len(errors)} passed")

@@ -4,6 +4,9 @@ downstream for each file-drop source with a landing file that has no raw copy ye
 The raw copies are the record of what was landed (their names are the load ids: file name + digest), so the
 sensor keeps no state of its own: a file dropped twice, or a run that already landed it, asks for nothing.
 The run key is the set of waiting load ids, so one drop never starts two runs.
+
+That run stops before the crime marts (partitioned by month): when it, or the daily job, succeeds,
+crime_months_sensor asks for one run of the months its loads touched, and of everything downstream of the marts.
 """
 
 from __future__ import annotations
@@ -13,9 +16,16 @@ import time
 
 import dagster as dg
 
+from pipelines.assets.dbt import month_range_tags, touched_partitions
 from pipelines.connectors.files import landing_files
 from pipelines.resources import DataHome
-from pipelines.schedules import WRITER_TAGS, downstream_of_sources
+from pipelines.schedules import (
+    WRITER_TAGS,
+    after_crime_marts,
+    crime_marts,
+    crime_months_job,
+    downstream_of_sources,
+)
 from pipelines.sources import SourceSpec
 
 # A file still being copied changes size; leave files modified within this many seconds for the next tick.
@@ -42,8 +52,11 @@ def landing_job() -> dg.UnresolvedAssetJobDefinition:
 
 def landing_sensor(specs: list[SourceSpec], assets: list[dg.AssetsDefinition]) -> dg.SensorDefinition:
     file_sources = [spec for spec in specs if spec.connector == "file"]
-    # Resolved once, at load: which assets a new file of each source feeds.
-    downstream = {spec.name: downstream_of_sources([spec.name]).resolve(assets) for spec in file_sources}
+    # Resolved once, at load: which assets a new file of each source feeds, up to the crime marts.
+    downstream = {
+        spec.name: (downstream_of_sources([spec.name]) - after_crime_marts()).resolve(assets)
+        for spec in file_sources
+    }
 
     @dg.sensor(
         name="landing_files_sensor",
@@ -83,3 +96,32 @@ def landing_sensor(specs: list[SourceSpec], assets: list[dg.AssetsDefinition]) -
         )
 
     return new_landing_files
+
+
+def crime_months_sensor(
+    assets: list[dg.AssetsDefinition], loading_jobs: list[dg.UnresolvedAssetJobDefinition]
+) -> dg.RunStatusSensorDefinition:
+    only_downstream = sorted(
+        (after_crime_marts() - crime_marts()).resolve(assets), key=lambda key: key.to_user_string()
+    )
+
+    @dg.run_status_sensor(
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        name="crime_months_sensor",
+        monitored_jobs=loading_jobs,
+        request_job=crime_months_job(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="After a run that loads (daily job, landing files): the crime months its loads touched, in "
+        "one run, and everything downstream of the crime marts.",
+    )
+    def crime_months_after_loads(context: dg.RunStatusSensorContext):
+        loading_run = context.dagster_run.run_id
+        months = touched_partitions(context.instance, loading_run)
+        # No month touched (a survey file, say): the crime marts stay as they are, what follows them is rebuilt.
+        return dg.RunRequest(
+            run_key=loading_run,
+            tags=month_range_tags(*months) if months else {},
+            asset_selection=None if months else only_downstream,
+        )
+
+    return crime_months_after_loads

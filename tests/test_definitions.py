@@ -52,6 +52,7 @@ def test_definitions_load_and_match_the_snapshot(tmp_path):
         "schedule daily_crime_schedule '0 6 * * *' -> daily_crime",
         "schedule weekly_full_build_schedule '0 3 * * 0' -> weekly_full_build",
         "sensor landing_files_sensor -> load_landing_files",
+        "sensor crime_months_sensor -> crime_months",
     ):
         assert stage in graph
     assert "check published/crime_monthly:" in graph, "dbt tests are asset checks"

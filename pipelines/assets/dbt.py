@@ -11,18 +11,21 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets, get_asset_key_for_model
 from dagster_dbt.dbt_project import using_dagster_dev
 
 from pipelines.resources import DataHome, dbt_cli
 from pipelines.settings import DBT_PROJECT_DIR, Paths
+from pipelines.warehouse import connect, quote
 
 PUBLISHED_SCHEMA = "published"
 
 
-def dbt_vars(paths: Paths) -> list[str]:
-    """The settings a dbt invocation reads (the profile's warehouse path), passed on its command line."""
-    return ["--vars", json.dumps({"warehouse": str(paths.warehouse)})]
+def dbt_vars(paths: Paths, **window: str) -> list[str]:
+    """The settings a dbt invocation reads (the profile's warehouse path, the crime marts' month window), passed
+    on its command line."""
+    return ["--vars", json.dumps({"warehouse": str(paths.warehouse), **window})]
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
@@ -67,24 +70,87 @@ class DbtBuildConfig(dg.Config):
 
 
 # The models that read the raking weights (dbt's source weights.survey_respondents) and those built on them. The
-# weights asset reads dbt's own respondents (pipelines/assets/weights.py), so a run builds the dbt project in two
-# invocations around it: every other model first, then these.
+# weights asset reads dbt's own respondents (pipelines/assets/weights.py), so a run builds the dbt project in
+# invocations around it: the weighted models last.
 WEIGHTED_MODELS = "source:weights+"
-DBT_STEPS = ("dbt_models", "dbt_weighted_models")
+# The crime marts, partitioned by month: a run rebuilds the months of its partitions (a backfill, the months new
+# loads touched, or all of them). Everything downstream of them is weighted (the scorecard, the evaluation).
+CRIME_MARTS = "marts.crime"
+DBT_STEPS = ("dbt_models", "dbt_crime_marts", "dbt_weighted_models")
+
+# One partition per month of the crime marts. Months before the first partition are built with it (a window
+# starting at the first partition has no lower bound): cities' open crime archives start after 1990.
+CRIME_MONTHS = dg.MonthlyPartitionsDefinition(start_date="1990-01", fmt="%Y-%m", end_offset=1)
+# The months new crime loads touched (the view int_incidents_touched_months): the dbt step that builds it
+# reports them as an observation of it, which the run of the crime marts' partitions that follows reads.
+TOUCHED_MONTHS_MODEL = "int_incidents_touched_months"
+
+
+def month_window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The dbt vars of a run's partitions: window_start (inclusive) and window_end (exclusive), left out where
+    the range reaches the first or last partition, so months outside the partitions are built with them."""
+    window = context.partition_time_window
+    first, last = CRIME_MONTHS.get_first_partition_window(), CRIME_MONTHS.get_last_partition_window()
+    bounds = {}
+    if first is not None and window.start > first.start:
+        bounds["window_start"] = window.start.date().isoformat()
+    if last is not None and window.end < last.end:
+        bounds["window_end"] = window.end.date().isoformat()
+    return bounds
+
+
+def touched_months_observation(paths: Paths) -> dg.AssetObservation:
+    """The partitions (months) the view int_incidents_touched_months lists: how many, the first and the last
+    (months before the first partition count as the first, after the last as the last)."""
+    with connect(paths.warehouse, read_only=True) as con:
+        count, first, last = con.execute(
+            f"SELECT count(*), min(month), max(month) FROM intermediate.{quote(TOUCHED_MONTHS_MODEL)}"
+        ).fetchone()
+    metadata: dict[str, int | str] = {"touched_months": int(count)}
+    if count:
+        keys = CRIME_MONTHS.get_first_partition_key(), CRIME_MONTHS.get_last_partition_key()
+        metadata["first_partition"] = max(keys[0], min(keys[1], f"{first:%Y-%m}"))
+        metadata["last_partition"] = min(keys[1], max(keys[0], f"{last:%Y-%m}"))
+    return dg.AssetObservation(asset_key=model_key(TOUCHED_MONTHS_MODEL), metadata=metadata)
+
+
+def touched_partitions(instance: dg.DagsterInstance, run_id: str) -> tuple[str, str] | None:
+    """The first and last month (partition key) the run's loads touched, from its observation of
+    int_incidents_touched_months; None when they touched none or the run did not build it."""
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_OBSERVATION):
+        observation = entry.asset_observation
+        if (
+            observation.asset_key == model_key(TOUCHED_MONTHS_MODEL)
+            and "first_partition" in observation.metadata
+        ):
+            return observation.metadata["first_partition"].value, observation.metadata["last_partition"].value
+    return None
+
+
+def month_range_tags(first: str, last: str) -> dict[str, str]:
+    """The tags of one run over the partitions from `first` to `last` (single-run backfill policy)."""
+    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+
+
+def all_months() -> tuple[str, str]:
+    return CRIME_MONTHS.get_first_partition_key(), CRIME_MONTHS.get_last_partition_key()
 
 
 @functools.cache
-def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
-    """Every dbt model, seed and test, from the manifest, as two definitions: `dbt_models` (all but the weighted
-    models) and `dbt_weighted_models`."""
+def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition, dg.AssetsDefinition]:
+    """Every dbt model, seed and test, from the manifest, as three definitions in the order they build:
+    `dbt_models` (all but the crime marts and the weighted models), `dbt_crime_marts` (partitioned by month)
+    and `dbt_weighted_models`."""
     project = dbt_project()
 
-    def definition(name: str, **selection: str) -> dg.AssetsDefinition:
+    def definition(name: str, partitioned: bool, **selection: str) -> dg.AssetsDefinition:
         @dbt_assets(
             name=name,
             manifest=project.manifest_path,
             project=project,
             dagster_dbt_translator=Translator(),
+            partitions_def=CRIME_MONTHS if partitioned else None,
+            backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
             **selection,
         )
         def build(
@@ -93,14 +159,19 @@ def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
             data_home: DataHome,
             config: DbtBuildConfig,
         ):
+            paths = data_home.paths
             refresh = ["--full-refresh"] if config.full_refresh else []
-            yield from dbt.cli(["build", *refresh, *dbt_vars(data_home.paths)], context=context).stream()
+            window = month_window_vars(context) if partitioned else {}
+            yield from dbt.cli(["build", *refresh, *dbt_vars(paths, **window)], context=context).stream()
+            if model_key(TOUCHED_MONTHS_MODEL) in context.selected_asset_keys:
+                yield touched_months_observation(paths)
 
         return build
 
     return (
-        definition(DBT_STEPS[0], exclude=WEIGHTED_MODELS),
-        definition(DBT_STEPS[1], select=WEIGHTED_MODELS),
+        definition(DBT_STEPS[0], False, exclude=f"{WEIGHTED_MODELS} {CRIME_MARTS}"),
+        definition(DBT_STEPS[1], True, select=CRIME_MARTS),
+        definition(DBT_STEPS[2], False, select=WEIGHTED_MODELS),
     )
 
 

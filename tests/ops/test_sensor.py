@@ -1,6 +1,7 @@
 """The landing sensor: a new survey file dropped into its landing folder is loaded by the run the sensor asks
-for. Evaluated with Dagster's build_sensor_context against a real (temporary, on-disk) instance; the requested
-runs are executed for real (landing -> raw -> warehouse -> dbt -> published)."""
+for, and crime_months_sensor then asks for the crime months that run's loads touched and what follows. Evaluated
+with Dagster's build_sensor_context / build_run_status_sensor_context against a real (temporary, on-disk)
+instance; the requested runs are executed for real (landing -> raw -> warehouse -> dbt -> published)."""
 
 from __future__ import annotations
 
@@ -62,13 +63,33 @@ def tick(defs: dg.Definitions, instance: dg.DagsterInstance):
         return sensor.evaluate_tick(context)
 
 
-def run_requested(defs: dg.Definitions, instance: dg.DagsterInstance, request: dg.RunRequest):
-    job = defs.get_job_def("load_landing_files")
-    result = job.execute_in_process(
+def run_requested(defs: dg.Definitions, instance: dg.DagsterInstance, request: dg.RunRequest, job: str):
+    result = defs.get_job_def(job).execute_in_process(
         instance=instance, asset_selection=request.asset_selection, tags=request.tags, raise_on_error=False
     )
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return result
+
+
+def after_success(defs: dg.Definitions, instance: dg.DagsterInstance, run_id: str) -> dg.RunRequest:
+    """What crime_months_sensor asks for once the run `run_id` has succeeded."""
+    sensor = defs.get_sensor_def("crime_months_sensor")
+    (success,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+    context = dg.build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=success.dagster_event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(run_id),
+    )
+    return sensor(context)
+
+
+def partitions(result) -> list[str]:
+    return sorted(
+        event.partition
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey(["published", "crime_monthly"])
+    )
 
 
 def test_a_new_survey_file_is_loaded(location):
@@ -82,7 +103,16 @@ def test_a_new_survey_file_is_loaded(location):
     waiting = tick(defs, instance)
     assert waiting.run_requests == [] and "still loading landing files" in waiting.skip_message
     instance.delete_run(going.run_id)
-    run_requested(defs, instance, first.run_requests[0])
+    loads = run_requested(defs, instance, first.run_requests[0], "load_landing_files")
+    assert partitions(loads) == [], "the loading run stops before the crime marts"
+    months = after_success(defs, instance, loads.run_id)
+    assert months.tags["dagster/asset_partition_range_start"] == "2023-01", (
+        "every month of the coverage is new"
+    )
+    assert months.tags["dagster/asset_partition_range_end"] == "2024-12"
+    assert partitions(run_requested(defs, instance, months, "crime_months")) == [
+        f"{month:%Y-%m}" for month in pd.period_range("2023-01", "2024-12", freq="M")
+    ]
     assert (
         pd.read_parquet(home / "published" / "current" / "trust_quarterly.parquet")["respondents"].sum() == 0
     )
@@ -96,14 +126,16 @@ def test_a_new_survey_file_is_loaded(location):
     settle(home / "landing" / SURVEY)
     (request,) = tick(defs, instance).run_requests
     selected = {key.to_user_string() for key in request.asset_selection}
-    assert {
-        f"parsed/{SURVEY}",
-        f"warehouse/{SURVEY}",
-        "published/trust_quarterly",
-        "published_report",
-    } <= selected
+    assert {f"parsed/{SURVEY}", f"warehouse/{SURVEY}", "weights/survey_respondents"} <= selected
     assert "parsed/demo_crimes" not in selected, "only the new file's source and what depends on it"
-    result = run_requested(defs, instance, request)
+    assert "published/trust_quarterly" not in selected, "the weighted models follow the crime marts"
+    result = run_requested(defs, instance, request, "load_landing_files")
+    then = after_success(defs, instance, result.run_id)
+    assert "dagster/asset_partition_range_start" not in then.tags, "a survey touches no crime month"
+    follows = {key.to_user_string() for key in then.asset_selection}
+    assert {"published/trust_quarterly", "published_report"} <= follows
+    assert "published/crime_monthly" not in follows
+    run_requested(defs, instance, then, "crime_months")
 
     survey_file = home / "landing" / SURVEY / "wave_2024.csv"
     data_rows = len(pd.read_csv(survey_file, skiprows=[1, 2]))  # Qualtrics: 3 header rows
@@ -153,9 +185,14 @@ def test_daily_crime_job_selects_crime_and_its_dependents(location):
     assert {
         "parsed/demo_crimes",
         "warehouse/demo_crimes",
-        "published/crime_monthly",
-        "published_files",
+        "intermediate/int_incidents_touched_months",
     } <= keys
+    assert "published/crime_monthly" not in keys, "the months it touched: the crime_months job"
+    months = defs.get_job_def("crime_months")
+    assert {"published/crime_monthly", "published_files"} <= {
+        key.to_user_string() for key in months.asset_layer.selected_asset_keys
+    }
+    assert months.partitions_def.get_partition_keys()[:2] == ["1990-01", "1990-02"], "monthly partitions"
     assert "reference/student_t_975" in keys, "the seeds a partial run needs on a fresh warehouse"
     assert not any(k.startswith(("parsed/demo_survey", "warehouse/demo_survey")) for k in keys)
     assert (REPO / "dagster.yaml").read_text().count("neighborhood_metrics/writer") == 1

@@ -133,4 +133,5 @@ def test_the_schedules_and_the_sensor_are_on_by_default(graph):
         "daily_crime_schedule": "RUNNING",
         "weekly_full_build_schedule": "RUNNING",
         "landing_files_sensor": "RUNNING",
+        "crime_months_sensor": "RUNNING",
     }

@@ -1,8 +1,9 @@
 -- The work list of the incremental crime models: the incidents whose latest version may have
 -- changed since int_incidents_deduplicated was last built, each with the month it was counted in
 -- then (previous_month; NULL for an incident new to it). int_incidents_deduplicated re-derives these
--- incidents from all their loaded rows; crime_monthly rebuilds the months they leave and enter and,
--- through the 12-month rolling rate, the 11 months after each.
+-- incidents from all their loaded rows; int_incidents_touched_months lists the months they leave and
+-- enter and, through the 12-month rolling rate, the 11 months after each: the partitions of crime_monthly
+-- a run rebuilds.
 --
 -- An incident changed when one of its rows was loaded after the last build (loaded_at past the latest
 -- loaded_at the built table holds: everything loaded up to it had been loaded by that build), or when
@@ -10,8 +11,9 @@
 -- replaced it, or a replayed quarantine or a new boundary file validated it again): its rows may have
 -- moved, changed or gone, so the incident may now have another version, or none at all.
 --
--- Rows accumulate until crime_monthly has consumed them (its post-hook empties this table), so a run
--- that stops between the two models loses no month. A row with a NULL source means "everything":
+-- Rows accumulate until crime_monthly has consumed them (its post-hook empties this table once a build
+-- has rebuilt every month they touch), so a run that stops before it, or a backfill of other months,
+-- loses no month. A row with a NULL source means "everything":
 -- written whenever this list starts afresh (the first build, --full-refresh, or a built table that is
 -- missing), since no earlier state can be compared with then.
 {{ config(

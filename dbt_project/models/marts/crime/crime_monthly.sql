@@ -1,10 +1,15 @@
--- Incremental on DuckDB: a run rebuilds only the months it touches (unique_key month: all neighborhoods
--- of each), read from the incidents of those months and the 11 before them (the 12-month rolling rate).
--- A month is touched when an incident of int_incidents_changed left it or entered it, or one of the 11
--- months before it is, or it is new to the coverage; every month is when the coverage's first month
--- (month_index), the neighborhoods or their populations changed, or int_incidents_changed says
--- "everything". The post-hooks delete the months that left the coverage and empty int_incidents_changed,
--- now consumed. Spark builds the whole table.
+-- Incremental on DuckDB: a run rebuilds the months of its window, the Dagster partitions (months) of
+-- the run: vars window_start (inclusive) and window_end (exclusive), first days of months; a bound left
+-- out is open. It reads the incidents of those months and of the 11 before them (the 12-month rolling
+-- rate) from int_incidents_deduplicated. Which months new loads touch is int_incidents_touched_months:
+-- the daily path rebuilds those. The post-hooks delete the window's months that left the coverage, and
+-- empty int_incidents_changed, now consumed, once every month it touches lies in the window. Spark
+-- builds the whole table.
+{%- set window_start = var('window_start', '0001-01-01') %}
+{%- set window_end = var('window_end', '9999-12-01') %}
+{%- set in_window -%}
+    month >= cast('{{ window_start }}' as date) and month < cast('{{ window_end }}' as date)
+{%- endset %}
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='delete+insert',
@@ -14,32 +19,27 @@
         """
         {%- if is_incremental() %}
         delete from {{ this }}
-        where month not in (select month from {{ ref('int_coverage_months') }} where subject = 'crime')
+        where
+            month not in (select month from {{ ref('int_coverage_months') }} where subject = 'crime')
+            and """ ~ in_window ~ """
         {%- endif %}
         """,
         """
         {%- if target.type == 'duckdb' %}
         delete from {{ ref('int_incidents_changed') }}
+        where not exists (
+            select 1 from {{ ref('int_incidents_touched_months') }}
+            where not (""" ~ in_window ~ """)
+        )
         {%- endif %}
         """,
     ],
 ) }}
--- depends_on: {{ ref('int_incidents_changed') }}, {{ ref('int_coverage_months') }}
+-- depends_on: {{ ref('int_incidents_changed') }}, {{ ref('int_incidents_touched_months') }}
+-- depends_on: {{ ref('int_coverage_months') }}
 with
 
 {%- if is_incremental() %}
-
-    changed_incidents as (
-
-        select * from {{ ref('int_incidents_changed') }}
-
-    ),
-
-    built as (
-
-        select * from {{ this }}
-
-    ),
 
     crime_coverage as (
 
@@ -48,117 +48,15 @@ with
 
     ),
 
-    crime_frame as (
-
-        select * from {{ ref('int_neighborhood_months') }}
-        where subject = 'crime'
-
-    ),
-
-    -- a neighborhood added or gone, or a population changed: every row of the table changes
-    populations_changed as (
-
-        (
-            select
-                built.neighborhood_id,
-                built.population
-            from built
-            except
-            select
-                crime_frame.neighborhood_id,
-                cast(crime_frame.population as integer) as population
-            from crime_frame
-        )
-        union all
-        (
-            select
-                crime_frame.neighborhood_id,
-                cast(crime_frame.population as integer) as population
-            from crime_frame
-            except
-            select
-                built.neighborhood_id,
-                built.population
-            from built
-        )
-
-    ),
-
-    first_months as (
-
-        select
-            (select min(built.month) from built) as built_first_month,
-            (select min(crime_coverage.month) from crime_coverage) as coverage_first_month
-
-    ),
-
-    -- the coverage's first month moved (every month_index with it), or the work list says "everything"
-    rebuild_everything as (
-
-        select
-            exists (
-                select 1
-                from changed_incidents as everything
-                where everything.source is null
-            )
-            or coalesce(
-                first_months.built_first_month != first_months.coverage_first_month,
-                (first_months.built_first_month is null) != (first_months.coverage_first_month is null)
-            )
-            or exists (select 1 from populations_changed) as is_true
-        from first_months
-
-    ),
-
-    -- the months an incident left (its version as last built) or entered (its latest version), and the
-    -- months new to the coverage
-    changed_months as (
-
-        select changed_incidents.previous_month as month
-        from changed_incidents
-
-        union
-
-        select deduplicated.occurred_month as month
-        from {{ ref('int_incidents_deduplicated') }} as deduplicated
-        where
-            exists (
-                select 1
-                from changed_incidents
-                where
-                    changed_incidents.source = deduplicated.source
-                    and changed_incidents.incident_id = deduplicated.incident_id
-            )
-
-        union
-
-        select crime_coverage.month
-        from crime_coverage
-        cross join rebuild_everything
-        where
-            rebuild_everything.is_true
-            or crime_coverage.month not in (select built.month from built)
-
-    ),
-
-    -- in the coverage: a month that left it has no row to rebuild (the post-hook deletes it)
-    changed_month_indexes as (
-
-        select crime_coverage.month_index
-        from crime_coverage
-        where crime_coverage.month in (select changed_months.month from changed_months)
-
-    ),
-
-    -- each changed month and the 11 after it
+    -- the window's months in the coverage (a month that left it has no row to rebuild: the post-hook
+    -- deletes it)
     touched_months as (
 
-        select distinct crime_coverage.month
+        select
+            crime_coverage.month,
+            crime_coverage.month_index
         from crime_coverage
-        inner join changed_month_indexes
-            on
-                crime_coverage.month_index >= changed_month_indexes.month_index
-                and crime_coverage.month_index <= changed_month_indexes.month_index + 11
+        where {{ in_window }}
 
     ),
 
@@ -167,10 +65,10 @@ with
 
         select distinct crime_coverage.month
         from crime_coverage
-        inner join changed_month_indexes
+        inner join touched_months
             on
-                crime_coverage.month_index >= changed_month_indexes.month_index - 11
-                and crime_coverage.month_index <= changed_month_indexes.month_index + 11
+                crime_coverage.month_index >= touched_months.month_index - 11
+                and crime_coverage.month_index <= touched_months.month_index
 
     ),
 
