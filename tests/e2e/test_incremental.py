@@ -88,14 +88,17 @@ class Loads:
 
     def revisions(self, updated: pd.Timestamp) -> list[list[str]]:
         """The city's earliest incident moves to the latest month: nothing else touches the month it leaves
-        (no late incident comes before March 2023). Then a few others move month or neighborhood or change
-        category. An incident moved before the coverage stays there: moving it back would move the coverage's
-        start again, which rebuilds every month."""
+        (no late incident comes before March 2023). Then a few incidents of later months move month or
+        neighborhood or change category. An incident moved before the coverage stays there: moving it back
+        would move the coverage's start again, which rebuilds every month."""
         movable = set(self.known) - self.before_coverage
         earliest = min(movable, key=lambda incident: self.known[incident][0])
+        # The others are of later months: a month touched rebuilds the 11 after it, never one before.
+        left = pd.Timestamp(self.known[earliest][0]).to_period("M")
+        later = sorted(i for i in movable if pd.Timestamp(self.known[i][0]).to_period("M") > left)
         moves = {earliest: "latest"} | {
             incident: self.rng.choice(["month", "neighborhood", "category"])
-            for incident in self.rng.sample(sorted(movable - {earliest}), 4)
+            for incident in self.rng.sample(later, 4)
         }
         rows = []
         for incident, change in moves.items():
@@ -192,17 +195,18 @@ def test_incremental_runs_publish_what_a_full_build_does(seed, city, tmp_path):
     landing = home / "landing" / "demo_crimes"
 
     loads = Loads(seed, city[1])
-    # Each step loads one file. The first moves the coverage's start (which rebuilds every month) with new
-    # incidents of a new or an old month; the second brings revisions (the month its earliest incident leaves is
-    # touched by nothing else) with another random load and a corrected earlier file, so the months it rebuilds
-    # are only those its loads touch, and the comparison below fails when one of them is missed. The quarantine
-    # is replayed after a random step.
-    replay_at = loads.rng.randrange(1, STEPS + 1)
+    # Two steps. The first moves the coverage's start (which rebuilds every month), in a file of its own that no
+    # later step corrects, and loads new incidents of a new or an old month; the quarantine is replayed after it
+    # (a replay validates a whole load again). The second brings revisions (the city's earliest incident moves to
+    # the latest month: no other load of the step touches the month it leaves, nor the 11 before it), another
+    # random load and a corrected first-step file: every month it rebuilds is one its loads touch, so the
+    # comparison below fails when the month-touching logic misses one.
     for step in range(1, STEPS + 1):
         updated = pd.Timestamp("2026-01-01") + pd.Timedelta(days=step)  # later than every earlier version
         first_loads = [loads.new_month, loads.late]
         if step == 1:
-            makers = [loads.rng.choice(first_loads), loads.earlier_start]
+            write(landing / "before_coverage.csv", [CRIME_HEADER, *loads.earlier_start(updated)])
+            makers = [loads.rng.choice(first_loads)]
         else:
             makers = [loads.revisions, loads.rng.choice(first_loads)]
         rows = [row for make in makers for row in make(updated)]
@@ -212,7 +216,7 @@ def test_incremental_runs_publish_what_a_full_build_does(seed, city, tmp_path):
         write(landing / name, [CRIME_HEADER, *rows])
         loads.files.append(name)
         run(home, sources)
-        if step == replay_at:
+        if step == 1:
             replay_fix(sources)
             cli(home, sources, "replay-quarantine", "demo_crimes")
 
