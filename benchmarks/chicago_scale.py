@@ -1,6 +1,6 @@
 """Chicago scale (issue 8): the demo city at Chicago's size against the plain-DuckDB floor, in one run.
 
-    .venv/bin/python benchmarks/chicago_scale.py [--size large] [--home DIR] [--regenerate]
+    .venv/bin/python benchmarks/chicago_scale.py [--size large] [--home DIR] [--regenerate] [--increment-only]
 
 Measures, each in its own child process (wall time, CPU time of the process and its children, peak RSS):
   (a) a full refresh from the landing files (`neighborhood-metrics run`, everything) at `--size` and at the
@@ -8,9 +8,10 @@ Measures, each in its own child process (wall time, CPU time of the process and 
       small tables cancel out) can be set against
   (c) the floor: plain DuckDB in one process reading the same crime CSV files, point in polygon against the same
       boundaries, crosswalk, group by month x neighborhood x category;
-  (b) a daily incremental: one new landing file of 700 new and 2,000 revised incidents, then what the
-      `daily_crime` job runs (the crime sources, everything built from them, the dbt seeds).
-It prints figures; it is not a test. The machine may be shared: the load average is printed with them.
+  (b) a daily increment on both cities: one new landing file of 700 new and 2,000 revised incidents, then what
+      the `daily_crime` job runs (the crime sources, everything built from them, the dbt seeds); and their ratio.
+It prints figures, and every process's peak RSS against the 1 GB bound; it is not a test. The machine may be
+shared: the load averages are printed with them (--increment-only measures the increments again later).
 
 Generated homes are kept in --home/<size> and reused (generating 8.4 M incidents takes minutes); --regenerate
 makes them again.
@@ -240,6 +241,20 @@ def step_durations(home: Path) -> tuple[list[tuple[str, float]], dict[str, float
     return sorted(durations, key=lambda item: -item[1]), split
 
 
+def dbt_node_times(home: Path, top: int = 12) -> list[tuple[str, float]]:
+    """The slowest dbt models and tests of the home's last run, from each dbt step's run_results.json (dagster-dbt
+    writes them under dbt_project/target/<step>-<run id prefix>-<...>/)."""
+    import dagster as dg
+
+    run_id = dg.DagsterInstance.from_config(str(home / "dagster")).get_runs(limit=1)[0].run_id
+    times = []
+    for results in (REPO / "dbt_project" / "target").glob(f"*-{run_id[:7]}-*/run_results.json"):
+        for result in json.loads(results.read_text())["results"]:
+            kind, _, name = result["unique_id"].split(".", 2)
+            times.append((f"{kind} {name.split('.')[0]}"[:70], result["execution_time"]))
+    return sorted(times, key=lambda item: -item[1])[:top]
+
+
 def crime_sources() -> list[str]:
     from pipelines.sources import load_sources
 
@@ -345,6 +360,8 @@ def print_steps(label: str, home: Path) -> list[tuple[str, float]]:
     print(f"    {label}, slowest steps: {', '.join(f'{s} {t:.1f}s' for s, t in steps[:8])}", flush=True)
     if split:
         print(f"    of which: {', '.join(f'{s} {t:.1f}s' for s, t in split.items())}", flush=True)
+    nodes = dbt_node_times(home)
+    print(f"    slowest dbt nodes: {', '.join(f'{n} {t:.1f}s' for n, t in nodes)}", flush=True)
     return steps
 
 
