@@ -57,6 +57,7 @@ class Measured:
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
     # every process of the run (the pipeline, each dbt invocation) -> its sampled peak RSS in MB
     processes: dict[str, float] = field(default_factory=dict)
+    main_peak_at: float = 0.0  # when the pipeline's own process reached its peak (time.time())
 
 
 # ---- measuring a child process
@@ -112,17 +113,19 @@ def measure(
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     start = time.perf_counter()
     child = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    peak_tree = 0
+    peak_tree, main_peak_at = 0, 0.0
     peaks: dict[int, int] = {}  # pid -> peak resident bytes
     labels: dict[int, str] = {}
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_tree
+        nonlocal peak_tree, main_peak_at
         while not done.is_set():
             resident = _process_tree_rss(child.pid)
             peak_tree = max(peak_tree, sum(resident.values()))
             for pid, rss in resident.items():
+                if pid == child.pid and rss > peaks.get(pid, 0):
+                    main_peak_at = time.time()
                 peaks[pid] = max(peaks.get(pid, 0), rss)
                 if pid not in labels:
                     labels[pid] = process_label(pid, child.pid)
@@ -156,6 +159,7 @@ def measure(
         log,
         (load_before, os.getloadavg()[0]),
         processes,
+        main_peak_at,
     )
 
 
@@ -239,6 +243,27 @@ def step_durations(home: Path) -> tuple[list[tuple[str, float]], dict[str, float
                 split[f"{step}: loads"] = loaded[step] - started[step]
                 split[f"{step}: expectations and checks"] = record.timestamp - loaded[step]
     return sorted(durations, key=lambda item: -item[1]), split
+
+
+def steps_at(home: Path, moment: float) -> list[str]:
+    """The steps of the home's last run that were running at `moment` (time.time())."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    run = instance.get_runs(limit=1)[0]
+    started, running = {}, []
+    for record in instance.all_logs(run.run_id):
+        event = record.dagster_event
+        if event is None or not event.step_key:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = record.timestamp
+        elif (
+            event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE")
+            and started.get(event.step_key, moment + 1) <= moment <= record.timestamp
+        ):
+            running.append(event.step_key)
+    return running
 
 
 def dbt_node_times(home: Path, top: int = 12) -> list[tuple[str, float]]:
@@ -355,8 +380,14 @@ def process_report(rows: list[Measured]) -> str:
     return "\n".join(lines)
 
 
-def print_steps(label: str, home: Path) -> list[tuple[str, float]]:
+def print_steps(label: str, home: Path, measured: Measured) -> list[tuple[str, float]]:
     steps, split = step_durations(home)
+    during = steps_at(home, measured.main_peak_at)
+    print(
+        f"    {label}: the pipeline's process peaked at {measured.main_rss_mb:.0f} MB during "
+        f"{', '.join(during) or 'no step (start-up or wrap-up)'}",
+        flush=True,
+    )
     print(f"    {label}, slowest steps: {', '.join(f'{s} {t:.1f}s' for s, t in steps[:8])}", flush=True)
     if split:
         print(f"    of which: {', '.join(f'{s} {t:.1f}s' for s, t in split.items())}", flush=True)
@@ -392,7 +423,7 @@ def daily_increment(size: str, home: Path, logs: Path) -> tuple[Measured, list[t
         2_700,
         logs / f"increment-{size}.log",
     )
-    steps = print_steps(f"increment {size}", home)
+    steps = print_steps(f"increment {size}", home, measured)
     print(
         f"    outside the steps (Python, Dagster and definitions start-up, run set-up): "
         f"{measured.wall - sum(t for _, t in steps):.1f}s",
@@ -455,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
                 size_summary["incidents"],
                 logs / f"refresh-{size}.log",
             )
-            print_steps(f"refresh {size}", size_home)
+            print_steps(f"refresh {size}", size_home, refreshes[size])
         rows += refreshes.values()
         if args.size != "small":
             large, small = refreshes[args.size], refreshes["small"]
