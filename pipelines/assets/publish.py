@@ -45,8 +45,9 @@ SNAPSHOT_STORAGE_VERSION = "v1.1.0"
 # What the layout before versions left at the top of the publish folder: removed, so that nobody keeps
 # reading a table that no run updates any more.
 UNVERSIONED = ("*.parquet", "*.csv", SNAPSHOT, "docs", "report")
-DIGESTS = "digests.json"  # in each version: {"tables": {table: content digest}}
-BUILT_FROM = ".built_from"  # in docs/ and report/: the docs key they were built from (see docs_key)
+# In each version: {"tables": {table: content digest}, "docs": docs key, "report": docs key}, the last two being
+# what its docs/ and report/ folders were built from (see docs_key).
+DIGESTS = "digests.json"
 DOCS, REPORT = "docs", "report"
 
 
@@ -170,11 +171,24 @@ def docs_key(paths: Paths) -> str:
     return digest.hexdigest()
 
 
-def built_from(folder: Path) -> str | None:
-    try:
-        return (folder / BUILT_FROM).read_text().strip()
-    except OSError:
+def built_from(version: Path, part: str) -> str | None:
+    """The docs key a version's docs/ or report/ folder was built from; None when it has none."""
+    if not (version / part).is_dir():
         return None
+    try:
+        return json.loads((version / DIGESTS).read_text()).get(part)
+    except (OSError, ValueError):
+        return None
+
+
+def record_built(version: Path, part: str, key: str) -> None:
+    """After the folder is in place (a run stopped before this builds it again next time)."""
+    for left in version.glob(f".{DIGESTS}-*"):  # a killed run's
+        left.unlink()
+    recorded = json.loads((version / DIGESTS).read_text()) | {part: key}
+    temporary = version / f".{DIGESTS}-{uuid.uuid4().hex}"
+    temporary.write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n")
+    os.replace(temporary, version / DIGESTS)
 
 
 def is_full_build(context: dg.AssetExecutionContext) -> bool:
@@ -236,17 +250,18 @@ def docs_asset() -> dg.AssetsDefinition:
         version = current_version(paths.publish_dir)
         key = docs_key(paths)
         full = is_full_build(context)
-        if not full and built_from(version / DOCS) == key:
+        if not full and built_from(version, DOCS) == key:
             context.log.info(f"docs: those of {version} are up to date")
             return dg.MaterializeResult(metadata={"built": "kept"})
         previous = previous_version(paths.publish_dir)
-        if not full and previous is not None and built_from(previous / DOCS) == key:
+        if not full and previous is not None and built_from(previous, DOCS) == key:
 
             def carry_over(folder: Path) -> list[Path]:
                 shutil.copytree(previous / DOCS, folder, dirs_exist_ok=True)
                 return sorted(p for p in folder.rglob("*") if p.is_file())
 
             publish_folder(version, DOCS, carry_over)
+            record_built(version, DOCS, key)
             context.log.info(f"docs: copied from {previous.name} (same dbt project, same columns)")
             return dg.MaterializeResult(metadata={"built": f"copied from {previous.name}"})
 
@@ -258,10 +273,10 @@ def docs_asset() -> dg.AssetsDefinition:
 
         def build(folder: Path) -> list[Path]:
             shutil.copy(built / "static_index.html", folder / "index.html")
-            (folder / BUILT_FROM).write_text(key + "\n")
             return [folder / "index.html", *write_dictionary(entries, folder)]
 
         publish_folder(version, DOCS, build)
+        record_built(version, DOCS, key)
         undescribed = [f"{e.table}.{e.column}" for e in entries if e.description == UNDESCRIBED]
         if undescribed:
             context.log.warning(f"published columns without a description: {', '.join(undescribed)}")
@@ -292,16 +307,13 @@ def report_asset() -> dg.AssetsDefinition:
         index = data_home.paths.publish_dir / CURRENT / REPORT / "index.html"
         # A new version has no report yet; an older one keeps its report while its docs are those it was built
         # with (its dictionary page is theirs).
-        docs = built_from(version / DOCS)
-        if not is_full_build(context) and docs is not None and built_from(version / REPORT) == docs:
+        docs = built_from(version, DOCS)
+        if not is_full_build(context) and docs is not None and built_from(version, REPORT) == docs:
             context.log.info(f"report: that of {version} is up to date")
             return dg.MaterializeResult(metadata={"index": str(index), "built": False})
-
-        def build(folder: Path) -> list[Path]:
-            (folder / BUILT_FROM).write_text(f"{docs}\n")
-            return build_report(version, folder)
-
-        written = publish_folder(version, REPORT, build)
+        written = publish_folder(version, REPORT, lambda folder: build_report(version, folder))
+        if docs is not None:
+            record_built(version, REPORT, docs)
         context.log.info(f"report: {index} ({len(written)} pages)")
         return dg.MaterializeResult(metadata={"index": str(index), "pages": len(written), "built": True})
 

@@ -96,4 +96,5 @@ def test_docs_and_report_are_rebuilt_only_for_changed_tables(demo_run, tmp_path)
         assert (new / "docs" / name).read_bytes() == (current / "docs" / name).read_bytes()
     # The report shows the rows: built for the new version.
     assert (new / "report" / "index.html").stat().st_mtime_ns > stamps[current / "report" / "index.html"]
-    assert (new / "report" / ".built_from").read_text() == (new / "docs" / ".built_from").read_text()
+    recorded = json.loads((new / DIGESTS).read_text())
+    assert recorded["report"] == recorded["docs"] == json.loads((current / DIGESTS).read_text())["docs"]
