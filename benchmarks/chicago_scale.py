@@ -1,6 +1,6 @@
 """Chicago scale (issue 8): the demo city at Chicago's size against the plain-DuckDB floor, in one run.
 
-    .venv/bin/python benchmarks/chicago_scale.py [--size large] [--home DIR] [--regenerate]
+    .venv/bin/python benchmarks/chicago_scale.py [--size large] [--home DIR] [--regenerate] [--increment-only]
 
 Measures, each in its own child process (wall time, CPU time of the process and its children, peak RSS):
   (a) a full refresh from the landing files (`neighborhood-metrics run`, everything) at `--size` and at the
@@ -8,9 +8,10 @@ Measures, each in its own child process (wall time, CPU time of the process and 
       small tables cancel out) can be set against
   (c) the floor: plain DuckDB in one process reading the same crime CSV files, point in polygon against the same
       boundaries, crosswalk, group by month x neighborhood x category;
-  (b) a daily incremental: one new landing file of 700 new and 2,000 revised incidents, then what the
-      `daily_crime` job runs (the crime sources, everything built from them, the dbt seeds).
-It prints figures; it is not a test. The machine may be shared: the load average is printed with them.
+  (b) a daily increment on both cities: one new landing file of 700 new and 2,000 revised incidents, then what
+      the `daily_crime` job runs (the crime sources, everything built from them, the dbt seeds); and their ratio.
+It prints figures, and every process's peak RSS against the 1 GB bound; it is not a test. The machine may be
+shared: the load averages are printed with them (--increment-only measures the increments again later).
 
 Generated homes are kept in --home/<size> and reused (generating 8.4 M incidents takes minutes); --regenerate
 makes them again.
@@ -19,6 +20,7 @@ makes them again.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -26,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +41,7 @@ from pipelines.settings import DEMO_SOURCES_DIR  # noqa: E402
 SEED = 7
 MARKER = ".demo-city.json"  # in landing/: what was generated there
 PAGE = os.sysconf("SC_PAGE_SIZE")
+PROCESS_BOUND_MB = 1024  # issue 15: every process of a run at most 1 GB at 8.4 M incidents
 
 
 @dataclass
@@ -52,13 +55,17 @@ class Measured:
     incidents: int
     log: Path | None = None
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
+    # every process of the run (the pipeline, each dbt invocation) -> its sampled peak RSS in MB
+    processes: dict[str, float] = field(default_factory=dict)
+    main_peak_at: float = 0.0  # when the pipeline's own process reached its peak (time.time())
 
 
 # ---- measuring a child process
 
 
-def _process_tree_rss(root: int) -> tuple[int, int]:
-    """Bytes resident in `root` alone, and in `root` and all its descendants (from /proc, standard library only)."""
+def _process_tree_rss(root: int) -> dict[int, int]:
+    """Bytes resident in `root` and in each of its descendants, by process id (from /proc, standard library
+    only)."""
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -69,18 +76,32 @@ def _process_tree_rss(root: int) -> tuple[int, int]:
             parents.setdefault(int(fields[1]), []).append(int(entry))
         except (OSError, IndexError, ValueError):
             continue
-    own, total, stack = 0, 0, [root]
+    resident, stack = {}, [root]
     while stack:
         pid = stack.pop()
         try:
             with open(f"/proc/{pid}/statm", "rb") as handle:
-                resident = int(handle.read().split()[1]) * PAGE
+                resident[pid] = int(handle.read().split()[1]) * PAGE
         except (OSError, IndexError, ValueError):
-            resident = 0
-        own = resident if pid == root else own
-        total += resident
+            continue
         stack.extend(parents.get(pid, []))
-    return own, total
+    return resident
+
+
+def process_label(pid: int, root: int) -> str:
+    """What a process of the run is, for the table: the pipeline itself, or the dbt command it started."""
+    if pid == root:
+        return "pipeline (Dagster, loads, checks)"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            words = [w.decode(errors="replace") for w in handle.read().split(b"\0") if w]
+    except OSError:
+        return f"process {pid}"
+    names = [Path(w).name for w in words]
+    if "dbt" in names:
+        command = words[names.index("dbt") + 1 : names.index("dbt") + 3]
+        return "dbt " + " ".join(w for w in command if not w.startswith("-"))
+    return " ".join(names[:2]) or f"process {pid}"
 
 
 def measure(
@@ -92,14 +113,22 @@ def measure(
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     start = time.perf_counter()
     child = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    peak_main = peak_tree = 0
+    peak_tree, main_peak_at = 0, 0.0
+    peaks: dict[int, int] = {}  # pid -> peak resident bytes
+    labels: dict[int, str] = {}
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_main, peak_tree
+        nonlocal peak_tree, main_peak_at
         while not done.is_set():
-            own, total = _process_tree_rss(child.pid)
-            peak_main, peak_tree = max(peak_main, own), max(peak_tree, total)
+            resident = _process_tree_rss(child.pid)
+            peak_tree = max(peak_tree, sum(resident.values()))
+            for pid, rss in resident.items():
+                if pid == child.pid and rss > peaks.get(pid, 0):
+                    main_peak_at = time.time()
+                peaks[pid] = max(peaks.get(pid, 0), rss)
+                if pid not in labels:
+                    labels[pid] = process_label(pid, child.pid)
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -114,16 +143,23 @@ def measure(
     if child.returncode != 0:
         tail = log.read_text()[-4000:] if log else ""
         raise SystemExit(f"{label}: exit code {child.returncode}\n{tail}\n(full log: {log})")
+    # Several dbt invocations of one kind (the two dbt build steps) are listed by their largest.
+    processes: dict[str, float] = {}
+    for pid, rss in peaks.items():
+        name = labels[pid]
+        processes[name] = max(processes.get(name, 0.0), rss / (1 << 20))
     return Measured(
         label,
         wall,
         usage.ru_utime + usage.ru_stime,
         usage.ru_maxrss / 1024,
         peak_tree / (1 << 20),
-        peak_main / (1 << 20),
+        peaks.get(child.pid, 0) / (1 << 20),
         incidents,
         log,
         (load_before, os.getloadavg()[0]),
+        processes,
+        main_peak_at,
     )
 
 
@@ -209,6 +245,41 @@ def step_durations(home: Path) -> tuple[list[tuple[str, float]], dict[str, float
     return sorted(durations, key=lambda item: -item[1]), split
 
 
+def steps_at(home: Path, moment: float) -> list[str]:
+    """The steps of the home's last run that were running at `moment` (time.time())."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    run = instance.get_runs(limit=1)[0]
+    started, running = {}, []
+    for record in instance.all_logs(run.run_id):
+        event = record.dagster_event
+        if event is None or not event.step_key:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = record.timestamp
+        elif (
+            event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE")
+            and started.get(event.step_key, moment + 1) <= moment <= record.timestamp
+        ):
+            running.append(event.step_key)
+    return running
+
+
+def dbt_node_times(home: Path, top: int = 12) -> list[tuple[str, float]]:
+    """The slowest dbt models and tests of the home's last run, from each dbt step's run_results.json (dagster-dbt
+    writes them under dbt_project/target/<step>-<run id prefix>-<...>/)."""
+    import dagster as dg
+
+    run_id = dg.DagsterInstance.from_config(str(home / "dagster")).get_runs(limit=1)[0].run_id
+    times = []
+    for results in (REPO / "dbt_project" / "target").glob(f"*-{run_id[:7]}-*/run_results.json"):
+        for result in json.loads(results.read_text())["results"]:
+            kind, _, name = result["unique_id"].split(".", 2)
+            times.append((f"{kind} {name.split('.')[0]}"[:70], result["execution_time"]))
+    return sorted(times, key=lambda item: -item[1])[:top]
+
+
 def crime_sources() -> list[str]:
     from pipelines.sources import load_sources
 
@@ -267,7 +338,7 @@ def floor(landing: Path) -> None:
 # ---- the run
 
 
-def report(rows: list[Measured], floor_row: Measured, marginal: Measured | None) -> str:
+def report(rows: list[Measured], floor_row: Measured | None, marginal: Measured | None) -> str:
     header = (
         f"{'':46s} {'wall s':>8s} {'CPU s':>8s} {'peak RSS MB':>12s} {'pipeline MB':>12s} {'all procs MB':>13s} "
         f"{'incidents/s':>12s} {'wall/floor':>11s} {'CPU/floor':>10s} {'load':>10s}"
@@ -275,7 +346,7 @@ def report(rows: list[Measured], floor_row: Measured, marginal: Measured | None)
     lines = [header, "-" * len(header)]
     for row in rows:
         is_delta = row is marginal
-        ratio = row is floor_row or is_delta
+        ratio = floor_row is not None and (row is floor_row or is_delta)
         lines.append(
             f"{row.label:46s} {row.wall:8.1f} {row.cpu:8.1f} "
             + (
@@ -294,6 +365,73 @@ def report(rows: list[Measured], floor_row: Measured, marginal: Measured | None)
     return "\n".join(lines)
 
 
+def process_report(rows: list[Measured]) -> str:
+    """Every process of every measured run with its peak RSS, against the 1 GB bound."""
+    lines = [f"peak RSS of every process (bound {PROCESS_BOUND_MB} MB):"]
+    for row in rows:
+        # ru_maxrss is exact, the per-process figures are sampled every 0.1 s: both are shown
+        over = row.peak_rss_mb > PROCESS_BOUND_MB
+        lines.append(
+            f"  {row.label}: largest process {row.peak_rss_mb:.0f} MB (ru_maxrss) "
+            + ("OVER the bound" if over else "within the bound")
+        )
+        for name, mb in sorted(row.processes.items(), key=lambda item: -item[1]):
+            lines.append(f"      {name:40s} {mb:7.0f} MB{'  OVER' if mb > PROCESS_BOUND_MB else ''}")
+    return "\n".join(lines)
+
+
+def print_steps(label: str, home: Path, measured: Measured) -> list[tuple[str, float]]:
+    steps, split = step_durations(home)
+    during = steps_at(home, measured.main_peak_at)
+    print(
+        f"    {label}: the pipeline's process peaked at {measured.main_rss_mb:.0f} MB during "
+        f"{', '.join(during) or 'no step (start-up or wrap-up)'}",
+        flush=True,
+    )
+    print(f"    {label}, slowest steps: {', '.join(f'{s} {t:.1f}s' for s, t in steps[:8])}", flush=True)
+    if split:
+        print(f"    of which: {', '.join(f'{s} {t:.1f}s' for s, t in split.items())}", flush=True)
+    nodes = dbt_node_times(home)
+    print(f"    slowest dbt nodes: {', '.join(f'{n} {t:.1f}s' for n, t in nodes)}", flush=True)
+    return steps
+
+
+def next_day(landing: Path) -> dt.date:
+    """The day of the next daily file: after the history's last update, or after the latest daily file."""
+    from pipelines.demo._common import UPDATE_CAP
+    from pipelines.demo._daily import DAILY_FILE_PATTERN
+
+    days = [
+        dt.date.fromisoformat(path.stem.removeprefix("crimes_daily_"))
+        for path in (landing / "demo_crimes").glob(DAILY_FILE_PATTERN)
+    ]
+    return max([UPDATE_CAP.date(), *days]) + dt.timedelta(days=1)
+
+
+def daily_increment(size: str, home: Path, logs: Path) -> tuple[Measured, list[tuple[str, float]]]:
+    """One more landing file (700 new + 2,000 revised incidents), then the daily_crime job's selection."""
+    from pipelines.demo.generate import write_daily_update
+
+    daily = write_daily_update(
+        home / "landing", n_new=700, n_revised=2_000, seed=SEED, day=next_day(home / "landing")
+    )
+    print(f"(b) daily increment, {size}: {daily.relative_to(home)} ...", flush=True)
+    measured = measure(
+        f"daily increment, {size} (700 new + 2,000 revised)",
+        cli("run", "--home", str(home), "--select", daily_selection()),
+        cli_env(home),
+        2_700,
+        logs / f"increment-{size}.log",
+    )
+    steps = print_steps(f"increment {size}", home, measured)
+    print(
+        f"    outside the steps (Python, Dagster and definitions start-up, run set-up): "
+        f"{measured.wall - sum(t for _, t in steps):.1f}s",
+        flush=True,
+    )
+    return measured, steps
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="large", help="large (default: 8.4 M incidents), medium or small")
@@ -301,6 +439,11 @@ def main(argv: list[str] | None = None) -> int:
         "--home", default=str(REPO / "data" / "benchmarks"), help="where the demo cities are kept"
     )
     parser.add_argument("--regenerate", action="store_true", help="generate the demo cities again")
+    parser.add_argument(
+        "--increment-only",
+        action="store_true",
+        help="measure only the daily increments, on the homes an earlier run left (one more day's file each)",
+    )
     parser.add_argument("--floor", metavar="LANDING", help=argparse.SUPPRESS)  # the child measuring the floor
     args = parser.parse_args(argv)
     if args.floor:
@@ -309,97 +452,87 @@ def main(argv: list[str] | None = None) -> int:
 
     root = Path(args.home).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    print(
-        f"Chicago scale benchmark: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}", flush=True
-    )
+    print(f"Chicago scale benchmark: {os.cpu_count()} cores, load averages {load_averages()}", flush=True)
     sizes = ["small", args.size] if args.size != "small" else ["small"]
     homes = {size: generated_home(root, size, args.regenerate) for size in sizes}
     home, summary = homes[args.size]
     n = summary["incidents"]
-    for size_home, _ in homes.values():
-        reset(size_home)  # an earlier run's daily file is not part of the city
     logs = root / "logs"
     logs.mkdir(exist_ok=True)
 
-    print("(c) the floor: plain DuckDB on the same crime files ...", flush=True)
-    floor_row = measure(
-        f"floor: plain DuckDB, crime half ({n:,})",
-        [sys.executable, str(Path(__file__).resolve()), "--floor", str(home / "landing")],
-        cli_env(home),
-        n,
-        logs / f"floor-{args.size}.log",
-    )
-    print(f"    {(logs / f'floor-{args.size}.log').read_text().strip()}", flush=True)
-
-    refreshes = {}
-    for size in sizes:
-        size_home, size_summary = homes[size]
-        print(f"(a) full refresh, {size} ...", flush=True)
-        reset(size_home)
-        refreshes[size] = measure(
-            f"full refresh, {size} ({size_summary['incidents']:,})",
-            cli("run", "--home", str(size_home)),
-            cli_env(size_home),
-            size_summary["incidents"],
-            logs / f"refresh-{size}.log",
+    rows: list[Measured] = []
+    floor_row = marginal = None
+    if not args.increment_only:
+        for size_home, _ in homes.values():
+            reset(size_home)  # an earlier run's daily files are not part of the city
+        print("(c) the floor: plain DuckDB on the same crime files ...", flush=True)
+        floor_row = measure(
+            f"floor: plain DuckDB, crime half ({n:,})",
+            [sys.executable, str(Path(__file__).resolve()), "--floor", str(home / "landing")],
+            cli_env(home),
+            n,
+            logs / f"floor-{args.size}.log",
         )
-        steps, split = step_durations(size_home)
-        print(f"    slowest steps: {', '.join(f'{s} {t:.1f}s' for s, t in steps[:6])}", flush=True)
-        print(f"    of which: {', '.join(f'{s} {t:.1f}s' for s, t in split.items())}", flush=True)
-    rows = [floor_row, *refreshes.values()]
-    marginal = None
-    if args.size != "small":
-        large, small = refreshes[args.size], refreshes["small"]
-        marginal = Measured(
-            f"marginal: {args.size} minus small ({n - homes['small'][1]['incidents']:,})",
-            large.wall - small.wall,
-            large.cpu - small.cpu,
-            0,
-            0,
-            0,
-            n - homes["small"][1]["incidents"],
-        )
-        rows.append(marginal)
+        print(f"    {(logs / f'floor-{args.size}.log').read_text().strip()}", flush=True)
+        rows.append(floor_row)
+        refreshes = {}
+        for size in sizes:
+            size_home, size_summary = homes[size]
+            print(f"(a) full refresh, {size} ...", flush=True)
+            refreshes[size] = measure(
+                f"full refresh, {size} ({size_summary['incidents']:,})",
+                cli("run", "--home", str(size_home)),
+                cli_env(size_home),
+                size_summary["incidents"],
+                logs / f"refresh-{size}.log",
+            )
+            print_steps(f"refresh {size}", size_home, refreshes[size])
+        rows += refreshes.values()
+        if args.size != "small":
+            large, small = refreshes[args.size], refreshes["small"]
+            marginal = Measured(
+                f"marginal: {args.size} minus small ({n - homes['small'][1]['incidents']:,})",
+                large.wall - small.wall,
+                large.cpu - small.cpu,
+                0,
+                0,
+                0,
+                n - homes["small"][1]["incidents"],
+            )
+            rows.append(marginal)
 
-    print("(b) daily incremental: 700 new + 2,000 revised incidents ...", flush=True)
-    from pipelines.demo.generate import write_daily_update
-
-    daily = write_daily_update(home / "landing", n_new=700, n_revised=2_000, seed=SEED)
-    print(f"    {daily.relative_to(home)}", flush=True)
-    incremental = measure(
-        "daily incremental (700 new + 2,000 revised)",
-        cli("run", "--home", str(home), "--select", daily_selection()),
-        cli_env(home),
-        2_700,
-        logs / f"incremental-{args.size}.log",
-    )
-    steps, split = step_durations(home)
-    rows.append(incremental)
+    # The large city's increment first, then the small one's: the same file size, the same selection.
+    increments = {size: daily_increment(size, homes[size][0], logs)[0] for size in reversed(sizes)}
+    rows += increments.values()
 
     print()
     print(report(rows, floor_row, marginal))
     print()
-    print(f"incremental, step by step: {', '.join(f'{s} {t:.1f}s' for s, t in steps)}")
-    print(f"  of which: {', '.join(f'{s} {t:.1f}s' for s, t in split.items())}")
-    print(
-        f"  outside the steps (Python, Dagster and definitions start-up, run set-up): "
-        f"{incremental.wall - sum(t for _, t in steps):.1f}s"
-    )
-    runs = [row for row in rows if row is not marginal and row is not floor_row]
-    print(
-        f"peak RSS of the pipeline's runs: {max(r.peak_rss_mb for r in runs):.0f} MB in the largest process, "
-        f"{max(r.main_rss_mb for r in runs):.0f} MB in the pipeline's own (Dagster) process, "
-        f"{max(r.tree_rss_mb for r in runs):.0f} MB for all processes of a run together"
-    )
-    if marginal:
+    measured = [row for row in rows if row is not marginal]
+    print(process_report(measured))
+    if marginal and floor_row:
         print(
             f"marginal cost of a refresh ({args.size} minus small): {marginal.wall:.1f} s wall = "
             f"{marginal.wall / floor_row.wall:.2f}x the floor's {floor_row.wall:.1f} s "
             f"(CPU {marginal.cpu:.1f} s = {marginal.cpu / floor_row.cpu:.2f}x)"
         )
-    print(f"daily incremental: {incremental.wall:.1f} s wall, Dagster and dbt start-up included")
+    for size, row in increments.items():
+        print(
+            f"daily increment, {size}: {row.wall:.1f} s wall, {row.cpu:.1f} s CPU, Dagster and dbt start-up included"
+        )
+    if args.size != "small":
+        large, small = increments[args.size], increments["small"]
+        print(
+            f"daily increment, {args.size} / small: {large.wall / small.wall:.2f}x wall, "
+            f"{large.cpu / small.cpu:.2f}x CPU"
+        )
+    print(f"load averages at the end: {load_averages()}")
     print(f"logs: {logs}")
     return 0
+
+
+def load_averages() -> str:
+    return "/".join(f"{value:.2f}" for value in os.getloadavg()) + " (1, 5, 15 min)"
 
 
 if __name__ == "__main__":

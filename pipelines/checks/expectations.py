@@ -7,6 +7,11 @@ config change — so the `expectations` check blocks everything downstream of th
 
 Results are kept in meta.load_expectations per (load, loaded_at): a load is validated once, again when it is
 re-written (a corrected file, a quarantine replay), and a run killed in between validates it next time.
+
+A load is validated in batches of about BATCH_ROWS rows, so that memory stays flat whatever a load's size (a
+portal's first pull is the whole history in one load). Every expectation but uniqueness holds row by row; the
+rows are split by a hash of the suite's unique key, so that all rows sharing a key value are in one batch and the
+key is unique in the load exactly when it is in every batch.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ from pipelines.checks.rules import Expectation
 from pipelines.kinds import kind_of
 from pipelines.sources import SourceSpec
 from pipelines.warehouse import quote
+
+# A batch of this many crime rows is about 50 MB as a DataFrame, and great-expectations holds a few copies.
+BATCH_ROWS = 500_000
+UNIQUENESS = ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
 
 
 def suite_for(spec: SourceSpec, loaded_at: datetime) -> list[Expectation]:
@@ -44,6 +53,77 @@ class Outcome:
     observed: str | None  # what an aggregate expectation saw (a max, a column list)
 
 
+def batch_key(expectations: list[Expectation]) -> list[str]:
+    """The columns rows are split into batches by: those every uniqueness expectation of the suite includes
+    (none: any split)."""
+    keys = [
+        e.kwargs["column_list"] if "column_list" in e.kwargs else [e.kwargs["column"]]
+        for e in expectations
+        if e.gx_class in UNIQUENESS
+    ]
+    if not keys:
+        return []
+    return [column for column in keys[0] if all(column in key for key in keys[1:])]
+
+
+def combine(batches: list[list[Outcome]]) -> list[Outcome]:
+    """One outcome per expectation from those of every batch: met when met in every batch, the rows breaking it
+    summed, what a failing batch observed (else the first batch's)."""
+    combined = []
+    for outcomes in zip(*batches, strict=True):
+        failed = [o for o in outcomes if not o.success]
+        counts = [o.unexpected for o in outcomes if o.unexpected is not None]
+        combined.append(
+            Outcome(
+                outcomes[0].label,
+                not failed,
+                sum(counts) if counts else None,
+                (failed or outcomes)[0].observed,
+            )
+        )
+    return combined
+
+
+def validate_load(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    load_id: str,
+    expectations: list[Expectation],
+    batch_rows: int = BATCH_ROWS,
+) -> list[Outcome]:
+    """Run `expectations` on the loaded rows of one load, in batches of about `batch_rows` rows (a hash splits
+    them: a batch may hold a few more)."""
+    table = f"raw.{quote(spec.name)}"
+    rows = con.execute(f"SELECT count(*) FROM {table} WHERE load_id = ?", [load_id]).fetchone()[0]
+    batches = max(1, -(-rows // batch_rows))
+    columns = ", ".join(kind_of(spec).columns)
+    if batches == 1:
+        frame = con.execute(f"SELECT {columns} FROM {table} WHERE load_id = ?", [load_id]).df()
+        return run_suite(expectations, frame)
+    key = batch_key(expectations)
+    split = f"hash({', '.join(quote(c) for c in key)})" if key else "_row"
+    results = []
+    for batch in range(batches):
+        frame = con.execute(
+            f"SELECT {columns} FROM {table} WHERE load_id = $load_id AND {split} % $batches = $batch",
+            {"load_id": load_id, "batches": batches, "batch": batch},
+        ).df()
+        results.append(run_suite(expectations, frame))
+    return combine(results)
+
+
+def _nanoseconds(rows: pd.DataFrame) -> pd.DataFrame:
+    """Timestamps as nanoseconds, the resolution great-expectations compares in bulk (others row by row); a
+    column with a value beyond what nanoseconds reach (before 1677, after 2262) stays as it is."""
+    for column in rows.columns:
+        if pd.api.types.is_datetime64_dtype(rows[column].dtype):
+            try:
+                rows[column] = rows[column].astype("datetime64[ns]")
+            except (OverflowError, pd.errors.OutOfBoundsDatetime):
+                continue
+    return rows
+
+
 def run_suite(expectations: list[Expectation], rows: pd.DataFrame) -> list[Outcome]:
     """Validate a DataFrame with great-expectations (an ephemeral context: nothing written to disk)."""
     import great_expectations as gx
@@ -56,7 +136,7 @@ def run_suite(expectations: list[Expectation], rows: pd.DataFrame) -> list[Outco
         context.data_sources.add_pandas("load")
         .add_dataframe_asset("rows")
         .add_batch_definition_whole_dataframe("whole")
-        .get_batch(batch_parameters={"dataframe": rows})
+        .get_batch(batch_parameters={"dataframe": _nanoseconds(rows)})
     )
     suite = gx.ExpectationSuite("load")
     for expectation in expectations:
@@ -113,10 +193,8 @@ def validate_new_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> int:
         """,
         {"source": spec.name},
     ).fetchall()
-    columns = ", ".join(kind_of(spec).columns)
     for load_id, loaded_at in pending:
-        rows = con.execute(f"SELECT {columns} FROM raw.{quote(spec.name)} WHERE load_id = ?", [load_id]).df()
-        outcomes = run_suite(suite_for(spec, loaded_at), rows)
+        outcomes = validate_load(con, spec, load_id, suite_for(spec, loaded_at))
         # All of a load's results or none: a run killed here validates the load again next time.
         con.execute("BEGIN TRANSACTION")
         con.executemany(

@@ -1,0 +1,85 @@
+"""A load is validated in bounded batches (pipelines/checks/expectations.py): whatever the batch size, every
+expectation finds exactly the rows that break it in the whole load, uniqueness across batches included."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines.checks.expectations import suite_for, validate_load
+from pipelines.kinds import kind_of
+from pipelines.settings import DEMO_SOURCES_DIR
+from pipelines.sources import load_source
+from pipelines.warehouse import ensure_tables
+
+LOADED_AT = datetime(2025, 1, 31, 12, 0)
+SPEC = load_source(DEMO_SOURCES_DIR / "demo_crimes.yml")
+N = 40
+
+
+def crime_row(i: int) -> dict:
+    return {
+        "incident_id": str(1000 + i),
+        "occurred_at": datetime(2024, 1 + i % 12, 1 + i % 28, 10, 30),
+        "updated_at": datetime(2024, 12, 1),
+        "offense_code": "06",
+        "offense_description": "THEFT",
+        "ucr_category": "property",
+        "offense_mapped": True,
+        "latitude": 41.8,
+        "longitude": -87.6,
+        "neighborhood_id": "N01",
+        "arrest": False,
+        "domestic": False,
+    }
+
+
+def load_rows() -> list[dict]:
+    rows = [crime_row(i) for i in range(N)]
+    rows[39] |= {"incident_id": rows[1]["incident_id"]}  # the same version twice, far apart in the load
+    rows[17] |= {"incident_id": rows[16]["incident_id"]}  # and twice side by side
+    rows[5] |= {"neighborhood_id": None}
+    rows[20] |= {"latitude": 141.8}
+    rows[30] |= {"occurred_at": datetime(2025, 3, 1)}  # after the load
+    rows[33] |= {
+        "occurred_at": datetime(1500, 6, 1)
+    }  # beyond what nanosecond timestamps reach: still compared
+    return rows
+
+
+@pytest.fixture(scope="module")
+def con():
+    con = duckdb.connect()
+    ensure_tables(con, SPEC.name, kind_of(SPEC).columns)
+    for load_id, rows in (("L1", load_rows()), ("L2", [crime_row(i) for i in range(5)])):
+        frame = pd.DataFrame(rows).assign(load_id=load_id, source=SPEC.name, _row=range(1, len(rows) + 1))
+        con.register("frame", frame)
+        con.execute(f"INSERT INTO raw.{SPEC.name} BY NAME SELECT * FROM frame")
+        con.unregister("frame")
+    yield con
+    con.close()
+
+
+def expected_unexpected() -> dict[str, int]:
+    """Rows breaking each row-level expectation, counted by hand over the load's rows."""
+    rows = load_rows()
+    keys = Counter((r["incident_id"], r["updated_at"], r["offense_code"]) for r in rows)
+    return {
+        "neighborhood_id is never null": sum(r["neighborhood_id"] is None for r in rows),
+        "latitude between -90 and 90": sum(not -90 <= r["latitude"] <= 90 for r in rows),
+        "occurred_at not after the load": sum(r["occurred_at"] > LOADED_AT for r in rows),
+        "(incident_id, updated_at, offense_code) is unique": sum(n for n in keys.values() if n > 1),
+    }
+
+
+@pytest.mark.parametrize("batch_rows", [1_000, 7, 1])
+def test_every_batch_size_finds_the_rows_of_the_whole_load(con, batch_rows):
+    outcomes = {o.label: o for o in validate_load(con, SPEC, "L1", suite_for(SPEC, LOADED_AT), batch_rows)}
+    failed = {label: o.unexpected for label, o in outcomes.items() if not o.success}
+    assert failed == expected_unexpected()
+    assert len(outcomes) == len(suite_for(SPEC, LOADED_AT))
+    assert all(o.unexpected == 0 for label, o in outcomes.items() if o.success and o.unexpected is not None)
