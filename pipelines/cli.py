@@ -105,6 +105,7 @@ def run(
         touched_partitions,
     )
     from pipelines.progress import Progress, failure_blocks, success_summary, warnings_of
+    from pipelines.resources import run_lock
     from pipelines.schedules import WRITER_TAGS, after_crime_marts, crime_marts
 
     defs = definitions.defs()
@@ -147,7 +148,12 @@ def run(
     instance = dg.DagsterInstance.get()
     results = []
     try:
-        with progress, nullcontext() if verbose else records_to(log):
+        # One lock for the whole CLI run: another run must not write between its loads and its crime months.
+        with (
+            progress,
+            nullcontext() if verbose else records_to(log),
+            run_lock(paths.home, lambda message: progress.console.print(message, soft_wrap=True)),
+        ):
             for number, phase in enumerate(phases):
                 if number:  # the months the loads of the first run touched; none: only what follows the marts
                     phase.months = touched_partitions(instance, phases[0].run_id)

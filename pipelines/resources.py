@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,12 +43,22 @@ class DataHome(dg.ConfigurableResource):
         """One run writes a data home at a time. The Dagster run queue (dagster.yaml) already holds daemon
         runs back; this lock also makes a CLI run, or a run started from another Dagster instance, wait instead
         of meeting DuckDB's single-writer lock halfway through. The OS releases it if the run is killed."""
-        with run_lock(Path(self.home), context.log):
+        with run_lock(Path(self.home), context.log.info):
             yield self
 
 
+# The data homes whose lock this process holds: a CLI run holds it across its Dagster runs (the loads, then the
+# crime months), which take it again in the same process.
+_HELD: set[Path] = set()
+
+
 @contextmanager
-def run_lock(home: Path, log) -> Iterator[None]:
+def run_lock(home: Path, say: Callable[[str], None]) -> Iterator[None]:
+    """Hold the data home's run lock; `say` tells that another process holds it and this one waits."""
+    home = home.resolve()
+    if home in _HELD:
+        yield
+        return
     home.mkdir(parents=True, exist_ok=True)
     with open(home / ".run.lock", "a+") as lock:
         try:
@@ -56,16 +66,17 @@ def run_lock(home: Path, log) -> Iterator[None]:
         except BlockingIOError:
             lock.seek(0)
             holder = lock.read().strip() or "another process"
-            if log:
-                log.info(f"{WAITING} {home / '.run.lock'} ({holder}) to finish ...")
+            say(f"{WAITING} {home / '.run.lock'} ({holder}) to finish ...")
             fcntl.flock(lock, fcntl.LOCK_EX)
         lock.seek(0)
         lock.truncate()
         lock.write(f"pid {os.getpid()}")
         lock.flush()
+        _HELD.add(home)
         try:
             yield
         finally:
+            _HELD.discard(home)
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 

@@ -106,11 +106,19 @@ def touched_months_observation(paths: Paths) -> dg.AssetObservation:
         count, first, last = con.execute(
             f"SELECT count(*), min(month), max(month) FROM intermediate.{quote(TOUCHED_MONTHS_MODEL)}"
         ).fetchone()
+        (marts_built,) = con.execute(
+            "SELECT count(*) > 0 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [PUBLISHED_SCHEMA, "crime_monthly"],
+        ).fetchone()
     metadata: dict[str, int | str] = {"touched_months": int(count)}
+    keys = CRIME_MONTHS.get_first_partition_key(), CRIME_MONTHS.get_last_partition_key()
     if count:
-        keys = CRIME_MONTHS.get_first_partition_key(), CRIME_MONTHS.get_last_partition_key()
         metadata["first_partition"] = max(keys[0], min(keys[1], f"{first:%Y-%m}"))
         metadata["last_partition"] = min(keys[1], max(keys[0], f"{last:%Y-%m}"))
+    elif not marts_built:
+        # No crime month yet (a city without crime data) and no crime marts: they are built, empty, as the last
+        # month's partition, so that the tables downstream of them can read them.
+        metadata["first_partition"] = metadata["last_partition"] = keys[1]
     return dg.AssetObservation(asset_key=model_key(TOUCHED_MONTHS_MODEL), metadata=metadata)
 
 

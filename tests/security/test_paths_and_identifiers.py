@@ -281,7 +281,7 @@ def test_column_names_and_values_from_a_file_never_become_sql(paths, kind):
             kind: survey
             timestamp_format: "%Y-%m-%d"
             columns: {{response_id: Code, submitted_at: Date, neighborhood: {json.dumps(column)}}}
-            scale: {{"1": 1}}
+            scale: {{"1": 1, "5": 5}}
             items: [{{column: Name, construct: trust}}]
             """,
     }
