@@ -157,8 +157,10 @@ def without_columns(csv_text: str, columns: tuple[str, ...]) -> list[list[str]]:
 
 
 def assert_published_identical(incremental: Path, rebuilt: Path) -> None:
-    ours, theirs = incremental / "published", rebuilt / "published"
+    # the published version each home serves (docs/published-tables.md)
+    ours, theirs = incremental / "published" / "current", rebuilt / "published" / "current"
     names = sorted(f.name for f in theirs.iterdir() if f.suffix in (".csv", ".parquet"))
+    assert "crime_monthly.csv" in names, f"no published tables in {theirs}"
     assert sorted(f.name for f in ours.iterdir() if f.suffix in (".csv", ".parquet")) == names
     for name in names:
         expected, actual = (theirs / name).read_bytes(), (ours / name).read_bytes()

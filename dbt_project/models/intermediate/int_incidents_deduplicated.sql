@@ -8,8 +8,9 @@
 --
 -- Incremental on DuckDB: a run re-derives only the incidents of int_incidents_changed, from all their
 -- loaded rows. The pre-hook first deletes every one of them, so an incident none of whose rows is left
--- (its corrected file no longer holds it) is gone too; delete+insert alone would keep it. Spark builds
--- the whole table.
+-- (its corrected file no longer holds it) is gone too; delete+insert alone would keep it. Both filter
+-- through the macro incidents_changed_filter, which leaves out the filter when the work list says
+-- "everything" (a semi-join otherwise: see the macro for why). Spark builds the whole table.
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='append',
@@ -17,14 +18,7 @@
     pre_hook="""
         {%- if is_incremental() %}
         delete from {{ this }}
-        where
-            exists (select 1 from {{ ref('int_incidents_changed') }} where source is null)
-            or exists (
-                select 1 from {{ ref('int_incidents_changed') }} as changed
-                where
-                    changed.source = {{ this.identifier }}.source
-                    and changed.incident_id = {{ this.identifier }}.incident_id
-            )
+        {{ incidents_changed_filter(this.identifier) }}
         {%- endif %}
     """,
 ) }}
@@ -35,17 +29,7 @@ incidents as (
 
     select * from {{ ref('stg_crime__incidents') }} as loaded
     {%- if is_incremental() %}
-        where
-            exists (
-                select 1
-                from {{ ref('int_incidents_changed') }} as everything
-                where everything.source is null
-            )
-            or exists (
-                select 1
-                from {{ ref('int_incidents_changed') }} as changed
-                where changed.source = loaded.source and changed.incident_id = loaded.incident_id
-            )
+        {{ incidents_changed_filter('loaded') }}
     {%- endif %}
 
 ),
