@@ -1,6 +1,7 @@
 """Production storage, run for real: Dagster's instance on PostgreSQL (the repo's dagster-postgres.yaml, as the
 README tells a data team to use it), the daemon running the code location, and one tick each of the landing-file
-sensor and the daily crime schedule, whose runs must complete and be recorded in PostgreSQL.
+sensor and the daily crime schedule, whose runs, and the crime-months runs that crime_months_sensor starts after
+them, must complete and be recorded in PostgreSQL.
 
 The server is Debian's PostgreSQL (`make test-postgres` installs it when missing), started in a temporary folder
 and listening on 127.0.0.1 only; the city is the hand-sized one of tests/fixtures/small_city.py.
@@ -185,12 +186,15 @@ def test_the_daemon_runs_a_sensor_tick_and_a_schedule_tick_recorded_in_postgres(
     )
     try:
         deadline = time.monotonic() + DEADLINE_SECONDS
-        wanted = ("landing_files_sensor", "daily_crime_schedule")
+        # The loading runs stop before the crime marts; crime_months_sensor follows each with their months.
+        wanted = ("landing_files_sensor", "daily_crime_schedule", "crime_months_sensor")
         runs: dict[str, list[tuple[str, str]]] = {}
         while time.monotonic() < deadline:
             assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-4000:]
             runs = recorded_runs(postgres)
-            if all(runs.get(name) and runs[name][0][1] in FINISHED for name in wanted):
+            if all(runs.get(name) for name in wanted) and all(
+                status in FINISHED for each in runs.values() for _, status in each
+            ):
                 break
             time.sleep(5)
         log = (tmp_path / "daemon.log").read_text()[-4000:]
