@@ -111,7 +111,7 @@ def touched_months_observation(paths: Paths) -> dg.AssetObservation:
             [PUBLISHED_SCHEMA, "crime_monthly"],
         ).fetchone()
     metadata: dict[str, int | str] = {"touched_months": int(count)}
-    keys = CRIME_MONTHS.get_first_partition_key(), CRIME_MONTHS.get_last_partition_key()
+    keys = all_months()
     if count:
         metadata["first_partition"] = max(keys[0], min(keys[1], f"{first:%Y-%m}"))
         metadata["last_partition"] = min(keys[1], max(keys[0], f"{last:%Y-%m}"))
