@@ -58,6 +58,7 @@ class Measured:
     # every process of the run (the pipeline, each dbt invocation) -> its sampled peak RSS in MB
     processes: dict[str, float] = field(default_factory=dict)
     main_peak_at: float = 0.0  # when the pipeline's own process reached its peak (time.time())
+    started_at: float = 0.0  # time.time() at the start
 
 
 # ---- measuring a child process
@@ -111,7 +112,7 @@ def measure(
     (os.wait4), the largest process's peak RSS (ru_maxrss) and the sampled peak of the whole tree."""
     load_before = os.getloadavg()[0]
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
-    start = time.perf_counter()
+    started_at, start = time.time(), time.perf_counter()
     child = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     peak_tree, main_peak_at = 0, 0.0
     peaks: dict[int, int] = {}  # pid -> peak resident bytes
@@ -160,6 +161,7 @@ def measure(
         (load_before, os.getloadavg()[0]),
         processes,
         main_peak_at,
+        started_at,
     )
 
 
@@ -266,14 +268,13 @@ def steps_at(home: Path, moment: float) -> list[str]:
     return running
 
 
-def dbt_node_times(home: Path, top: int = 12) -> list[tuple[str, float]]:
-    """The slowest dbt models and tests of the home's last run, from each dbt step's run_results.json (dagster-dbt
-    writes them under dbt_project/target/<step>-<run id prefix>-<...>/)."""
-    import dagster as dg
-
-    run_id = dg.DagsterInstance.from_config(str(home / "dagster")).get_runs(limit=1)[0].run_id
+def dbt_node_times(home: Path, since: float, top: int = 12) -> list[tuple[str, float]]:
+    """The slowest dbt models and tests of the dbt steps that ran since `since` (time.time()), from each step's
+    run_results.json under the home's dbt/<step>/."""
     times = []
-    for results in (REPO / "dbt_project" / "target").glob(f"*-{run_id[:7]}-*/run_results.json"):
+    for results in (home / "dbt").glob("*/run_results.json"):
+        if results.stat().st_mtime < since:  # a step the measured run did not invoke
+            continue
         for result in json.loads(results.read_text())["results"]:
             kind, _, name = result["unique_id"].split(".", 2)
             times.append((f"{kind} {name.split('.')[0]}"[:70], result["execution_time"]))
@@ -391,7 +392,7 @@ def print_steps(label: str, home: Path, measured: Measured) -> list[tuple[str, f
     print(f"    {label}, slowest steps: {', '.join(f'{s} {t:.1f}s' for s, t in steps[:8])}", flush=True)
     if split:
         print(f"    of which: {', '.join(f'{s} {t:.1f}s' for s, t in split.items())}", flush=True)
-    nodes = dbt_node_times(home)
+    nodes = dbt_node_times(home, measured.started_at)
     print(f"    slowest dbt nodes: {', '.join(f'{n} {t:.1f}s' for n, t in nodes)}", flush=True)
     return steps
 

@@ -7,7 +7,6 @@ whichever xdist worker asks first (tests/conftest.py: shared_run)."""
 from __future__ import annotations
 
 import shutil
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +72,6 @@ class SecurityRun:
     run: CityRun
     token: str  # the canary app token the portal source read from the environment
     salt: str  # the canary PII salt
-    started: float  # time.time() when the run began: files of shared folders changed since are this run's
     app_tokens: list[str | None]  # the X-App-Token of every portal request
 
     @property
@@ -88,14 +86,13 @@ class SecurityRun:
 @pytest.fixture(scope="session")
 def security_run(tmp_path_factory) -> SecurityRun:
     def build_and_run(home: Path):
-        # Unique per session: a leak found in a shared folder (dbt_project/logs) is this session's run's.
+        # Unique per session: a leak found is this session's run's, not a leftover of an earlier one.
         token, salt = f"canary-app-token-{uuid.uuid4().hex}", f"canary-pii-salt-{uuid.uuid4().hex}"
         sources = home.parent / "security_sources"
         sources.mkdir(exist_ok=True)
         build(home / "landing")
         for file in [*DEMO_SOURCES_DIR.glob("*.yml"), DEMO_SOURCES_DIR / "fbi_code_crosswalk.csv"]:
             shutil.copy(file, sources / file.name)
-        started = time.time()
         with running_portal() as portal:
             url = portal.soda("abcd-1234", portal_records())
             (sources / "portal_crimes.yml").write_text(PORTAL_YAML.format(url=url))
@@ -111,7 +108,7 @@ def security_run(tmp_path_factory) -> SecurityRun:
                 env=env,
             )
             tokens = list(portal.app_tokens)
-        return result, {"token": token, "salt": salt, "started": started, "app_tokens": tokens}
+        return result, {"token": token, "salt": salt, "app_tokens": tokens}
 
     run = shared_run(tmp_path_factory, "security_city", build_and_run)
     return SecurityRun(run, **run.details)
