@@ -24,7 +24,7 @@ import pytest
 
 from pipelines.settings import DEMO_SOURCES_DIR
 from tests.conftest import SMALL_CITY_ENV, TABLES_ONLY, run_cli
-from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, OTHER, PROPERTY, VIOLENT, _crime_row, build
+from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, OTHER, PROPERTY, VIOLENT, _crime_row
 from tests.reliability.conftest import LOAD_TIME_COLUMNS
 
 SEEDS = (101,)  # one sequence: the suite's budget (tests/e2e/test_backfill.py checks the months rebuilt)
@@ -178,25 +178,14 @@ def assert_published_identical(incremental: Path, rebuilt: Path) -> None:
                 assert actual == expected, f"{name} differs from the rebuild"
 
 
-@pytest.fixture(scope="module")
-def city(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
-    """The hand-sized city, run once: each seed's sequence starts from a copy of it."""
-    root = tmp_path_factory.mktemp("incremental_city")
-    home, sources = root / "home", root / "sources"
-    incidents = build(home / "landing").incidents
-    shutil.copytree(DEMO_SOURCES_DIR, sources)
-    run(home, sources)
-    return home, incidents
-
-
 @pytest.mark.parametrize("seed", SEEDS)
-def test_incremental_runs_publish_what_a_full_build_does(seed, city, tmp_path):
-    home, sources = tmp_path / "incremental", tmp_path / "sources"
-    shutil.copytree(city[0], home, symlinks=True)
+def test_incremental_runs_publish_what_a_full_build_does(seed, small_city, small_city_truth, tmp_path):
+    # Each sequence starts from a copy of the session's run of the hand-sized city (tests/conftest.py).
+    home, sources = small_city.copy_to(tmp_path / "incremental"), tmp_path / "sources"
     shutil.copytree(DEMO_SOURCES_DIR, sources)
     landing = home / "landing" / "demo_crimes"
 
-    loads = Loads(seed, city[1])
+    loads = Loads(seed, small_city_truth.incidents)
     # Two steps. The first moves the coverage's start (which rebuilds every month), in a file of its own that no
     # later step corrects, and loads new incidents of a new or an old month; the quarantine is replayed after it
     # (a replay validates a whole load again). The second brings revisions (the city's earliest incident moves to

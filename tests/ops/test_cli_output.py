@@ -1,5 +1,8 @@
 """What `neighborhood-metrics run` prints without a terminal (CI, cron): a few progress lines and one summary,
-Dagster's and dbt's records in a log file; a refused load: one short block naming source, file and reason."""
+Dagster's and dbt's records in a log file; a refused load: one short block naming source, file and reason.
+
+The successful run is the session's demo city (tests/conftest.py, `demo_city`): `neighborhood-metrics demo` prints
+two lines about the city it generates, then runs and prints exactly what `run` does."""
 
 from __future__ import annotations
 
@@ -22,13 +25,13 @@ def log_file(output: str) -> Path:
     return Path(path)
 
 
-def test_a_successful_run_prints_one_screen_and_logs_the_records(demo_run):
-    out, err = demo_run.result.stdout, demo_run.result.stderr
+def test_a_successful_run_prints_one_screen_and_logs_the_records(demo_city):
+    out, err = demo_city.stdout, demo_city.stderr
     lines = (out + err).splitlines()
     assert len(lines) < 60, out + err
     assert not [line for line in lines if DAGSTER_RECORD.search(line)], "records go to the log file, not here"
 
-    current = demo_run.home / "published" / "current"
+    current = demo_city.home / "published" / "current"
     tables = sorted(file.stem for file in current.glob("*.parquet"))
     assert len(tables) >= 10, tables
     for table in tables:
@@ -46,7 +49,7 @@ def test_a_successful_run_prints_one_screen_and_logs_the_records(demo_run):
     assert stages == ["landing", "validating", "dbt", "publishing", "report"], out
 
     log = log_file(out)
-    assert log.parent == demo_run.home / "logs"
+    assert log.parent == demo_city.home / "logs"
     records = log.read_text()
     for event in ("STEP_START", "STEP_SUCCESS", "ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
         assert re.search(rf" - dagster - DEBUG - .* - {event} - ", records), event
@@ -55,10 +58,10 @@ def test_a_successful_run_prints_one_screen_and_logs_the_records(demo_run):
 
 
 @pytest.fixture(scope="module")
-def refused_run(demo_run, tmp_path_factory):
+def refused_run(demo_city, tmp_path_factory):
     """The demo's home once more, with a crime file that lacks a required column (FBI Code)."""
     home = tmp_path_factory.mktemp("refused") / "home"
-    shutil.copytree(demo_run.home, home, symlinks=True)
+    shutil.copytree(demo_city.home, home, symlinks=True)
     good = (home / "landing" / "demo_crimes" / "crimes_2025.csv").read_text(encoding="utf-8-sig").splitlines()
     header = good[0].split(",")
     drop = header.index("FBI Code")

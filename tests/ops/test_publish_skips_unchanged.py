@@ -65,9 +65,9 @@ def test_the_same_tables_publish_no_new_version(home):
     )
 
 
-def test_docs_and_report_are_rebuilt_only_for_changed_tables(demo_run, tmp_path):
+def test_docs_and_report_are_rebuilt_only_for_changed_tables(demo_city, tmp_path):
     home = tmp_path / "home"
-    shutil.copytree(demo_run.home, home, symlinks=True)
+    shutil.copytree(demo_city.home, home, symlinks=True)
     publish_dir = home / "published"
     before = versions(publish_dir)
     current = (publish_dir / "current").resolve()

@@ -40,8 +40,8 @@ def old_duckdb_python(request):
     return python
 
 
-def test_duckdb_1_1_reads_every_table_of_the_published_snapshot(demo_run, old_duckdb_python):
-    current = demo_run.home / "published" / "current"
+def test_duckdb_1_1_reads_every_table_of_the_published_snapshot(demo_city, old_duckdb_python):
+    current = demo_city.home / "published" / "current"
     reading = subprocess.run(
         [old_duckdb_python, "-c", READ_EVERY_TABLE, str(current / "metrics.duckdb")],
         capture_output=True,
