@@ -217,18 +217,24 @@ def daily_selection() -> str:
     return " or ".join([*(f'key:"parsed/{name}"+' for name in crime_sources()), 'group:"seeds"'])
 
 
-def step_durations(home: Path) -> tuple[list[tuple[str, float]], dict[str, float]]:
-    """The last run's steps, slowest first, from Dagster's run history in the home; and, for the crime sources'
-    warehouse steps, how long validating and writing the loads took (until the step logs its first load) as
-    against what follows in the step (the great-expectations suites and the blocking checks)."""
+def run_records(home: Path, since: float) -> list:
+    """The event records of every Dagster run the home started since `since` (time.time()): a CLI run is two
+    Dagster runs (the loads, then the crime months)."""
     import dagster as dg
 
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
-    run = instance.get_runs(limit=1)[0]
+    runs = instance.get_runs(filters=dg.RunsFilter(created_after=dt.datetime.fromtimestamp(since, dt.UTC)))
+    return [record for run in runs for record in instance.all_logs(run.run_id)]
+
+
+def step_durations(home: Path, since: float) -> tuple[list[tuple[str, float]], dict[str, float]]:
+    """The steps of the runs since `since`, slowest first, from Dagster's run history in the home; and, for the
+    crime sources' warehouse steps, how long validating and writing the loads took (until the step logs its first
+    load) as against what follows in the step (the great-expectations suites and the blocking checks)."""
     started: dict[str, float] = {}
     loaded: dict[str, float] = {}
     durations, split = [], {}
-    for record in instance.all_logs(run.run_id):
+    for record in run_records(home, since):
         event = record.dagster_event
         step = event.step_key if event else record.step_key
         if not step:
@@ -247,14 +253,10 @@ def step_durations(home: Path) -> tuple[list[tuple[str, float]], dict[str, float
     return sorted(durations, key=lambda item: -item[1]), split
 
 
-def steps_at(home: Path, moment: float) -> list[str]:
-    """The steps of the home's last run that were running at `moment` (time.time())."""
-    import dagster as dg
-
-    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
-    run = instance.get_runs(limit=1)[0]
+def steps_at(home: Path, moment: float, since: float) -> list[str]:
+    """The steps of the runs since `since` that were running at `moment` (time.time())."""
     started, running = {}, []
-    for record in instance.all_logs(run.run_id):
+    for record in run_records(home, since):
         event = record.dagster_event
         if event is None or not event.step_key:
             continue
@@ -382,8 +384,8 @@ def process_report(rows: list[Measured]) -> str:
 
 
 def print_steps(label: str, home: Path, measured: Measured) -> list[tuple[str, float]]:
-    steps, split = step_durations(home)
-    during = steps_at(home, measured.main_peak_at)
+    steps, split = step_durations(home, measured.started_at)
+    during = steps_at(home, measured.main_peak_at, measured.started_at)
     print(
         f"    {label}: the pipeline's process peaked at {measured.main_rss_mb:.0f} MB during "
         f"{', '.join(during) or 'no step (start-up or wrap-up)'}",
