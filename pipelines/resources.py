@@ -83,12 +83,12 @@ def run_lock(home: Path, say: Callable[[str], None]) -> Iterator[None]:
 
 
 class DbtCli(DbtCliResource):
-    """dagster-dbt's dbt CLI resource without two costs it adds to every dbt invocation, each of which the pipeline
-    pays three or four times a run (~9 s of a small city's run): a `dbt --version` subprocess per run, and a dbt
-    adapter built in the step's own process (its profile read and its macros parsed, ~1.6 s), which dagster-dbt
-    uses only for `fetch_row_counts()` and `fetch_column_metadata()`; the pipeline calls neither, and dagster-dbt
-    runs without that adapter where it cannot build one. Both override private methods of the pinned
-    dagster-dbt (requirements.lock); tests/test_dbt_resource.py fails if an upgrade renames them."""
+    """dagster-dbt's dbt CLI resource without two costs it adds around dbt invocations (~8 s of a small city's CLI
+    run, which makes three or four): a `dbt --version` subprocess per run, and a dbt adapter built in the step's
+    own process for each invocation (profile read, macros parsed: ~1.6 s), which dagster-dbt uses only for
+    `fetch_row_counts()` and `fetch_column_metadata()`. The pipeline calls neither, and dagster-dbt already runs
+    without the adapter where it cannot build one. Both are private methods of the pinned dagster-dbt
+    (requirements.lock): tests/test_dbt_resource.py fails if an upgrade renames them."""
 
     @functools.cached_property
     def _cli_version(self) -> version.Version:
