@@ -227,14 +227,14 @@ def run_records(home: Path, since: float) -> list:
     return [record for run in runs for record in instance.all_logs(run.run_id)]
 
 
-def step_durations(home: Path, since: float) -> tuple[list[tuple[str, float]], dict[str, float]]:
-    """The steps of the runs since `since`, slowest first, from Dagster's run history in the home; and, for the
-    crime sources' warehouse steps, how long validating and writing the loads took (until the step logs its first
+def step_durations(records: list) -> tuple[list[tuple[str, float]], dict[str, float]]:
+    """The steps of the runs' event `records` (run_records), slowest first; and, for the crime sources' warehouse
+    steps, how long validating and writing the loads took (until the step logs its first
     load) as against what follows in the step (the great-expectations suites and the blocking checks)."""
     started: dict[str, float] = {}
     loaded: dict[str, float] = {}
     durations, split = [], {}
-    for record in run_records(home, since):
+    for record in records:
         event = record.dagster_event
         step = event.step_key if event else record.step_key
         if not step:
@@ -253,10 +253,10 @@ def step_durations(home: Path, since: float) -> tuple[list[tuple[str, float]], d
     return sorted(durations, key=lambda item: -item[1]), split
 
 
-def steps_at(home: Path, moment: float, since: float) -> list[str]:
-    """The steps of the runs since `since` that were running at `moment` (time.time())."""
+def steps_at(records: list, moment: float) -> list[str]:
+    """The steps of the runs' event `records` (run_records) that were running at `moment` (time.time())."""
     started, running = {}, []
-    for record in run_records(home, since):
+    for record in records:
         event = record.dagster_event
         if event is None or not event.step_key:
             continue
@@ -384,8 +384,9 @@ def process_report(rows: list[Measured]) -> str:
 
 
 def print_steps(label: str, home: Path, measured: Measured) -> list[tuple[str, float]]:
-    steps, split = step_durations(home, measured.started_at)
-    during = steps_at(home, measured.main_peak_at, measured.started_at)
+    records = run_records(home, measured.started_at)
+    steps, split = step_durations(records)
+    during = steps_at(records, measured.main_peak_at)
     print(
         f"    {label}: the pipeline's process peaked at {measured.main_rss_mb:.0f} MB during "
         f"{', '.join(during) or 'no step (start-up or wrap-up)'}",

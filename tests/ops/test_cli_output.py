@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -60,8 +59,7 @@ def test_a_successful_run_prints_one_screen_and_logs_the_records(demo_city):
 @pytest.fixture(scope="module")
 def refused_run(demo_city, tmp_path_factory):
     """The demo's home once more, with a crime file that lacks a required column (FBI Code)."""
-    home = tmp_path_factory.mktemp("refused") / "home"
-    shutil.copytree(demo_city.home, home, symlinks=True)
+    home = demo_city.copy_to(tmp_path_factory.mktemp("refused") / "home")
     good = (home / "landing" / "demo_crimes" / "crimes_2025.csv").read_text(encoding="utf-8-sig").splitlines()
     header = good[0].split(",")
     drop = header.index("FBI Code")

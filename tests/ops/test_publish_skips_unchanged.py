@@ -5,7 +5,6 @@ the docs, which describe columns and not rows, are carried over from the previou
 from __future__ import annotations
 
 import json
-import shutil
 
 import duckdb
 import pytest
@@ -66,8 +65,7 @@ def test_the_same_tables_publish_no_new_version(home):
 
 
 def test_docs_and_report_are_rebuilt_only_for_changed_tables(demo_city, tmp_path):
-    home = tmp_path / "home"
-    shutil.copytree(demo_city.home, home, symlinks=True)
+    home = demo_city.copy_to(tmp_path / "home")
     publish_dir = home / "published"
     before = versions(publish_dir)
     current = (publish_dir / "current").resolve()
