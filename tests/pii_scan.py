@@ -1,20 +1,28 @@
 """Scan everything a run wrote under the data home (outside landing/) for personal data and secrets.
 
-DuckDB and Parquet files are read through their engines (every table of every schema, every column as text), so
-compressed strings are seen as text too; any other file is read as bytes decoded leniently (SQLite files of
-Dagster's storage, logs, JSON state, CSV).
+DuckDB, Parquet and SQLite files (Dagster's storage) are read through their engines, every table and column as
+text, so compressed strings are seen as text too; a SQLite blob is read unzipped when it is zlib data (Dagster
+stores its snapshots so). A SQLite file's -wal and -shm companions are read through the database. Any other file
+is read as bytes decoded leniently (logs, JSON state, CSV, dbt's msgpack).
+
+Reading compressed bytes as text would both miss what they hide and, by chance, find an "address" in noise: one
+run's runs.db once showed `l@L2ǟG.Ŕ5K0` inside a compressed snapshot. So the patterns are ASCII only, as the
+addresses and numbers they look for are.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"[A-Za-z0-9_.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 # Addresses of machines, not of people: the local portal the tests serve, "any address".
 NOT_PERSONAL_IPS = re.compile(r"^(127\.\d+\.\d+\.\d+|0\.0\.0\.0)$")
@@ -35,16 +43,46 @@ def duckdb_tables(path: Path) -> Iterator[tuple[str, str, pd.DataFrame]]:
             yield schema, table, con.execute(f'SELECT * FROM "{schema}"."{table}"').df()
 
 
+def sqlite_tables(path: Path) -> Iterator[tuple[str, str]]:
+    """(table, rows as text) of every table of a SQLite file, opened read-only."""
+    with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as con:
+        tables = [
+            name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")
+        ]
+        for table in tables:
+            rows = con.execute(f'SELECT * FROM "{table}"').fetchall()
+            yield table, "\n".join("\t".join(map(cell_text, row)) for row in rows)
+
+
+def cell_text(value: object) -> str:
+    if not isinstance(value, bytes):
+        return str(value)
+    with contextlib.suppress(zlib.error):  # not zlib data: read as it is
+        value = zlib.decompress(value)
+    return value.decode("utf-8", errors="replace")
+
+
+def is_sqlite(path: Path) -> bool:
+    with path.open("rb") as file:
+        return file.read(16) == b"SQLite format 3\x00"
+
+
 def texts(home: Path, skip: tuple[str, ...] = ("landing",)) -> Iterator[tuple[Path, str]]:
     """(where, text) of every file under the data home except the folders in `skip`; a DuckDB file gives one
-    text per table (`<file>/<schema>.<table>`)."""
+    text per table (`<file>/<schema>.<table>`), a SQLite file too (`<file>/<table>`)."""
     skipped = [home / folder for folder in skip]
     for path in sorted(home.rglob("*")):
         if not path.is_file() or any(path.is_relative_to(folder) for folder in skipped):
             continue
+        database = path.with_suffix(".db")
+        if path.suffix in (".db-wal", ".db-shm") and database.is_file() and is_sqlite(database):
+            continue  # read through the database
         if path.suffix == ".duckdb":
             for schema, table, frame in duckdb_tables(path):
                 yield path / f"{schema}.{table}", frame.to_csv(index=False)
+        elif is_sqlite(path):
+            for table, text in sqlite_tables(path):
+                yield path / table, text
         elif path.suffix == ".parquet":
             yield path, pd.read_parquet(path).to_csv(index=False)
         else:

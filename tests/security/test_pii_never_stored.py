@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sqlite3
+import zlib
 
 import duckdb
 import pandas as pd
@@ -101,7 +103,9 @@ def test_refused_rows_keep_no_personal_data_either(security_run):
 
 
 def test_the_scan_finds_planted_personal_data(tmp_path):
-    """The scanner itself fails when it should: a table in a DuckDB schema, a Parquet column and a text file."""
+    """The scanner itself fails when it should: a table in a DuckDB schema, a Parquet column, a text file and a
+    SQLite file (Dagster's storage: a text column and a zlib-compressed blob), and not on compressed noise that
+    once looked like an address (`l@L2ǟG.Ŕ5K0`, in a snapshot blob of a real run)."""
     home = tmp_path
     (home / "landing" / "x").mkdir(parents=True)
     (home / "landing" / "x" / "roster.csv").write_text(
@@ -115,6 +119,14 @@ def test_the_scan_finds_planted_personal_data(tmp_path):
     (home / "log.txt").write_text(
         "login from 203.0.113.77 by rita moreno; portal at 127.0.0.1; response R_2YPOQ602ER1jkf1\n"
     )
+    with sqlite3.connect(home / "runs.db") as con:
+        con.execute("CREATE TABLE snapshots (body TEXT, snapshot_body BLOB)")
+        con.execute(
+            "INSERT INTO snapshots VALUES ('tags: alan@example.org', ?)",
+            (zlib.compress(b"by kurt@example.org"),),
+        )
+        con.execute("INSERT INTO snapshots VALUES ('', ?)", ("\x00l@L2ǟG.Ŕ5K0\x01".encode(),))
+    con.close()
     found = find_personal_data(
         home,
         {"Rita Moreno", "Ada Lovelace"},
@@ -124,7 +136,9 @@ def test_the_scan_finds_planted_personal_data(tmp_path):
     )
     assert sorted({f.split(": ", 1)[1] for f in found}) == [
         "IP 203.0.113.77",
+        "email alan@example.org",
         "email grace@example.org",
+        "email kurt@example.org",
         "identifier R_2YPOQ602ER1jkf1",
         "name rita moreno",
         "phone 312.555.0142",
