@@ -1,5 +1,5 @@
 -- Every dated incident, event and survey response falls in a month of its own subject's
--- coverage, so no activity is silently left out of the zero-filled marts (int_coverage_months
+-- coverage, so no activity is silently left out of the zero-filled marts (macros/coverage.sql
 -- generates a bounded number of months; this fails loudly should the data ever span more).
 with
 

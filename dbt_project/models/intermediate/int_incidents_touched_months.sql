@@ -15,8 +15,7 @@ with
 
 crime_coverage as (
 
-    select * from {{ ref('int_coverage_months') }}
-    where subject = 'crime'
+    select * from {{ ref('int_crime_coverage') }}
 
 ),
 
@@ -36,8 +35,7 @@ crime_coverage as (
 
     crime_frame as (
 
-        select * from {{ ref('int_neighborhood_months') }}
-        where subject = 'crime'
+        {{ neighborhood_frame(ref('int_neighborhoods_deduplicated'), ref('int_crime_coverage')) }}
 
     ),
 
@@ -156,7 +154,7 @@ crime_coverage as (
 {%- else %}
 
     -- depends_on: {{ ref('int_incidents_changed') }}, {{ ref('int_incidents_deduplicated') }}
-    -- depends_on: {{ ref('int_neighborhood_months') }}
+    -- depends_on: {{ ref('int_neighborhoods_deduplicated') }}
     touched as (
 
         select crime_coverage.month

@@ -20,7 +20,7 @@
         {%- if is_incremental() %}
         delete from {{ this }}
         where
-            month not in (select month from {{ ref('int_coverage_months') }} where subject = 'crime')
+            month not in (select month from {{ ref('int_crime_coverage') }})
             and """ ~ in_window ~ """
         {%- endif %}
         """,
@@ -36,15 +36,14 @@
     ],
 ) }}
 -- depends_on: {{ ref('int_incidents_changed') }}, {{ ref('int_incidents_touched_months') }}
--- depends_on: {{ ref('int_coverage_months') }}
+-- depends_on: {{ ref('int_crime_coverage') }}
 with
 
 {%- if is_incremental() %}
 
     crime_coverage as (
 
-        select * from {{ ref('int_coverage_months') }}
-        where subject = 'crime'
+        select * from {{ ref('int_crime_coverage') }}
 
     ),
 
@@ -77,12 +76,13 @@ with
 -- the crime sources' coverage only: no row (never a zero) outside it
 neighborhood_months as (
 
-    select * from {{ ref('int_neighborhood_months') }}
-    where
-        subject = 'crime'
-        {%- if is_incremental() %}
-            and month in (select read_months.month from read_months)
-        {%- endif %}
+    select *
+    from (
+        {{ neighborhood_frame(ref('int_neighborhoods_deduplicated'), ref('int_crime_coverage')) }}
+    ) as frame
+    {%- if is_incremental() %}
+        where month in (select read_months.month from read_months)
+    {%- endif %}
 
 ),
 

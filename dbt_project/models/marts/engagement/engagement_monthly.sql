@@ -3,8 +3,7 @@ with
 -- the calendars' coverage only: no row (never a zero) outside it
 neighborhood_months as (
 
-    select * from {{ ref('int_neighborhood_months') }}
-    where subject = 'engagement'
+    {{ neighborhood_frame(ref('int_neighborhoods_deduplicated'), ref('int_engagement_coverage')) }}
 
 ),
 

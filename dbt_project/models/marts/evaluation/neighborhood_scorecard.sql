@@ -6,7 +6,7 @@ with
 
 neighborhood_quarters as (
 
-    select * from {{ ref('int_neighborhood_quarters') }}
+    {{ neighborhood_frame(ref('int_neighborhoods_deduplicated'), ref('int_coverage_months')) }}
 
 ),
 

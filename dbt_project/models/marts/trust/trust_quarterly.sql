@@ -10,8 +10,11 @@ with
 -- the surveys' coverage only: no row (never a zero) outside it
 neighborhood_quarters as (
 
-    select * from {{ ref('int_neighborhood_quarters') }}
-    where subject = 'trust'
+    select distinct
+        neighborhood_id,
+        quarter,
+        population
+    from ({{ neighborhood_frame(ref('int_neighborhoods_deduplicated'), ref('int_trust_coverage')) }}) as frame
 
 ),
 
