@@ -6,7 +6,7 @@
     no other subject's marts.
 #}
 {%- macro coverage_months(subject, activity, timestamp_column) -%}
-{%- set max_spine_months = 2400 %}  {#- 200 years; assert_coverage_holds_every_activity_month guards it #}
+{%- set max_spine_months = 2400 %}  {#- 200 years; the covers_every_month_of test guards it #}
 with
 
 bounds as (
