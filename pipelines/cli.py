@@ -83,7 +83,8 @@ def run(
     months: tuple[str, str] | None = None,
 ) -> int:
     """Materialize the selected assets (default: all), showing their progress; then one summary, or one block per
-    problem. `selection` is a Dagster selection string or AssetSelection.
+    problem. `selection` is a Dagster selection string or AssetSelection; the dbt models it reads that the data
+    home never built are added to it.
 
     The crime marts are partitioned by month. With `months` (a backfill) or `full_refresh` (every month), one run
     builds the selection over those months. Otherwise a selection holding them runs in two: first everything up to
@@ -119,6 +120,15 @@ def run(
         selection or dg.AssetSelection.all()
     ).required_multi_asset_neighbors()
     selected = set(chosen.resolve(graph))
+    instance = dg.DagsterInstance.get()
+    dbt_keys = {key for assets in dbt_asset_definitions() for key in assets.keys}
+    # A dbt model the selection reads that this data home never built (an upgrade added it, say, and the daily
+    # selection does not hold it) is built with it, rather than the run failing on a missing table.
+    upstream = set(dg.AssetSelection.assets(*selected).upstream().resolve(graph)) - selected
+    never_built = {
+        key for key in upstream & dbt_keys if instance.get_latest_materialization_event(key) is None
+    }
+    selected |= never_built
     marts = set(crime_marts().resolve(graph))
     if full_refresh:  # every dbt step of the run rebuilds the incremental models from all loaded rows
         months = months or all_months()
@@ -129,8 +139,7 @@ def run(
         after = set(after_crime_marts().resolve(graph))
         phases = [Phase((selected - after) | {model_key(TOUCHED_MONTHS_MODEL)}), Phase(selected & after)]
         selected |= phases[0].keys
-    dbt_keys = {key for assets in dbt_asset_definitions() for key in assets.keys}
-    dbt_checks = set(chosen.resolve_checks(graph)) & {
+    dbt_checks = set((chosen | dg.AssetSelection.assets(*never_built)).resolve_checks(graph)) & {
         key for assets in dbt_asset_definitions() for key in assets.check_keys
     }
     steps = {a.node_def.name: set(a.keys) & selected for a in assets if set(a.keys) & selected}
@@ -145,7 +154,6 @@ def run(
         "Dagster and dbt records below" if verbose else f"Dagster and dbt records: {log}"
     )
     progress = Progress(console(screen), selected, dbt_keys, dbt_checks, steps, header, live=not verbose)
-    instance = dg.DagsterInstance.get()
     results = []
     try:
         # One lock for the whole CLI run: another run must not write between its loads and its crime months.

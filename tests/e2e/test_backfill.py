@@ -21,6 +21,9 @@ from tests.conftest import SMALL_CITY_ENV, run_cli
 from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, _crime_row
 
 CRIME_MONTHLY = dg.AssetKey(["published", "crime_monthly"])
+ENGAGEMENT_COVERAGE = dg.AssetKey(["intermediate", "int_engagement_coverage"])
+# What the daily_crime job selects (pipelines/schedules.py): the crime source, everything built from it, the seeds.
+DAILY_SELECTION = 'key:"parsed/demo_crimes"+ or group:"seeds"'
 TAMPERED = -1.0
 
 
@@ -111,7 +114,11 @@ def test_a_backfill_of_three_months_rebuilds_those_only(home):
 
 def test_a_daily_increment_rebuilds_the_months_its_load_touched(home, small_city_truth):
     """A revision moves an incident from April to July 2023: April (left) and July (entered) change, and through
-    the 12-month rolling rate the 11 months after each, up to June 2024."""
+    the 12-month rolling rate the 11 months after each, up to June 2024.
+
+    The run selects what the daily_crime job does, and the home is one an upgrade left behind: it never built
+    int_engagement_coverage, which int_coverage_months (in the selection) reads and the selection does not hold.
+    The run builds it too, instead of failing on the missing table."""
     incidents = small_city_truth.incidents
     moved = incidents[incidents["occurred_at"].dt.strftime("%Y-%m") == "2023-04"].iloc[0]
     nbhd = moved["neighborhood_id"]
@@ -134,8 +141,14 @@ def test_a_daily_increment_rebuilds_the_months_its_load_touched(home, small_city
     tampered = ["2023-02", "2023-03", "2023-04", "2023-10", "2024-06", "2024-07", "2024-11"]
     tamper(home, tampered)
 
-    # What the crime mart is built from, and the mart: the loads' run, then the run of the months they touched.
-    cli(home, "run", "--select", '+key:"published/crime_monthly"')
+    with connect(home / "warehouse.duckdb") as con:
+        con.execute("DROP TABLE intermediate.int_engagement_coverage")
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    instance.wipe_assets([ENGAGEMENT_COVERAGE])
+    instance.dispose()
+
+    # The loads' run, then the run of the months they touched and of what is downstream of the crime marts.
+    cli(home, "run", "--select", DAILY_SELECTION)
 
     assert new_runs(home, runs) == [[], rebuilt]
     after = crime_monthly(home)
@@ -144,3 +157,9 @@ def test_a_daily_increment_rebuilds_the_months_its_load_touched(home, small_city
     counts[(nbhd, "2023-04")] -= 1
     counts[(nbhd, "2023-07")] += 1
     pd.testing.assert_series_equal(after["incidents"], counts)
+    with connect(home / "warehouse.duckdb", read_only=True) as con:
+        months_covered = con.execute("SELECT count(*) FROM intermediate.int_engagement_coverage").fetchone()[
+            0
+        ]
+    starts = small_city_truth.events["starts_at"]
+    assert months_covered == len(months(f"{starts.min():%Y-%m}", f"{starts.max():%Y-%m}"))  # 2024-01 to 03
