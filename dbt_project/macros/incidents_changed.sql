@@ -10,10 +10,11 @@
 
     dbt renders the model body and its pre-hook at run time (`execute` true), after int_incidents_changed
     is built. While dbt parses, no query runs and the semi-join is emitted, so the SQL still parses.
-    `relation_alias` names the filtered relation in the statement.
+    `relation_alias` names the filtered relation in the statement. `changed` is the work list's relation, for a
+    caller that cannot ref it (a test, macros/where_subquery.sql).
 #}
-{% macro incidents_changed_filter(relation_alias) %}
-    {%- set changed = ref('int_incidents_changed') -%}
+{% macro incidents_changed_filter(relation_alias, changed=none) %}
+    {%- set changed = changed if changed is not none else ref('int_incidents_changed') -%}
     {%- set everything = false -%}
     {%- if execute -%}
         {%- set result = run_query('select exists (select 1 from ' ~ changed ~ ' where source is null)') -%}
