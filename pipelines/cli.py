@@ -125,9 +125,8 @@ def run(
     # A dbt model the selection reads that this data home never built (an upgrade added it, say, and the daily
     # selection does not hold it) is built with it, rather than the run failing on a missing table.
     upstream = set(dg.AssetSelection.assets(*selected).upstream().resolve(graph)) - selected
-    never_built = {
-        key for key in upstream & dbt_keys if instance.get_latest_materialization_event(key) is None
-    }
+    latest = instance.get_latest_materialization_events(upstream & dbt_keys)  # one query, built keys only
+    never_built = {key for key in upstream & dbt_keys if latest.get(key) is None}
     selected |= never_built
     marts = set(crime_marts().resolve(graph))
     if full_refresh:  # every dbt step of the run rebuilds the incremental models from all loaded rows
