@@ -1,12 +1,13 @@
 -- Incremental on DuckDB: a run rebuilds the months of its window, the Dagster partitions (months) of
--- the run: vars window_start (inclusive) and window_end (exclusive), first days of months; a bound left
--- out is open. It reads the incidents of those months and of the 11 before them (the 12-month rolling
+-- the run: environment variables NBHD_DBT_WINDOW_START (inclusive) and NBHD_DBT_WINDOW_END (exclusive),
+-- first days of months, rather than --vars, which would make dbt parse the whole project whenever the
+-- window moves; a bound left out is open. It reads the incidents of those months and of the 11 before them (the 12-month rolling
 -- rate) from int_incidents_deduplicated. Which months new loads touch is int_incidents_touched_months:
 -- the daily path rebuilds those. The post-hooks delete the window's months that left the coverage, and
 -- empty int_incidents_changed, now consumed, once every month it touches lies in the window. Spark
 -- builds the whole table.
-{%- set window_start = var('window_start', '0001-01-01') %}
-{%- set window_end = var('window_end', '9999-12-01') %}
+{%- set window_start = env_var('NBHD_DBT_WINDOW_START', '0001-01-01') %}
+{%- set window_end = env_var('NBHD_DBT_WINDOW_END', '9999-12-01') %}
 {%- set in_window -%}
     month >= cast('{{ window_start }}' as date) and month < cast('{{ window_end }}' as date)
 {%- endset %}
