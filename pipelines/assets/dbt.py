@@ -38,7 +38,7 @@ WINDOW_ENVIRONMENT = {"window_start": "NBHD_DBT_WINDOW_START", "window_end": "NB
 
 @contextmanager
 def window_environment(window: Mapping[str, str]) -> Iterator[None]:
-    """Set the window's bounds (`month_window_vars`) for a dbt process started inside, an open bound by no
+    """Set the window's bounds (`month_window`) for a dbt process started inside, an open bound by no
     variable, and restore the environment after. dagster-dbt passes its own process's environment to dbt, and
     offers no environment per invocation; a step runs alone in its process (or, in process, one after another)."""
     saved = {name: os.environ.get(name) for name in WINDOW_ENVIRONMENT.values()}
@@ -123,7 +123,7 @@ CRIME_MONTHS = dg.MonthlyPartitionsDefinition(start_date="1990-01", fmt="%Y-%m",
 TOUCHED_MONTHS_MODEL = "int_incidents_touched_months"
 
 
-def month_window_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
+def month_window(context: dg.AssetExecutionContext) -> dict[str, str]:
     """The month window of a run's partitions: window_start (inclusive) and window_end (exclusive), left out where
     the range reaches the first or last partition, so months outside the partitions are built with them."""
     window = context.partition_time_window
@@ -206,7 +206,7 @@ def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition, d
         ):
             paths = data_home.paths
             refresh = ["--full-refresh"] if config.full_refresh else []
-            with window_environment(month_window_vars(context) if partitioned else {}):
+            with window_environment(month_window(context) if partitioned else {}):
                 invocation = dbt.cli(
                     ["build", *refresh, *dbt_vars(paths)],
                     context=context,
