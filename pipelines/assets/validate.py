@@ -51,8 +51,8 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
                 f"{s.source}: {s.file}: {s.rows_received} received, {s.rows_loaded} loaded, "
                 f"{s.rows_quarantined} quarantined"
             )
+        validated = validate_new_loads(paths.warehouse, spec)
         with connect(paths.warehouse) as con:
-            validated = validate_new_loads(con, spec)
             results = [evaluate(check, con, spec) for check in checks]
         return dg.MaterializeResult(
             metadata={

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -26,7 +27,7 @@ import pandas as pd
 from pipelines.checks.rules import Expectation
 from pipelines.kinds import kind_of
 from pipelines.sources import SourceSpec
-from pipelines.warehouse import quote
+from pipelines.warehouse import connect, quote
 
 # A batch of this many crime rows is about 50 MB as a DataFrame, and great-expectations holds a few copies.
 BATCH_ROWS = 500_000
@@ -101,18 +102,27 @@ def validate_load(
     batches = max(1, -(-rows // batch_rows))
     columns = ", ".join(kind_of(spec).columns)
     if batches == 1:
-        frame = con.execute(f"SELECT {columns} FROM {table} WHERE load_id = ?", [load_id]).df()
-        return run_suite(expectations, frame)
+        return run_suite(
+            expectations,
+            frame(con, f"SELECT {columns} FROM {table} WHERE load_id = $load_id", {"load_id": load_id}),
+        )
     key = batch_key(expectations)
     split = f"hash({', '.join(quote(c) for c in key)})" if key else "_row"
     results = []
     for batch in range(batches):
-        frame = con.execute(
+        rows = frame(
+            con,
             f"SELECT {columns} FROM {table} WHERE load_id = $load_id AND {split} % $batches = $batch",
             {"load_id": load_id, "batches": batches, "batch": batch},
-        ).df()
-        results.append(run_suite(expectations, frame))
+        )
+        results.append(run_suite(expectations, rows))
     return combine(results)
+
+
+def frame(con: duckdb.DuckDBPyConnection, query: str, parameters: dict) -> pd.DataFrame:
+    """A query's rows as a DataFrame through Arrow: the same columns and types as DuckDB's own `.df()` (dates as
+    datetime64), about three times faster on a load of 380,000 crime rows (0.15 s against 0.45 s)."""
+    return con.execute(query, parameters).fetch_arrow_table().to_pandas(date_as_object=False)
 
 
 def _nanoseconds(rows: pd.DataFrame) -> pd.DataFrame:
@@ -184,39 +194,61 @@ def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def validate_new_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> int:
+def groups_of_rows(loads: list[tuple], rows: int) -> list[list[tuple]]:
+    """Consecutive `loads` (their last field a row count) in groups of at most `rows` rows, or of one larger load."""
+    groups: list[list[tuple]] = []
+    total = 0
+    for load in loads:
+        if not groups or total + (load[-1] or 0) > rows:
+            groups.append([])
+            total = 0
+        groups[-1].append(load)
+        total += load[-1] or 0
+    return groups
+
+
+def validate_new_loads(warehouse: Path, spec: SourceSpec) -> int:
     """Run the suite on every current load of `spec` not yet validated as it is now; returns how many.
 
     Results of a load that is gone or was written again (a corrected file, a replay) are dropped first, so
     meta.load_expectations holds exactly the results of the current loads."""
-    ensure_results_table(con)
-    con.execute(
-        """
-        DELETE FROM meta.load_expectations e WHERE e.source = $source AND NOT EXISTS (
-            SELECT 1 FROM meta.loads l
-            WHERE l.source = e.source AND l.load_id = e.load_id AND l.loaded_at = e.loaded_at)
-        """,
-        {"source": spec.name},
-    )
-    pending = con.execute(
-        """
-        SELECT l.load_id, l.loaded_at FROM meta.loads l
-        WHERE l.source = $source AND NOT EXISTS (
-            SELECT 1 FROM meta.load_expectations e
-            WHERE e.source = l.source AND e.load_id = l.load_id AND e.loaded_at = l.loaded_at)
-        ORDER BY l.load_id
-        """,
-        {"source": spec.name},
-    ).fetchall()
-    for load_id, loaded_at in pending:
-        outcomes = validate_load(con, spec, load_id, suite_for(spec, loaded_at))
-        # All of a load's results or none: a run killed here validates the load again next time.
-        con.execute("BEGIN TRANSACTION")
-        con.executemany(
-            "INSERT INTO meta.load_expectations VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [[spec.name, load_id, loaded_at, o.label, o.success, o.unexpected, o.observed] for o in outcomes],
+    with connect(warehouse) as con:
+        ensure_results_table(con)
+        con.execute(
+            """
+            DELETE FROM meta.load_expectations e WHERE e.source = $source AND NOT EXISTS (
+                SELECT 1 FROM meta.loads l
+                WHERE l.source = e.source AND l.load_id = e.load_id AND l.loaded_at = e.loaded_at)
+            """,
+            {"source": spec.name},
         )
-        con.execute("COMMIT")
+        pending = con.execute(
+            """
+            SELECT l.load_id, l.loaded_at, l.rows_loaded FROM meta.loads l
+            WHERE l.source = $source AND NOT EXISTS (
+                SELECT 1 FROM meta.load_expectations e
+                WHERE e.source = l.source AND e.load_id = l.load_id AND e.loaded_at = l.loaded_at)
+            ORDER BY l.load_id
+            """,
+            {"source": spec.name},
+        ).fetchall()
+    # A connection per BATCH_ROWS rows read at most: DuckDB keeps the blocks a connection has read cached up to its memory
+    # limit, and over a whole history (26 loads of ~330,000 incidents) one connection took the process ~120 MB
+    # higher; one per load made 312 roster files 12 s slower.
+    for group in groups_of_rows(pending, BATCH_ROWS):
+        with connect(warehouse) as con:
+            for load_id, loaded_at, _ in group:
+                outcomes = validate_load(con, spec, load_id, suite_for(spec, loaded_at))
+                # All of a load's results or none: a run killed here validates the load again next time.
+                con.execute("BEGIN TRANSACTION")
+                con.executemany(
+                    "INSERT INTO meta.load_expectations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        [spec.name, load_id, loaded_at, o.label, o.success, o.unexpected, o.observed]
+                        for o in outcomes
+                    ],
+                )
+                con.execute("COMMIT")
     return len(pending)
 
 

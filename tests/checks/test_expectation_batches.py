@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.checks.expectations import suite_for, validate_load
+from pipelines.checks.expectations import groups_of_rows, suite_for, validate_load
 from pipelines.kinds import kind_of
 from pipelines.settings import DEMO_SOURCES_DIR
 from pipelines.sources import load_source
@@ -83,3 +83,20 @@ def test_every_batch_size_finds_the_rows_of_the_whole_load(con, batch_rows):
     assert failed == expected_unexpected()
     assert len(outcomes) == len(suite_for(SPEC, LOADED_AT))
     assert all(o.unexpected == 0 for label, o in outcomes.items() if o.success and o.unexpected is not None)
+
+
+def test_loads_are_validated_in_groups_of_bounded_rows():
+    """validate_new_loads reads each group of loads on a connection of its own (DuckDB caches what a connection
+    read): every load once, in order, and a group over the bound only when one load alone is."""
+    sizes = [330, 330, 10, 900, 5, 0, None, 495, 5, 1]
+    loads = [(f"L{i}", LOADED_AT, rows) for i, rows in enumerate(sizes)]
+    groups = groups_of_rows(loads, 500)
+    assert [load for group in groups for load in group] == loads
+    assert [[load[0] for load in group] for group in groups] == [
+        ["L0"],
+        ["L1", "L2"],
+        ["L3"],
+        ["L4", "L5", "L6", "L7"],
+        ["L8", "L9"],
+    ]
+    assert groups_of_rows([], 500) == []
