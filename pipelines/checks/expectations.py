@@ -194,16 +194,18 @@ def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def groups_of_rows(loads: list[tuple], rows: int) -> list[list[tuple]]:
-    """Consecutive `loads` (their last field a row count) in groups of at most `rows` rows, or of one larger load."""
+def groups_of_rows(loads: list[tuple], bound: int) -> list[list[tuple]]:
+    """Consecutive `loads` (their last field a row count, None for none) in groups of at most `bound` rows, or of
+    one larger load."""
     groups: list[list[tuple]] = []
     total = 0
     for load in loads:
-        if not groups or total + (load[-1] or 0) > rows:
+        rows = load[-1] or 0
+        if not groups or total + rows > bound:
             groups.append([])
             total = 0
         groups[-1].append(load)
-        total += load[-1] or 0
+        total += rows
     return groups
 
 
