@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.checks.expectations import groups_of_rows, suite_for, validate_load
+from pipelines.checks.expectations import groups_of_loads, suite_for, validate_group, validate_load
 from pipelines.kinds import kind_of
 from pipelines.settings import DEMO_SOURCES_DIR
 from pipelines.sources import load_source
@@ -55,7 +55,13 @@ def load_rows() -> list[dict]:
 def con():
     con = duckdb.connect()
     ensure_tables(con, SPEC.name, kind_of(SPEC).columns)
-    for load_id, rows in (("L1", load_rows()), ("L2", [crime_row(i) for i in range(5)])):
+    loads = {
+        "L1": load_rows(),
+        "L2": [crime_row(i) for i in range(5)],
+        "L3": [crime_row(i) for i in range(100, 108)],
+        "L4": [crime_row(i) for i in range(3)],  # L2's first three incidents again: each load is clean alone
+    }  # L5 is a load whose every row was refused: it has no row in raw
+    for load_id, rows in loads.items():
         frame = pd.DataFrame(rows).assign(load_id=load_id, source=SPEC.name, _row=range(1, len(rows) + 1))
         con.register("frame", frame)
         con.execute(f"INSERT INTO raw.{SPEC.name} BY NAME SELECT * FROM frame")
@@ -85,12 +91,25 @@ def test_every_batch_size_finds_the_rows_of_the_whole_load(con, batch_rows):
     assert all(o.unexpected == 0 for label, o in outcomes.items() if o.success and o.unexpected is not None)
 
 
-def test_loads_are_validated_in_groups_of_bounded_rows():
-    """validate_new_loads reads each group of loads on a connection of its own (DuckDB caches what a connection
-    read): every load once, in order, and a group over the bound only when one load alone is."""
-    sizes = [330, 330, 10, 900, 5, 0, None, 495, 5, 1]
-    loads = [(f"L{i}", LOADED_AT, rows) for i, rows in enumerate(sizes)]
-    groups = groups_of_rows(loads, 500)
+@pytest.mark.parametrize(
+    "load_ids", [["L2", "L3"], ["L2", "L3", "L5"], ["L2", "L4"], ["L2", "L1", "L3"]], ids="+".join
+)
+def test_loads_validated_together_have_the_outcomes_each_has_alone(con, load_ids):
+    """Clean loads, an empty one, loads clean alone whose rows together repeat a key, a broken load among clean
+    ones: each load's outcomes are those it has validated alone."""
+    group = [(load_id, LOADED_AT, None) for load_id in load_ids]
+    alone = {load_id: validate_load(con, SPEC, load_id, suite_for(SPEC, LOADED_AT)) for load_id in load_ids}
+    assert validate_group(con, SPEC, group) == alone
+
+
+def test_loads_are_validated_in_groups_of_bounded_rows_written_at_one_moment():
+    """validate_new_loads validates each group of loads together, on a connection of its own (DuckDB caches what a
+    connection read): every load once, in order, a group over the bound only when one load alone is, and loads
+    written at another moment (another suite: no date after the load) in another group."""
+    sizes = [330, 330, 10, 900, 5, 0, None, 495, 5, 1, 1]
+    later = datetime(2025, 2, 1)
+    loads = [(f"L{i}", later if i == 10 else LOADED_AT, rows) for i, rows in enumerate(sizes)]
+    groups = groups_of_loads(loads, 500)
     assert [load for group in groups for load in group] == loads
     assert [[load[0] for load in group] for group in groups] == [
         ["L0"],
@@ -98,5 +117,6 @@ def test_loads_are_validated_in_groups_of_bounded_rows():
         ["L3"],
         ["L4", "L5", "L6", "L7"],
         ["L8", "L9"],
+        ["L10"],
     ]
-    assert groups_of_rows([], 500) == []
+    assert groups_of_loads([], 500) == []
