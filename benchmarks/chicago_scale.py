@@ -270,17 +270,25 @@ def steps_at(records: list, moment: float) -> list[str]:
     return running
 
 
-def dbt_node_times(home: Path, since: float, top: int = 12) -> list[tuple[str, float]]:
-    """The slowest dbt models and tests of the dbt steps that ran since `since` (time.time()), from each step's
-    run_results.json under the home's dbt/<step>/."""
-    times = []
-    for results in (home / "dbt").glob("*/run_results.json"):
-        if results.stat().st_mtime < since:  # a step the measured run did not invoke
+def dbt_node_times(records: list, top: int = 12) -> list[tuple[str, float]]:
+    """The slowest dbt models and tests among the runs' event `records` (run_records): the duration dagster-dbt
+    reads from dbt's events onto each materialization and check evaluation (the build steps write no
+    run_results.json)."""
+    times = {}  # (run, dbt node) -> seconds: a partitioned model is materialized once per month it built
+    for record in records:
+        event = record.dagster_event
+        if event is None or event.event_type_value not in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
             continue
-        for result in json.loads(results.read_text())["results"]:
-            kind, _, name = result["unique_id"].split(".", 2)
-            times.append((f"{kind} {name.split('.')[0]}"[:70], result["execution_time"]))
-    return sorted(times, key=lambda item: -item[1])[:top]
+        data = event.event_specific_data
+        metadata = data.materialization.metadata if hasattr(data, "materialization") else data.metadata
+        if "Execution Duration" not in metadata or "unique_id" not in metadata:
+            continue
+        times[record.run_id, metadata["unique_id"].value] = metadata["Execution Duration"].value
+    named = []
+    for (_, unique_id), seconds in times.items():
+        kind, _, name = unique_id.split(".", 2)
+        named.append((f"{kind} {name.split('.')[0]}"[:70], seconds))
+    return sorted(named, key=lambda item: -item[1])[:top]
 
 
 def crime_sources() -> list[str]:
@@ -395,7 +403,7 @@ def print_steps(label: str, home: Path, measured: Measured) -> list[tuple[str, f
     print(f"    {label}, slowest steps: {', '.join(f'{s} {t:.1f}s' for s, t in steps[:8])}", flush=True)
     if split:
         print(f"    of which: {', '.join(f'{s} {t:.1f}s' for s, t in split.items())}", flush=True)
-    nodes = dbt_node_times(home, measured.started_at)
+    nodes = dbt_node_times(records)
     print(f"    slowest dbt nodes: {', '.join(f'{n} {t:.1f}s' for n, t in nodes)}", flush=True)
     return steps
 
