@@ -228,9 +228,9 @@ def run_records(home: Path, since: float) -> list:
 
 
 def step_durations(records: list) -> tuple[list[tuple[str, float]], dict[str, float]]:
-    """The steps of the runs' event `records` (run_records), slowest first; and, for the crime sources' warehouse
-    steps, how long validating and writing the loads took (until the step logs its first
-    load) as against what follows in the step (the great-expectations suites and the blocking checks)."""
+    """The steps of the runs' event `records` (run_records), slowest first; and, for the warehouse steps of a
+    second or more, how long validating and writing the loads took (until the step logs its first load) as
+    against what follows in the step (the great-expectations suites and the blocking checks)."""
     started: dict[str, float] = {}
     loaded: dict[str, float] = {}
     durations, split = [], {}
@@ -247,7 +247,7 @@ def step_durations(records: list) -> tuple[list[tuple[str, float]], dict[str, fl
             started[step] = record.timestamp
         elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and step in started:
             durations.append((step, record.timestamp - started[step]))
-            if step in loaded and step.removeprefix("warehouse__") in crime_sources():
+            if step in loaded and record.timestamp - started[step] >= 1:
                 split[f"{step}: loads"] = loaded[step] - started[step]
                 split[f"{step}: expectations and checks"] = record.timestamp - loaded[step]
     return sorted(durations, key=lambda item: -item[1]), split
