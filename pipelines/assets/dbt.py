@@ -209,7 +209,7 @@ def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition, d
             with window_environment(month_window(context) if partitioned else {}):
                 invocation = dbt.cli(
                     # No manifest.json or run_results.json: dbt writes the manifest twice per build (after its
-                    # parse and at the end), ~0.6 s of each dbt process on a 2-core machine, three per daily run.
+                    # parse and at the end), about half a second of each dbt process on 2 cores, three per daily run.
                     # Every node's status and duration reach the run's records from dbt's log events.
                     ["build", *refresh, "--no-write-json", *dbt_vars(paths)],
                     context=context,
