@@ -158,18 +158,29 @@ def validate_frame(expectations: list[Expectation], rows: pd.DataFrame) -> list[
     context = gx.get_context(mode="ephemeral")
     context.enable_analytics(False)  # never phone home: the pipeline runs offline
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (
+    whole = (
         context.data_sources.add_pandas("load")
         .add_dataframe_asset("rows")
         .add_batch_definition_whole_dataframe("whole")
-        .get_batch(batch_parameters={"dataframe": _nanoseconds(rows)})
     )
-    suite = gx.ExpectationSuite("load")
-    for expectation in expectations:
-        gx_class = getattr(gx.expectations, expectation.gx_class)
-        suite.add_expectation(gx_class(**expectation.kwargs, meta={"label": expectation.label}))
+    suite = context.suites.add(
+        gx.ExpectationSuite(
+            "load",
+            expectations=[
+                getattr(gx.expectations, e.gx_class)(**e.kwargs, meta={"label": e.label})
+                for e in expectations
+            ],
+        )
+    )
+    # A validation definition reads the batch once. Getting the batch, then validating it, read it twice, and
+    # great-expectations fingerprints each read by hashing every row: 0.12-0.17 s of 0.65 s per 356,000 crime rows.
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name="load", data=whole, suite=suite)
+    )
     outcomes = []
-    for r in batch.validate(suite, result_format="SUMMARY").results:
+    for r in validation.run(
+        batch_parameters={"dataframe": _nanoseconds(rows)}, result_format="SUMMARY"
+    ).results:
         label = r.expectation_config.meta["label"]
         if r.exception_info.get("raised_exception"):
             raise RuntimeError(
