@@ -98,14 +98,13 @@ def validate_load(
 ) -> list[Outcome]:
     """Run `expectations` on the loaded rows of one load, in batches of about `batch_rows` rows (a hash splits
     them: a batch may hold a few more)."""
-    table = f"raw.{quote(spec.name)}"
-    rows = con.execute(f"SELECT count(*) FROM {table} WHERE load_id = ?", [load_id]).fetchone()[0]
+    rows = con.execute(
+        f"SELECT count(*) FROM raw.{quote(spec.name)} WHERE load_id = ?", [load_id]
+    ).fetchone()[0]
     batches = max(1, -(-rows // batch_rows))
-    columns = ", ".join(kind_of(spec).columns)
     if batches == 1:
         return run_suite(
-            expectations,
-            frame(con, f"SELECT {columns} FROM {table} WHERE load_id = $load_id", {"load_id": load_id}),
+            expectations, frame(con, f"{loaded_rows(spec)} WHERE load_id = $load_id", {"load_id": load_id})
         )
     key = batch_key(expectations)
     split = f"hash({', '.join(quote(c) for c in key)})" if key else "_row"
@@ -113,11 +112,16 @@ def validate_load(
     for batch in range(batches):
         rows = frame(
             con,
-            f"SELECT {columns} FROM {table} WHERE load_id = $load_id AND {split} % $batches = $batch",
+            f"{loaded_rows(spec)} WHERE load_id = $load_id AND {split} % $batches = $batch",
             {"load_id": load_id, "batches": batches, "batch": batch},
         )
         results.append(run_suite(expectations, rows))
     return combine(results)
+
+
+def loaded_rows(spec: SourceSpec) -> str:
+    """The query of the loaded rows of `spec` in its kind's canonical columns, for a WHERE clause to follow."""
+    return f"SELECT {', '.join(kind_of(spec).columns)} FROM raw.{quote(spec.name)}"
 
 
 def frame(con: duckdb.DuckDBPyConnection, query: str, parameters: dict) -> pd.DataFrame:
@@ -233,10 +237,7 @@ def validate_group(
     load_ids = [load_id for load_id, _, _ in group]
     if len(group) > 1:
         rows = frame(
-            con,
-            f"SELECT {', '.join(kind_of(spec).columns)} FROM raw.{quote(spec.name)} "
-            "WHERE load_id IN (SELECT unnest($load_ids))",
-            {"load_ids": load_ids},
+            con, f"{loaded_rows(spec)} WHERE load_id IN (SELECT unnest($load_ids))", {"load_ids": load_ids}
         )
         together = run_suite(suite, rows)
         if all(outcome.success for outcome in together):
