@@ -266,7 +266,7 @@ def docs_asset() -> dg.AssetsDefinition:
             return dg.MaterializeResult(metadata={"built": f"copied from {previous.name}"})
 
         invocation = dbt.cli(
-            ["docs", "generate", "--static", *dbt_vars(paths)], target_path=dbt_target(paths, "docs")
+            ["docs", "generate", "--static", *dbt_vars(paths)], target_path=dbt_target(paths)
         ).wait()
         built = invocation.target_path
         manifest = json.loads((built / "manifest.json").read_text())

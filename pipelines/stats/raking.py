@@ -64,7 +64,7 @@ def rake(categories: pd.DataFrame, margins: dict[str, pd.Series]) -> np.ndarray:
     plan = []  # per dimension: each respondent's category number, and each category's target total
     for dimension, population in margins.items():
         targets = (population / population.sum() * n).to_numpy(dtype=float)
-        codes = pd.Categorical(categories[dimension], categories=population.index).codes
+        codes = population.index.get_indexer(categories[dimension])  # -1: not a category of the margin
         if (codes < 0).any():
             raise ValueError(f"{dimension}: respondents outside the margin's categories cannot be raked")
         empty = population.index[(np.bincount(codes, minlength=len(targets)) == 0) & (targets > 0)].tolist()
@@ -120,9 +120,8 @@ def cell_weights(
     raked = np.ones(len(respondents), dtype=bool)
     if not targets:
         return None, ~raked, "no_margins"
-    labels = pd.DataFrame(index=respondents.index)
+    labels = labelled(respondents, list(targets))
     for dimension, population in targets.items():
-        labels[dimension] = respondents[dimension].map(normalize_label)
         raked &= labels[dimension].isin(population.index).to_numpy()
     try:
         raked_weights = rake(labels.loc[raked], targets)
@@ -133,17 +132,38 @@ def cell_weights(
     return trim_and_renormalise(weights), raked, "raked"
 
 
+def labelled(respondents: pd.DataFrame, dimensions: list[str]) -> pd.DataFrame:
+    """The respondents' answers of `dimensions` as labels (case and spacing folded, as the margins' categories
+    are), each distinct answer folded once."""
+    return pd.DataFrame(
+        {
+            dimension: respondents[dimension].map(
+                {value: normalize_label(value) for value in respondents[dimension].unique()}
+            )
+            for dimension in dimensions
+        },
+        index=respondents.index,
+    )
+
+
 def survey_weights(respondents: pd.DataFrame, margins: pd.DataFrame) -> pd.DataFrame:
     """Respondents (neighborhood_id, quarter, age_group, gender, ...) with `weight`, `raked` and
     `weighting_status`, each neighborhood × quarter raked to its neighborhood's margins."""
     targets = neighborhood_targets(margins)
-    result = respondents.reset_index(drop=True).assign(weight=np.nan, raked=False, weighting_status="")
+    result = respondents.reset_index(drop=True)
+    # Filled cell by cell and set as columns once: setting a cell's rows of a DataFrame column costs milliseconds,
+    # and a city has a few hundred cells.
+    weight, raked, status = (
+        np.full(len(result), np.nan),
+        np.zeros(len(result), dtype=bool),
+        [""] * len(result),
+    )
     for (neighborhood, _quarter), rows in result.groupby(
         ["neighborhood_id", "quarter"], sort=True
     ).indices.items():
-        weights, raked, status = cell_weights(result.iloc[rows], targets.get(neighborhood, {}))
-        result.loc[rows, "raked"] = raked
-        result.loc[rows, "weighting_status"] = status
+        weights, raked[rows], cell_status = cell_weights(result.iloc[rows], targets.get(neighborhood, {}))
+        for row in rows:
+            status[row] = cell_status
         if weights is not None:
-            result.loc[rows, "weight"] = weights
-    return result
+            weight[rows] = weights
+    return result.assign(weight=weight, raked=raked, weighting_status=status)
