@@ -229,7 +229,7 @@ def run_records(home: Path, since: float) -> list:
 
 def step_durations(records: list) -> tuple[list[tuple[str, float]], dict[str, float]]:
     """The steps of the runs' event `records` (run_records), slowest first; and, for the warehouse steps of a
-    second or more, how long validating and writing the loads took (until the step logs its first load) as
+    second or more, how long validating and writing the loads took (until the step logs its loads) as
     against what follows in the step (the great-expectations suites and the blocking checks)."""
     started: dict[str, float] = {}
     loaded: dict[str, float] = {}

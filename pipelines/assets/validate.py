@@ -46,10 +46,15 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
         paths = data_home.paths
         redo = loads_with_quarantine(paths, spec.name) if config.replay_quarantine else []
         summaries = ingest.validate(spec, specs, paths, redo=redo)
-        for s in summaries:
+        if (
+            summaries
+        ):  # one record per step, a line per load (as the landed files: pipelines/assets/ingest.py)
             context.log.info(
-                f"{s.source}: {s.file}: {s.rows_received} received, {s.rows_loaded} loaded, "
-                f"{s.rows_quarantined} quarantined"
+                f"{spec.name}: {len(summaries)} load(s) written:\n"
+                + "\n".join(
+                    f"  {s.file}: {s.rows_received} received, {s.rows_loaded} loaded, {s.rows_quarantined} quarantined"
+                    for s in summaries
+                )
             )
         validated = validate_new_loads(paths.warehouse, spec)
         with connect(paths.warehouse) as con:

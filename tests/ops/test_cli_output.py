@@ -52,7 +52,9 @@ def test_a_successful_run_prints_one_screen_and_logs_the_records(demo_city):
     records = log.read_text()
     for event in ("STEP_START", "STEP_SUCCESS", "ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
         assert re.search(rf" - dagster - DEBUG - .* - {event} - ", records), event
-    assert "parsed__demo_crimes - demo_crimes: landed crimes_2024" in records
+    assert re.search(
+        r"parsed__demo_crimes - demo_crimes: landed \d+ new file\(s\):\n(  .*\n)*  crimes_2024", records
+    )
     assert re.search(r"OK created sql incremental model .*crime_monthly", records), "dbt's own lines are kept"
 
 
