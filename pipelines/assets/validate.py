@@ -46,9 +46,8 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
         paths = data_home.paths
         redo = loads_with_quarantine(paths, spec.name) if config.replay_quarantine else []
         summaries = ingest.validate(spec, specs, paths, redo=redo)
-        if (
-            summaries
-        ):  # one record per step, a line per load (as the landed files: pipelines/assets/ingest.py)
+        # One record per step, a line per load (as the landed files: pipelines/assets/ingest.py).
+        if summaries:
             context.log.info(
                 f"{spec.name}: {len(summaries)} load(s) written:\n"
                 + "\n".join(
