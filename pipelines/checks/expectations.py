@@ -198,7 +198,12 @@ def validate_frame(expectations: list[Expectation], rows: pd.DataFrame) -> list[
         finally:
             context.validation_definitions.delete("load")
     finally:
-        context.suites.delete("load")  # the context is the process's: the next validation adds its own
+        # The context is the process's: the next validation adds its own suite, and the results the run kept in
+        # the context's (in-memory) store would pile up in a long-lived process.
+        context.suites.delete("load")
+        store = context.validation_results_store
+        for key in store.list_keys():
+            store.remove_key(key)
     outcomes = []
     for r in results.results:
         label = r.expectation_config.meta["label"]
