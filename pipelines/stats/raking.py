@@ -156,14 +156,12 @@ def survey_weights(respondents: pd.DataFrame, margins: pd.DataFrame) -> pd.DataF
     weight, raked, status = (
         np.full(len(result), np.nan),
         np.zeros(len(result), dtype=bool),
-        [""] * len(result),
+        np.full(len(result), "", dtype=object),
     )
     for (neighborhood, _quarter), rows in result.groupby(
         ["neighborhood_id", "quarter"], sort=True
     ).indices.items():
-        weights, raked[rows], cell_status = cell_weights(result.iloc[rows], targets.get(neighborhood, {}))
-        for row in rows:
-            status[row] = cell_status
+        weights, raked[rows], status[rows] = cell_weights(result.iloc[rows], targets.get(neighborhood, {}))
         if weights is not None:
             weight[rows] = weights
     return result.assign(weight=weight, raked=raked, weighting_status=status)
