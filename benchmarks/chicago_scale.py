@@ -99,6 +99,8 @@ def process_label(pid: int, root: int) -> str:
     except OSError:
         return f"process {pid}"
     names = [Path(w).name for w in words]
+    if "pipelines.dbt_worker" in words:
+        return "dbt worker (every dbt command)"
     if "dbt" in names:
         command = words[names.index("dbt") + 1 : names.index("dbt") + 3]
         return "dbt " + " ".join(w for w in command if not w.startswith("-"))

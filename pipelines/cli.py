@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
+from pipelines import dbt_worker
 from pipelines.settings import DEMO_SOURCES_DIR, REPO_ROOT, Paths
 
 DEMO_SALT = "demo-city-salt-not-a-secret"  # the demo's own data only; real deployments set NBHD_PII_SALT
@@ -417,8 +418,9 @@ def entry_point() -> NoReturn:
     """The `neighborhood-metrics` command: `main`, then an exit without Python's teardown of the libraries a run
     imported (DuckDB, pyarrow, dbt, great-expectations, Dagster), which took about a second after every run. By
     then every file the run wrote is closed and every transaction committed; the streams and log handlers are
-    flushed here."""
+    flushed here, and the dbt worker is stopped."""
     code = main()
+    dbt_worker.stop()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -13,7 +13,8 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
-from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, Paths
+from pipelines import dbt_worker
+from pipelines.settings import DBT_CLIENT, DBT_PROJECT_DIR, Paths
 
 # The key of the pseudonymized personal identifiers: a secret, so never part of a resource's configuration (which
 # the UI shows and run records keep) and never logged or written into metadata. Read from the environment at run
@@ -100,12 +101,17 @@ class DbtCli(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run that builds dbt models starts its process's dbt worker (pipelines/dbt_worker.py), which imports
+        dbt while the run's first steps go on; every dbt command of the process then runs in it."""
+        super().setup_for_execution(context)
+        dbt_worker.start()
+
 
 def dbt_cli(project_dir: Path | DbtProject = DBT_PROJECT_DIR) -> DbtCli:
-    """dbt as this interpreter's environment installs it, found whether or not that environment is on PATH."""
-    return DbtCli(
-        project_dir=project_dir, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=str(DBT_EXECUTABLE)
-    )
+    """dbt as this interpreter's environment installs it, found whether or not that environment is on PATH, run
+    through the dbt worker's client (a dbt process of its own where no worker was started)."""
+    return DbtCli(project_dir=project_dir, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=str(DBT_CLIENT))
 
 
 def build_resources(paths: Paths) -> dict[str, object]:

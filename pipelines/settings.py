@@ -12,6 +12,8 @@ DEMO_SOURCES_DIR = REPO_ROOT / "sources" / "demo"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # dbt is a console script of this interpreter's environment: found there, whether or not it is on PATH.
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+# What the pipeline runs as dbt: the dbt worker's client (pipelines/dbt_worker.py), a console script beside it.
+DBT_CLIENT = Path(sys.executable).parent / "neighborhood-metrics-dbt"
 
 
 @dataclass(frozen=True)
