@@ -81,7 +81,8 @@ def stop() -> None:
         return
     _worker.terminate()
     _worker.wait()
-    shutil.rmtree(Path(os.environ.pop(WORKER_ADDRESS)).parent, ignore_errors=True)
+    shutil.rmtree(Path(_worker.args[-1]).parent, ignore_errors=True)  # its socket's folder
+    os.environ.pop(WORKER_ADDRESS, None)
     _worker = None
 
 
