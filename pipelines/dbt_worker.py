@@ -151,12 +151,13 @@ def serve(address: Path) -> None:
     # client's (a client's pipe held open would never reach its end, and dagster-dbt would wait for it forever).
     resource_tracker.ensure_running()
     while True:
-        connection, _ = listener.accept()
-        with connection:
-            try:
+        try:
+            connection, _ = listener.accept()
+            with connection:
                 _answer(connection, dbtRunner)
-            except (KeyboardInterrupt, OSError):  # an interrupt between commands, a client gone: next client
-                continue
+        # A Ctrl-C reaches the whole process group, the worker too, between commands as well; a client may be gone.
+        except (KeyboardInterrupt, OSError):
+            continue
 
 
 def _exit_with(parent: int, folder: Path) -> None:
