@@ -51,8 +51,10 @@ def start() -> None:
     this process's environment). Returns once the worker listens; it imports dbt after that, while the run goes
     on, and answers its first command when done."""
     global _worker
-    if _worker is not None and _worker.poll() is None:
-        return
+    if _worker is not None:
+        if _worker.poll() is None:
+            return
+        stop()  # a worker that died: its socket's folder goes with it
     folder = Path(tempfile.mkdtemp(prefix="neighborhood-metrics-dbt-"))
     address = folder / "socket"
     _worker = subprocess.Popen(
@@ -69,6 +71,7 @@ def start() -> None:
         _worker.wait()
         raise RuntimeError(f"the dbt worker did not start (exit code {_worker.returncode}): {ready!r}")
     os.environ[WORKER_ADDRESS] = str(address)
+    atexit.unregister(stop)  # once, however many workers this process starts
     atexit.register(stop)
 
 
