@@ -151,7 +151,8 @@ def run_suite(expectations: list[Expectation], rows: pd.DataFrame) -> list[Outco
         # great-expectations' objects of one validation reference each other, and hold copies of the batch: left
         # to Python's infrequent full collections, they piled up load after load. Measured on loads of 380,000
         # crime rows: the process peaked at 953 MB after 10 loads without this collection, 753 MB with it. A
-        # collection costs ~0.2 s whatever the batch, so small batches (a roster file) leave theirs to Python.
+        # collection traverses every object of the process (~0.2 s, less under `validate_new_loads`, which sets
+        # the older ones aside), so small batches (a roster file) leave theirs to Python.
         if len(rows) >= COLLECT_AFTER_ROWS:
             gc.collect()
 
@@ -294,20 +295,27 @@ def validate_new_loads(warehouse: Path, spec: SourceSpec) -> int:
     # A connection per group of loads of at most BATCH_ROWS rows: DuckDB keeps the blocks a connection has read
     # cached up to its memory limit. Over a city's history (26 loads of ~330,000 incidents) one connection for all
     # took this phase's peak from 773 to 963 MB; one per load made the 312 files of a roster source 12 s slower.
-    for group in groups_of_loads(pending, BATCH_ROWS):
-        with connect(warehouse) as con:
-            outcomes = validate_group(con, spec, group)
-            # All of a load's results or none: a run killed here validates the load again next time.
-            con.execute("BEGIN TRANSACTION")
-            con.executemany(
-                "INSERT INTO meta.load_expectations VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [spec.name, load_id, loaded_at, o.label, o.success, o.unexpected, o.observed]
-                    for load_id, loaded_at, _ in group
-                    for o in outcomes[load_id]
-                ],
-            )
-            con.execute("COMMIT")
+    # The objects of the process older than these validations (Dagster's, dbt's, the definitions': about 460,000)
+    # are set aside while they run, so that each batch's collection (`run_suite`) traverses only what came after:
+    # measured on six loads of 356,000 crime rows, 0.27 s less per load, a quarter of its validation.
+    gc.freeze()
+    try:
+        for group in groups_of_loads(pending, BATCH_ROWS):
+            with connect(warehouse) as con:
+                outcomes = validate_group(con, spec, group)
+                # All of a load's results or none: a run killed here validates the load again next time.
+                con.execute("BEGIN TRANSACTION")
+                con.executemany(
+                    "INSERT INTO meta.load_expectations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        [spec.name, load_id, loaded_at, o.label, o.success, o.unexpected, o.observed]
+                        for load_id, loaded_at, _ in group
+                        for o in outcomes[load_id]
+                    ],
+                )
+                con.execute("COMMIT")
+    finally:
+        gc.unfreeze()  # back among the oldest objects, collected as before
     return len(pending)
 
 
