@@ -7,7 +7,7 @@ after another in one process (measured with dbt's own entry point, dbtRunner).
 
 The pipeline process starts its worker once (`start`, when its dbt resource is first set up for a run) and
 dagster-dbt runs the worker's client (`neighborhood-metrics-dbt`, `client` below) instead of dbt. The client hands
-the worker its command line, environment, working directory and output streams (their file descriptors, over a Unix
+the worker its command line, environment, working directory (`DIRECTORY`) and output streams (their file descriptors, over a Unix
 socket), and exits with the command's exit code: dbt writes its JSON log lines into the pipe dagster-dbt
 reads, exactly as a dbt process of its own would. Without a worker to reach (NBHD_DBT_WORKER unset, or the worker
 gone), the client becomes dbt itself.
@@ -40,6 +40,9 @@ from pipelines.settings import DBT_EXECUTABLE
 # The worker's socket, in the environment of the process that started it: dagster-dbt passes that environment
 # to the client.
 WORKER_ADDRESS = "NBHD_DBT_WORKER"
+# The folder a dbt command runs in, where the environment names one (the warehouse's: see
+# pipelines/assets/dbt.py, dbt_environment); else the client's own working directory, the dbt project's.
+DIRECTORY = "NBHD_DBT_DIRECTORY"
 # How often the worker checks that the process that started it is still there.
 PARENT_CHECK_SECONDS = 0.5
 
@@ -95,10 +98,12 @@ def stop() -> None:
 def client() -> None:
     """`neighborhood-metrics-dbt ARGS`: `dbt ARGS`, run by the worker of the process that started this one."""
     args = sys.argv[1:]
+    cwd = os.environ.get(DIRECTORY) or os.getcwd()
     connection = _connect(os.environ.get(WORKER_ADDRESS))
     if connection is None:
+        os.chdir(cwd)
         os.execv(DBT_EXECUTABLE, [str(DBT_EXECUTABLE), *args])
-    request = json.dumps({"args": args, "cwd": os.getcwd(), "env": dict(os.environ)}).encode() + b"\n"
+    request = json.dumps({"args": args, "cwd": cwd, "env": dict(os.environ)}).encode() + b"\n"
     sent = socket.send_fds(connection, [request], [1, 2])  # dbt reads nothing: the worker's input is empty
     connection.sendall(request[sent:])
     replies = connection.makefile("rb")

@@ -14,6 +14,8 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 # What the pipeline runs as dbt: the dbt worker's client (pipelines/dbt_worker.py), a console script beside it.
 DBT_CLIENT = Path(sys.executable).parent / "neighborhood-metrics-dbt"
+# The warehouse's file name in a data home, unless NBHD_WAREHOUSE names another file.
+WAREHOUSE_FILE = "warehouse.duckdb"
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Paths:
         return cls(
             home=home,
             sources_dir=Path(os.environ.get("NBHD_SOURCES_DIR", DEMO_SOURCES_DIR)).resolve(),
-            warehouse=Path(os.environ.get("NBHD_WAREHOUSE", home / "warehouse.duckdb")).resolve(),
+            warehouse=Path(os.environ.get("NBHD_WAREHOUSE", home / WAREHOUSE_FILE)).resolve(),
             publish_dir=Path(os.environ.get("NBHD_PUBLISH_DIR", home / "published")).resolve(),
         )
 

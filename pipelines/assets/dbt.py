@@ -18,43 +18,49 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets, get_asset_key_for_model
 from dagster_dbt.dbt_project import using_dagster_dev
 
+from pipelines import dbt_worker
 from pipelines.resources import DataHome, dbt_cli
-from pipelines.settings import DBT_PROJECT_DIR, Paths
+from pipelines.settings import DBT_PROJECT_DIR, WAREHOUSE_FILE, Paths
 from pipelines.warehouse import connect, quote
 
 PUBLISHED_SCHEMA = "published"
 
 
-def dbt_vars(paths: Paths) -> list[str]:
-    """The setting every dbt invocation reads, the profile's warehouse path, passed on its command line."""
-    return ["--vars", json.dumps({"warehouse": str(paths.warehouse)})]
-
-
-# The crime marts' month window reaches dbt as environment variables rather than --vars: when --vars change,
-# dbt parses the whole project again (~2 s), while a changed environment variable re-parses only the files that
+# What dbt reads from the environment of its command. dagster-dbt hands dbt its own process's environment and
+# offers none per invocation, so `dbt_environment` sets them around each command (a step runs alone in its
+# process, or, in process, one after another).
+# The warehouse: dbt runs in the warehouse's folder (dbt_worker.DIRECTORY, read by the dbt client; dagster-dbt
+# names the project with DBT_PROJECT_DIR) and its profile names the file alone (NBHD_DBT_WAREHOUSE). dbt parses
+# the whole project again when its profile or --vars differ from its last parse's (4-6 s on 2 cores): with its
+# own path in each data home's profile, every new data home did; now the project's own parse (`dbt_project`),
+# which dagster-dbt copies into a new home's dbt folder, holds there.
+DBT_WAREHOUSE = "NBHD_DBT_WAREHOUSE"
+# The crime marts' month window, rather than --vars: a changed environment variable re-parses only the files that
 # read it (crime_monthly.sql). The window changes with the months each day's loads touch.
 WINDOW_ENVIRONMENT = {"window_start": "NBHD_DBT_WINDOW_START", "window_end": "NBHD_DBT_WINDOW_END"}
 
 
 @contextmanager
-def window_environment(window: Mapping[str, str]) -> Iterator[None]:
-    """Set the window's bounds (`month_window`) for a dbt process started inside, an open bound by no
-    variable, and restore the environment after. dagster-dbt passes its own process's environment to dbt, and
-    offers no environment per invocation; a step runs alone in its process (or, in process, one after another)."""
-    saved = {name: os.environ.get(name) for name in WINDOW_ENVIRONMENT.values()}
+def dbt_environment(warehouse: Path, window: Mapping[str, str] | None = None) -> Iterator[None]:
+    """The environment of a dbt command started inside, on `warehouse` and, for the crime marts, in the month
+    `window` (`month_window`: an open bound by no variable); the process's environment is restored after."""
+    values = {DBT_WAREHOUSE: warehouse.name, dbt_worker.DIRECTORY: str(warehouse.parent)} | {
+        name: (window or {}).get(bound) for bound, name in WINDOW_ENVIRONMENT.items()
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    set_environment(values)
     try:
-        for bound, name in WINDOW_ENVIRONMENT.items():
-            if bound in window:
-                os.environ[name] = window[bound]
-            else:
-                os.environ.pop(name, None)
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        set_environment(saved)
+
+
+def set_environment(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def dbt_target(paths: Paths) -> Path:
@@ -63,19 +69,22 @@ def dbt_target(paths: Paths) -> Path:
     the invocations, so that dbt re-parses only the files changed since (its partial parsing) instead of the whole
     project: measured on the demo city, 11.7 s for a build of the crime marts that parses everything against
     6.4-8.0 s for the same build that re-parses nothing. A folder per step parsed the whole project once per
-    step in a new data home (every test's), and a new warehouse path or new --vars mean a whole parse anyway."""
+    step in a new data home (every test's). A new home's folder starts from the project's own parse (see
+    `dbt_environment`)."""
     return paths.home / "dbt"
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
-    """A fresh clone has no manifest; an edited model, macro, seed or YAML makes it outdated."""
+    """A fresh clone has no manifest; an edited model, macro, seed or YAML (the profile's too: the parse records
+    it) makes it outdated."""
     if not project.manifest_path.exists():
         return True
     built = project.manifest_path.stat().st_mtime
     sources = (
         p for folder in ("models", "macros", "seeds", "tests") for p in (DBT_PROJECT_DIR / folder).rglob("*")
     )
-    return any(p.stat().st_mtime > built for p in [*sources, DBT_PROJECT_DIR / "dbt_project.yml"])
+    settings = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    return any(p.stat().st_mtime > built for p in [*sources, *settings])
 
 
 @functools.cache
@@ -91,7 +100,9 @@ def dbt_project() -> DbtProject:
         # Another process parsing (a test worker, a run worker of `dagster dev`): wait for it, then use its manifest.
         fcntl.flock(lock, fcntl.LOCK_EX)
         if using_dagster_dev() or manifest_is_stale(project):
-            dbt_cli(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+            # Parsed as the data homes' commands see the profile (the folder does not matter to a parse).
+            with dbt_environment(DBT_PROJECT_DIR / WAREHOUSE_FILE):
+                dbt_cli(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
 
 
@@ -208,12 +219,12 @@ def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition, d
         ):
             paths = data_home.paths
             refresh = ["--full-refresh"] if config.full_refresh else []
-            with window_environment(month_window(context) if partitioned else {}):
+            with dbt_environment(paths.warehouse, month_window(context) if partitioned else None):
                 invocation = dbt.cli(
                     # No manifest.json or run_results.json: dbt writes the manifest twice per build (after its
                     # parse and at the end), about half a second of each dbt process on 2 cores, three per daily run.
                     # Every node's status and duration reach the run's records from dbt's log events.
-                    ["build", *refresh, "--no-write-json", *dbt_vars(paths)],
+                    ["build", *refresh, "--no-write-json"],
                     context=context,
                     target_path=dbt_target(paths),
                 )

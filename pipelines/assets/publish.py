@@ -27,7 +27,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipelines.assets.dbt import dbt_target, dbt_vars, model_key, published_models
+from pipelines.assets.dbt import dbt_environment, dbt_target, model_key, published_models
 from pipelines.report import publish_folder
 from pipelines.report.build import build_report
 from pipelines.report.dictionary import UNDESCRIBED, data_dictionary, write_dictionary
@@ -265,9 +265,8 @@ def docs_asset() -> dg.AssetsDefinition:
             context.log.info(f"docs: copied from {previous.name} (same dbt project, same columns)")
             return dg.MaterializeResult(metadata={"built": f"copied from {previous.name}"})
 
-        invocation = dbt.cli(
-            ["docs", "generate", "--static", *dbt_vars(paths)], target_path=dbt_target(paths)
-        ).wait()
+        with dbt_environment(paths.warehouse):
+            invocation = dbt.cli(["docs", "generate", "--static"], target_path=dbt_target(paths)).wait()
         built = invocation.target_path
         manifest = json.loads((built / "manifest.json").read_text())
         catalog = json.loads((built / "catalog.json").read_text())
