@@ -26,7 +26,9 @@ def test_a_new_data_home_reuses_the_projects_parse(small_city):
     from. A new data home starts from the project's own parse (dagster-dbt copies it into the home's dbt folder),
     made with the profile every home's commands see (pipelines/assets/dbt.py, dbt_environment): the whole run of
     the shared small city re-parses at most the files whose environment variables differ."""
-    events = [json.loads(line)["info"] for line in (small_city.home / "dbt" / "dbt.log").read_text().splitlines()]
+    events = [
+        json.loads(line)["info"] for line in (small_city.home / "dbt" / "dbt.log").read_text().splitlines()
+    ]
     commands = [e for e in events if e["name"] == "MainReportArgs"]
     assert len(commands) >= 3  # the three build steps and the docs
     refused = [e["msg"] for e in events if e["name"] == "UnableToPartialParse"]
