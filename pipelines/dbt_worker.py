@@ -7,9 +7,9 @@ after another in one process (measured with dbt's own entry point, dbtRunner).
 
 The pipeline process starts its worker once (`start`, when its dbt resource is first set up for a run) and
 dagster-dbt runs the worker's client (`neighborhood-metrics-dbt`, `client` below) instead of dbt. The client hands
-the worker its command line, environment, working directory (`DIRECTORY`) and output streams (their file descriptors, over a Unix
-socket), and exits with the command's exit code: dbt writes its JSON log lines into the pipe dagster-dbt
-reads, exactly as a dbt process of its own would. Without a worker to reach (NBHD_DBT_WORKER unset, or the worker
+the worker its command line, environment, working directory (`DIRECTORY`) and output streams (their file
+descriptors, over a Unix socket), and exits with the command's exit code: dbt writes its JSON log lines into the
+pipe dagster-dbt reads, exactly as a dbt process of its own would. Without a worker to reach (NBHD_DBT_WORKER unset, or the worker
 gone), the client becomes dbt itself.
 
 The worker runs one command at a time, and closes the warehouse after each, so the pipeline's own steps between
