@@ -9,8 +9,8 @@ The pipeline process starts its worker once (`start`, when its dbt resource is f
 dagster-dbt runs the worker's client (`neighborhood-metrics-dbt`, `client` below) instead of dbt. The client hands
 the worker its command line, environment, working directory (`DIRECTORY`) and output streams (their file
 descriptors, over a Unix socket), and exits with the command's exit code: dbt writes its JSON log lines into the
-pipe dagster-dbt reads, exactly as a dbt process of its own would. Without a worker to reach (NBHD_DBT_WORKER unset, or the worker
-gone), the client becomes dbt itself.
+pipe dagster-dbt reads, exactly as a dbt process of its own would. Without a worker to reach (NBHD_DBT_WORKER
+unset, or the worker gone), the client becomes dbt itself.
 
 The worker runs one command at a time, and closes the warehouse after each, so the pipeline's own steps between
 two dbt commands can write it. It ends with the process that started it: stopped at that process's exit, and on
