@@ -105,7 +105,10 @@ def client() -> None:
         os.execv(DBT_EXECUTABLE, [str(DBT_EXECUTABLE), *args])
     request = json.dumps({"args": args, "cwd": cwd, "env": dict(os.environ)}).encode() + b"\n"
     sent = socket.send_fds(connection, [request], [1, 2])  # dbt reads nothing: the worker's input is empty
-    connection.sendall(request[sent:])
+    # Only what is left: a command that fails at once (an unknown option) may be over, and its connection closed,
+    # by the time this line runs, and even an empty send on a closed connection raises BrokenPipeError.
+    if sent < len(request):
+        connection.sendall(request[sent:])
     replies = connection.makefile("rb")
     worker = int(replies.readline() or 0)
     # dagster-dbt interrupts dbt (SIGINT) when its run is terminated: the worker's command is interrupted instead.
