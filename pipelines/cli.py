@@ -20,6 +20,7 @@ from typing import NoReturn
 from rich.console import Console
 
 from pipelines import dbt_worker
+from pipelines.checks import expectations_worker
 from pipelines.settings import DEMO_SOURCES_DIR, REPO_ROOT, Paths
 
 DEMO_SALT = "demo-city-salt-not-a-secret"  # the demo's own data only; real deployments set NBHD_PII_SALT
@@ -398,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "check-source":
         return check_source(args.file, args.sample, args.home)
+    if args.command != "backfill":  # the commands that validate loads: great-expectations' import starts now
+        expectations_worker.start()
     try:
         if args.command == "demo":
             return demo(args.size, args.home, args.verbose)
@@ -418,9 +421,10 @@ def entry_point() -> NoReturn:
     """The `neighborhood-metrics` command: `main`, then an exit without Python's teardown of the libraries a run
     imported (DuckDB, pyarrow, dbt, great-expectations, Dagster), which took about a second after every run. By
     then every file the run wrote is closed and every transaction committed; the streams and log handlers are
-    flushed here, and the dbt worker is stopped."""
+    flushed here, and the workers are stopped."""
     code = main()
     dbt_worker.stop()
+    expectations_worker.stop()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -4,7 +4,7 @@ then one `canonical/<kind>` view per source kind: what dbt reads."""
 import dagster as dg
 
 from pipelines import ingest
-from pipelines.checks.expectations import validate_new_loads
+from pipelines.checks import expectations_worker
 from pipelines.checks.load_checks import check_spec, evaluate, load_checks
 from pipelines.kinds import KINDS, Kind, kind_of
 from pipelines.resources import DataHome
@@ -55,7 +55,7 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
                     for s in summaries
                 )
             )
-        validated = validate_new_loads(paths.warehouse, spec)
+        validated = expectations_worker.validate_new_loads(paths.warehouse, spec)
         with connect(paths.warehouse) as con:
             results = [evaluate(check, con, spec) for check in checks]
         return dg.MaterializeResult(

@@ -1,0 +1,164 @@
+"""The expectations worker: great-expectations runs in a process of its own, started before a run needs it.
+
+Importing great-expectations costs about 3 s of CPU (itself 1.3 s, scipy 1.1 s, SQLAlchemy 0.4 s: `python -X
+importtime`), paid by every run before its first validation: most of the 3.1 s that validating a daily file of
+2,700 crime rows took, the suite itself 0.2 s. The CLI starts the worker (`start`) before it imports Dagster, so
+that the import runs on the other core while the pipeline's process starts Dagster and the run; elsewhere (a run
+of the Dagster daemon or UI, a test) it starts at the first validation. One worker serves every validation of the
+process that started it, one at a time (`validate_new_loads`).
+
+Requests and answers are pickles over the worker's standard input and output: a request holds the arguments of
+`expectations.validate_new_loads` and the caller's environment (the data home's folders come from it), an answer
+the result or the exception, and what the validation wrote to standard error (great-expectations' warnings), which
+the caller writes to its own: during a CLI run, the run's log file, not the screen. The worker writes the
+warehouse's meta.load_expectations itself; the caller holds no connection to the warehouse meanwhile (every
+connection is per operation: pipelines/warehouse.py).
+
+The worker ends when its input does (the process that started it exited) and, mid-validation too, when that
+process is gone: it must not keep the warehouse open for the next run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI imports this module first thing: nothing more than it needs
+    from pipelines.sources import SourceSpec
+
+# How often the worker checks that the process that started it is still there.
+PARENT_CHECK_SECONDS = 0.5
+
+_worker: subprocess.Popen | None = None
+
+
+def start() -> None:
+    """Start this process's worker unless it runs already. Returns at once: the worker imports great-expectations
+    while the caller goes on, and answers its first request when done."""
+    global _worker
+    if _worker is not None and _worker.poll() is None:
+        return
+    _worker = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.checks.expectations_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    atexit.unregister(stop)  # once, however many workers this process starts
+    atexit.register(stop)
+
+
+def stop() -> None:
+    """End this process's worker, if it started one, and wait for it (its CPU time and peak memory then count
+    among this process's children). Called at exit, and by the CLI, which exits without Python's teardown."""
+    global _worker
+    if _worker is None:
+        return
+    _worker.terminate()
+    _worker.wait()
+    _worker = None
+
+
+def validate_new_loads(warehouse: Path, spec: SourceSpec) -> int:
+    """`expectations.validate_new_loads(warehouse, spec)`, run by the worker (started now if it is not running)."""
+    start()
+    assert _worker is not None and _worker.stdin is not None and _worker.stdout is not None
+    try:
+        pickle.dump((warehouse, spec, dict(os.environ)), _worker.stdin)
+        _worker.stdin.flush()
+        failed, value, errors = pickle.load(_worker.stdout)
+    except (EOFError, BrokenPipeError) as error:
+        code = _worker.wait()
+        stop()
+        raise RuntimeError(
+            f"the expectations worker stopped (exit code {code}) while validating the loads of {spec.name}"
+        ) from error
+    if errors:
+        sys.stderr.write(errors)
+        sys.stderr.flush()
+    if failed:
+        raise value
+    return value
+
+
+# ---------------------------------------------------------------- the worker
+
+
+def serve() -> None:
+    """Import great-expectations, then answer each request read from standard input until it ends."""
+    requests, answers, screen = sys.stdin.buffer, os.fdopen(os.dup(1), "wb"), os.dup(2)
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
+    # What the worker writes (great-expectations' warnings, from its import on) goes with the next answer.
+    with tempfile.TemporaryFile() as errors:
+        for fd in (1, 2):
+            os.dup2(errors.fileno(), fd)
+        try:
+            _answer(requests, answers, errors)
+        except KeyboardInterrupt:  # a Ctrl-C reaches the whole process group: the caller reports it
+            raise SystemExit(130) from None
+        except BaseException:
+            # The worker itself failed: what it wrote, and why, on the standard error it started with.
+            os.dup2(screen, 2)
+            sys.stderr.write(_written(errors) + traceback.format_exc())
+            raise SystemExit(1) from None
+
+
+def _answer(requests, answers, errors) -> None:
+    from pipelines.checks import expectations
+
+    expectations.great_expectations_context()  # the import, and the context every validation uses
+    while True:
+        try:
+            warehouse, spec, environment = pickle.load(requests)
+        except EOFError:
+            return
+        saved_environment = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(environment)
+        try:
+            answer: tuple = (False, expectations.validate_new_loads(warehouse, spec))
+        except Exception as error:  # noqa: BLE001 (the caller raises it)
+            error.add_note(f"in the expectations worker:\n{traceback.format_exc()}")
+            answer = (True, error)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_environment)
+        answers.write(_pickled(answer + (_written(errors),)))
+        answers.flush()
+
+
+def _written(errors) -> str:
+    """What was written to `errors` since it was last read; it is emptied."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    errors.seek(0)
+    text = errors.read().decode(errors="replace")
+    errors.seek(0)
+    errors.truncate()
+    return text
+
+
+def _pickled(answer: tuple) -> bytes:
+    try:
+        return pickle.dumps(answer)
+    except Exception:  # noqa: BLE001 (an exception that does not pickle: its text does)
+        failed, value, written = answer
+        return pickle.dumps((True, RuntimeError(f"{value!r}\n{traceback.format_exc()}"), written))
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
+
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,84 @@
+"""The expectations worker (pipelines/checks/expectations_worker.py): great-expectations in a process of its own.
+A validation it runs writes the outcomes a hand count expects, its errors are raised in the caller, and it ends
+with the process that started it. Every run of the pipeline validates through it too (tests/e2e,
+tests/reliability/test_blocking_checks.py): this file checks what those runs would not show."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines.checks import expectations_worker
+from pipelines.kinds import kind_of
+from pipelines.warehouse import ensure_meta_tables, ensure_tables
+from tests.checks.test_expectation_batches import LOADED_AT, SPEC, crime_row, expected_unexpected, load_rows
+from tests.conftest import REPO, cli_env
+from tests.test_dbt_worker import _alive
+
+
+def test_the_worker_writes_each_loads_outcomes_and_raises_its_errors_in_the_caller(tmp_path, monkeypatch):
+    monkeypatch.setenv("NBHD_HOME", str(tmp_path))
+    warehouse = tmp_path / "warehouse.duckdb"
+    loads = {"L1": load_rows(), "L2": [crime_row(i) for i in range(100, 105)]}
+    with duckdb.connect(str(warehouse)) as con:
+        ensure_meta_tables(con)
+        ensure_tables(con, SPEC.name, kind_of(SPEC).columns)
+        for load_id, rows in loads.items():
+            frame = pd.DataFrame(rows).assign(load_id=load_id, source=SPEC.name, _row=range(1, len(rows) + 1))
+            con.register("frame", frame)
+            con.execute(f"INSERT INTO raw.{SPEC.name} BY NAME SELECT * FROM frame")
+            con.execute(
+                "INSERT INTO meta.loads (source, load_id, file, loaded_at, rows_received, rows_loaded, "
+                "rows_quarantined) VALUES (?, ?, ?, ?, ?, ?, 0)",
+                [SPEC.name, load_id, f"{load_id}.csv", LOADED_AT, len(rows), len(rows)],
+            )
+
+    assert expectations_worker.validate_new_loads(warehouse, SPEC) == 2
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        written = con.execute(
+            "SELECT load_id, expectation, success, unexpected_rows FROM meta.load_expectations"
+        ).fetchall()
+    failed = {(load_id, label): rows for load_id, label, success, rows in written if not success}
+    assert failed == {("L1", label): rows for label, rows in expected_unexpected().items()}
+    assert {load_id for load_id, *_ in written} == {"L1", "L2"}
+    # Validated as they are now: nothing is left to validate.
+    assert expectations_worker.validate_new_loads(warehouse, SPEC) == 0
+
+    # A warehouse DuckDB cannot open: the worker's error, raised here, says where it happened.
+    with pytest.raises(duckdb.IOException, match="Is a directory") as raised:
+        expectations_worker.validate_new_loads(tmp_path, SPEC)
+    assert any("in the expectations worker" in note for note in raised.value.__notes__)
+    # The worker outlives a failed validation.
+    assert expectations_worker.validate_new_loads(warehouse, SPEC) == 0
+
+
+def test_the_worker_exits_with_the_process_that_started_it():
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import json, time\n"
+            "from pipelines.checks import expectations_worker\n"
+            "expectations_worker.start()\n"
+            "print(json.dumps(expectations_worker._worker.pid), flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        cwd=REPO,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    worker = json.loads(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker), "the expectations worker outlived the process that started it"
