@@ -12,24 +12,20 @@
 -- through the macro incidents_changed_filter, which leaves out the filter when the work list says
 -- "everything" (a semi-join otherwise: see the macro for why). Spark builds the whole table.
 --
--- It runs on every core (macros/threads.sql; 33 -> 17 s at 8.4 M incidents on 2 cores): its rows do not depend on
--- the order rows meet. rank() ties are the rows of one version; row_number() picks among them by category and
--- offense code, which are unique within a version (a load refuses a repeated (incident_id, updated_at,
--- offense_code) as duplicate_incident, and the expectations block the build if one got in).
+-- Its rows do not depend on the order rows meet, on any number of threads: rank() ties are the rows of one
+-- version; row_number() picks among them by category and offense code, which are unique within a version (a load
+-- refuses a repeated (incident_id, updated_at, offense_code) as duplicate_incident, and the expectations block
+-- the build if one got in).
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook=[
-        "{{ threads_every_core() }}",
-        """
+    pre_hook="""
         {%- if is_incremental() %}
         delete from {{ this }}
         {{ incidents_changed_filter(this.identifier) }}
         {%- endif %}
-        """,
-    ],
-    post_hook="{{ threads_of_profile() }}",
+    """,
 ) }}
 -- depends_on: {{ ref('int_incidents_changed') }}
 with

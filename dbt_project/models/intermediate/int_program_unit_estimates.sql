@@ -12,7 +12,6 @@ unit_periods as (
 
 ),
 
--- sums of decimals, not doubles, so that rebuilds publish the same floats (as in program_evaluation)
 window_means as (
 
     select
@@ -22,9 +21,9 @@ window_means as (
         is_placebo,
         window_name,
         period_months,
-        cast(sum(cast(unit_value as decimal(38, 18))) as double) / count(unit_value) as unit_mean,
+        {{ exact_avg('unit_value') }} as unit_mean,
         count(unit_value) as unit_periods,
-        cast(sum(cast(comparison_value as decimal(38, 18))) as double) / count(comparison_value) as comparison_mean,
+        {{ exact_avg('comparison_value') }} as comparison_mean,
         count(comparison_value) as comparison_periods
     from unit_periods
     group by program_id, metric, unit_neighborhood_id, is_placebo, window_name, period_months

@@ -77,9 +77,7 @@ comparison_values as (
         units.unit_neighborhood_id,
         windowed.metric,
         windowed.period_start,
-        -- sums of doubles depend on the order rows arrive in; sums of decimals do not (as in
-        -- program_evaluation), so rebuilds publish the same floats
-        cast(sum(cast(windowed.metric_value * comparison_neighborhoods.population as decimal(38, 18))) as double)
+        {{ exact_sum('windowed.metric_value * comparison_neighborhoods.population') }}
         / sum(comparison_neighborhoods.population) as comparison_value
     from units
     inner join comparison_neighborhoods

@@ -40,7 +40,11 @@ cells as (
 
 scored as (
 
-    select * from construct_respondents
+    select
+        *,
+        -- the mean of the cell (as construct_mean below), around which its standard deviation is summed
+        {{ exact_avg('construct_index', 'neighborhood_id, quarter, construct') }} as cell_mean
+    from construct_respondents
     where construct_index is not null
 
 ),
@@ -52,11 +56,12 @@ means as (
         quarter,
         construct,
         count(*) as construct_n,
-        avg(construct_index) as construct_mean,
-        stddev_samp(construct_index) as construct_sd,
-        sum(weight) as weight_sum,
-        sum(weight * construct_index) / sum(weight) as weighted_mean,
-        100 * sum(case when construct_score >= 4 then weight else 0 end) / sum(weight) as pct_high_weighted
+        {{ exact_avg('construct_index') }} as construct_mean,
+        {{ exact_stddev_samp('construct_index', 'cell_mean') }} as construct_sd,
+        {{ exact_sum('weight') }} as weight_sum,
+        {{ exact_sum('weight * construct_index') }} / {{ exact_sum('weight') }} as weighted_mean,
+        100 * {{ exact_sum('case when construct_score >= 4 then weight else 0 end') }}
+        / {{ exact_sum('weight') }} as pct_high_weighted
     from scored
     group by neighborhood_id, quarter, construct
 
@@ -69,10 +74,10 @@ weighted_deviations as (
         scored.neighborhood_id,
         scored.quarter,
         scored.construct,
-        sum(
-            (scored.weight * (scored.construct_index - means.weighted_mean))
-            * (scored.weight * (scored.construct_index - means.weighted_mean))
-        ) as squared_deviation_sum
+        {{ exact_sum(
+            '(scored.weight * (scored.construct_index - means.weighted_mean))'
+            ~ ' * (scored.weight * (scored.construct_index - means.weighted_mean))'
+        ) }} as squared_deviation_sum
     from scored
     inner join means
         on

@@ -21,7 +21,7 @@ construct_scores as (
         count(score) as items_answered,
         case
             when count(score) > 0 and count(score) * 2 >= count(*)
-                then avg(score)
+                then {{ exact_avg('score') }}
         end as construct_score
     from answers
     group by source, response_id, construct

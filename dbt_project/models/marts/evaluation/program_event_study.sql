@@ -26,7 +26,7 @@ pre_gaps as (
         program_id,
         metric,
         unit_neighborhood_id,
-        cast(sum(cast(gap as decimal(38, 18))) as double) / count(gap) as mean_pre_gap
+        {{ exact_avg('gap') }} as mean_pre_gap
     from gaps
     where window_name = 'pre' and gap is not null
     group by program_id, metric, unit_neighborhood_id

@@ -70,7 +70,7 @@ group_sizes as (
 
 ),
 
-group_scores as (
+group_respondents as (
 
     select
         respondent_groups.neighborhood_id,
@@ -78,20 +78,38 @@ group_scores as (
         construct_respondents.construct,
         respondent_groups.dimension,
         respondent_groups.category,
-        count(construct_respondents.construct_index) as construct_n,
-        avg(construct_respondents.construct_index) as construct_mean,
-        stddev_samp(construct_respondents.construct_index) as construct_sd
+        construct_respondents.construct_index
     from respondent_groups
     inner join construct_respondents
         on
             respondent_groups.source = construct_respondents.source
             and respondent_groups.response_id = construct_respondents.response_id
-    group by
-        respondent_groups.neighborhood_id,
-        respondent_groups.quarter,
-        construct_respondents.construct,
-        respondent_groups.dimension,
-        respondent_groups.category
+
+),
+
+-- the mean of each group (as construct_mean below), around which its standard deviation is summed
+group_respondents_with_means as (
+
+    select
+        *,
+        {{ exact_avg('construct_index', 'neighborhood_id, quarter, construct, dimension, category') }} as group_mean
+    from group_respondents
+
+),
+
+group_scores as (
+
+    select
+        neighborhood_id,
+        quarter,
+        construct,
+        dimension,
+        category,
+        count(construct_index) as construct_n,
+        {{ exact_avg('construct_index') }} as construct_mean,
+        {{ exact_stddev_samp('construct_index', 'group_mean') }} as construct_sd
+    from group_respondents_with_means
+    group by neighborhood_id, quarter, construct, dimension, category
 
 ),
 

@@ -46,6 +46,17 @@ respondents_rescaled as (
 
 ),
 
+-- the means of each cell (as trust_mean and safety_mean below), around which its standard deviations are summed
+respondents_with_means as (
+
+    select
+        *,
+        {{ exact_avg('trust_index_score', 'neighborhood_id, quarter') }} as trust_cell_mean,
+        {{ exact_avg('safety_index_score', 'neighborhood_id, quarter') }} as safety_cell_mean
+    from respondents_rescaled
+
+),
+
 quarterly as (
 
     select
@@ -53,21 +64,21 @@ quarterly as (
         quarter,
         count(*) as respondents,
         count(trust_index_score) as trust_n,
-        avg(trust_index_score) as trust_mean,
-        stddev_samp(trust_index_score) as trust_sd,
+        {{ exact_avg('trust_index_score') }} as trust_mean,
+        {{ exact_stddev_samp('trust_index_score', 'trust_cell_mean') }} as trust_sd,
         count(safety_index_score) as safety_n,
-        avg(safety_index_score) as safety_mean,
-        stddev_samp(safety_index_score) as safety_sd,
+        {{ exact_avg('safety_index_score') }} as safety_mean,
+        {{ exact_stddev_samp('safety_index_score', 'safety_cell_mean') }} as safety_sd,
         sum(case when trust_score >= 4 then 1 else 0 end) as trust_high_n,
         -- weighted means Σ w·x / Σ w over the respondents with a score of the construct
         count(weight) as weighted_n,
-        sum(weight) as weight_sum,
-        sum(weight * weight) as weight_squared_sum,
-        sum(weight * trust_index_score)
-        / sum(case when trust_index_score is not null then weight end) as trust_mean_weighted,
-        sum(weight * safety_index_score)
-        / sum(case when safety_index_score is not null then weight end) as safety_mean_weighted
-    from respondents_rescaled
+        {{ exact_sum('weight') }} as weight_sum,
+        {{ exact_sum('weight * weight') }} as weight_squared_sum,
+        {{ exact_sum('weight * trust_index_score') }}
+        / {{ exact_sum('case when trust_index_score is not null then weight end') }} as trust_mean_weighted,
+        {{ exact_sum('weight * safety_index_score') }}
+        / {{ exact_sum('case when safety_index_score is not null then weight end') }} as safety_mean_weighted
+    from respondents_with_means
     group by neighborhood_id, quarter
 
 ),
