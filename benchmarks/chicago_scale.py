@@ -90,7 +90,8 @@ def _process_tree_rss(root: int) -> dict[int, int]:
 
 
 def process_label(pid: int, root: int) -> str:
-    """What a process of the run is, for the table: the pipeline itself, or the dbt command it started."""
+    """What a process of the run is, for the table: the pipeline itself, one of its workers, or the dbt command it
+    started."""
     if pid == root:
         return "pipeline (Dagster, loads, checks)"
     try:
@@ -101,6 +102,8 @@ def process_label(pid: int, root: int) -> str:
     names = [Path(w).name for w in words]
     if "pipelines.dbt_worker" in words:
         return "dbt worker (every dbt command)"
+    if "pipelines.checks.expectations_worker" in words:
+        return "expectations worker (great-expectations)"
     if "dbt" in names:
         command = words[names.index("dbt") + 1 : names.index("dbt") + 3]
         return "dbt " + " ".join(w for w in command if not w.startswith("-"))
