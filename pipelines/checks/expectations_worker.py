@@ -75,7 +75,7 @@ def validate_new_loads(warehouse: Path, spec: SourceSpec) -> int:
         pickle.dump((warehouse, spec, dict(os.environ)), _worker.stdin)
         _worker.stdin.flush()
         failed, value, errors = pickle.load(_worker.stdout)
-    except (EOFError, BrokenPipeError) as error:
+    except (EOFError, BrokenPipeError, pickle.UnpicklingError) as error:  # the worker died mid-answer too
         code = _worker.wait()
         stop()
         raise RuntimeError(
