@@ -21,6 +21,7 @@ process is gone: it must not keep the warehouse open for the next run.
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import pickle
 import subprocess
@@ -43,7 +44,7 @@ _worker: subprocess.Popen | None = None
 
 def start() -> None:
     """Start this process's worker unless it runs already. Returns at once: the worker imports great-expectations
-    while the caller goes on, and answers its first request when done."""
+    while the caller goes on."""
     global _worker
     if _worker is not None and _worker.poll() is None:
         return
@@ -93,7 +94,7 @@ def validate_new_loads(warehouse: Path, spec: SourceSpec) -> int:
 
 
 def serve() -> None:
-    """Import great-expectations, then answer each request read from standard input until it ends."""
+    """Import great-expectations, and answer each request read from standard input until it ends."""
     requests, answers, screen = sys.stdin.buffer, os.fdopen(os.dup(1), "wb"), os.dup(2)
     threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     # What the worker writes (great-expectations' warnings, from its import on) goes with the next answer.
@@ -114,7 +115,11 @@ def serve() -> None:
 def _answer(requests, answers, errors) -> None:
     from pipelines.checks import expectations
 
-    expectations.great_expectations_context()  # the import, and the context every validation uses
+    # great-expectations is imported on a thread of its own: a source with no new load to validate needs none of it
+    # and is answered at once (as when the caller validated in its own process: it imported great-expectations
+    # only for a load to validate), while a validation waits for the import only as long as it still runs (Python's
+    # lock on a module being imported).
+    threading.Thread(target=importlib.import_module, args=("great_expectations",), daemon=True).start()
     while True:
         try:
             warehouse, spec, environment = pickle.load(requests)
