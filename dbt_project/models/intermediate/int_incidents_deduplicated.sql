@@ -1,10 +1,13 @@
 -- One row per (source, incident_id).
 -- 1. Revisions: the latest version wins, i.e. the rows with the greatest updated_at
 --    (a NULL updated_at loses to any non-NULL one), ties broken by the greatest loaded_at,
---    then load_id. rank() keeps every row of that version, since one version may hold
---    several offense rows.
+--    then load_id. One version may hold several offense rows.
 -- 2. San Francisco-style offense rows: the incident counts once, with its most severe
 --    category (violent > property > other); the other columns come from that offense row.
+-- One window does both: the incident's rows ordered by version, then severity, then offense code; the
+-- first row wins, and offense_rows counts its peers in version order (RANGE frames end at the last
+-- peer), i.e. the rows of the latest version. Two windows (rank, then row_number) sorted the whole
+-- history twice: at 8.4 M incidents the table took 20 s to build, against 13 s.
 --
 -- Incremental on DuckDB: a run re-derives only the incidents of int_incidents_changed, from all their
 -- loaded rows. The pre-hook first deletes every one of them, so an incident none of whose rows is left
@@ -12,10 +15,10 @@
 -- through the macro incidents_changed_filter, which leaves out the filter when the work list says
 -- "everything" (a semi-join otherwise: see the macro for why). Spark builds the whole table.
 --
--- Its rows do not depend on the order rows meet, on any number of threads: rank() ties are the rows of one
--- version; row_number() picks among them by category and offense code, which are unique within a version (a load
--- refuses a repeated (incident_id, updated_at, offense_code) as duplicate_incident, and the expectations block
--- the build if one got in).
+-- Its rows do not depend on the order rows meet, on any number of threads: within a version, category
+-- and offense code order the rows fully, as (incident_id, updated_at, offense_code) is unique within a
+-- load (a load refuses a repeated one as duplicate_incident, and the expectations block the build if one
+-- got in).
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='append',
@@ -39,44 +42,37 @@ incidents as (
 
 ),
 
-versions_ranked as (
+categorized as (
 
     select
         *,
         -- a code missing from the crosswalk is 'other' (docs/metrics.md#crime)
         coalesce(ucr_category, 'other') as category,
-        rank() over (
-            partition by source, incident_id
-            order by updated_at desc nulls last, loaded_at desc, load_id desc
-        ) as version_rank
-    from incidents
-
-),
-
-latest_version as (
-
-    select
-        *,
-        case category
+        case coalesce(ucr_category, 'other')
             when 'violent' then 3
             when 'property' then 2
             else 1
         end as category_severity
-    from versions_ranked
-    where version_rank = 1
+    from incidents
 
 ),
 
-offenses_ranked as (
+ranked as (
 
     select
         *,
         row_number() over (
             partition by source, incident_id
-            order by category_severity desc, offense_code asc nulls last
+            order by
+                updated_at desc nulls last, loaded_at desc, load_id desc,
+                category_severity desc, offense_code asc nulls last
         ) as offense_rank,
-        count(*) over (partition by source, incident_id) as offense_rows
-    from latest_version
+        count(*) over (
+            partition by source, incident_id
+            order by updated_at desc nulls last, loaded_at desc, load_id desc
+            range between unbounded preceding and current row
+        ) as offense_rows
+    from categorized
 
 ),
 
@@ -110,7 +106,7 @@ final as (
         updated_at,
         loaded_at
 
-    from offenses_ranked
+    from ranked
     where offense_rank = 1
 
 )
