@@ -157,6 +157,9 @@ def validate_file(
     """Validate one parsed file as load `load_id` of `spec` (from landing file `file`) and write it into the
     warehouse of `context.con`."""
     kind = kind_of(spec)
+    if spec.name not in context.tables_ensured:
+        ensure_tables(context.con, spec.name, kind.columns)
+        context.tables_ensured.add(spec.name)
     validated = kind.validate(spec, parsed_file_sql(parsed_file), context)
     return write_load(
         context.con,

@@ -266,6 +266,9 @@ class Context:
     con: duckdb.DuckDBPyConnection
     lookup_sources: Mapping[str, list[str]] = field(default_factory=dict)
     now: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now().floor("s"))
+    # The sources whose warehouse tables were made sure of on `con` (`ingest.validate_file`): once per source, not
+    # per load, as that takes about 20 statements (6 ms; 1.8 s over a roster source's 312 files).
+    tables_ensured: set[str] = field(default_factory=set)
 
     @property
     def neighborhood_sources(self) -> list[str]:
