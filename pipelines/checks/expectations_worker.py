@@ -5,7 +5,8 @@ importtime`), paid by every run before its first validation: most of the 3.1 s t
 2,700 crime rows took, the suite itself 0.2 s. The CLI starts the worker (`start`) before it imports Dagster, so
 that the import runs on the other core while the pipeline's process starts Dagster and the run; elsewhere (a run
 of the Dagster daemon or UI, a test) it starts at the first validation. One worker serves every validation of the
-process that started it, one at a time (`validate_new_loads`).
+process that started it, one at a time (`validate_new_loads`); the groups of loads of one validation are validated
+side by side by processes it forks, one per core (`_group_pool`).
 
 Requests and answers are pickles over the worker's standard input and output: a request holds the arguments of
 `expectations.validate_new_loads` and the caller's environment (the data home's folders come from it), an answer
@@ -15,12 +16,13 @@ warehouse's meta.load_expectations itself; the caller holds no connection to the
 connection is per operation: pipelines/warehouse.py).
 
 The worker ends when its input does (the process that started it exited) and, mid-validation too, when that
-process is gone: it must not keep the warehouse open for the next run.
+process is gone, and its forked processes when it is: none may keep the warehouse open for the next run.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib
 import os
 import pickle
@@ -34,6 +36,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports this module first thing: nothing more than it needs
+    from concurrent.futures import ProcessPoolExecutor
+
     from pipelines.sources import SourceSpec
 
 # How often the worker checks that the process that started it is still there.
@@ -119,7 +123,8 @@ def _answer(requests, answers, errors) -> None:
     # and is answered at once (as when the caller validated in its own process: it imported great-expectations
     # only for a load to validate), while a validation waits for the import only as long as it still runs (Python's
     # lock on a module being imported).
-    threading.Thread(target=importlib.import_module, args=("great_expectations",), daemon=True).start()
+    importer = threading.Thread(target=importlib.import_module, args=("great_expectations",), daemon=True)
+    importer.start()
     while True:
         try:
             warehouse, spec, environment = pickle.load(requests)
@@ -129,7 +134,10 @@ def _answer(requests, answers, errors) -> None:
         os.environ.clear()
         os.environ.update(environment)
         try:
-            answer: tuple = (False, expectations.validate_new_loads(warehouse, spec))
+            # Processes are forked only once the import is done: one forked in the middle of it would wait forever
+            # for the import's lock. Until then, and on one core, groups are validated one after another.
+            with _group_pool() if not importer.is_alive() else contextlib.nullcontext() as pool:
+                answer: tuple = (False, expectations.validate_new_loads(warehouse, spec, pool))
         except Exception as error:  # noqa: BLE001 (the caller raises it)
             error.add_note(f"in the expectations worker:\n{traceback.format_exc()}")
             answer = (True, error)
@@ -138,6 +146,29 @@ def _answer(requests, answers, errors) -> None:
             os.environ.update(saved_environment)
         answers.write(_pickled(answer + (_written(errors),)))
         answers.flush()
+
+
+def _group_pool() -> ProcessPoolExecutor | contextlib.nullcontext:
+    """Processes that validate groups of loads side by side, one per core (`expectations.validate_new_loads`): one
+    validation of great-expectations runs on one core, while the pipeline's process and dbt's wait for it. They
+    are forked from the worker at the first group, so they start with great-expectations imported, and each ends
+    when the worker is gone. None (a null context) on one core."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    cores = len(os.sched_getaffinity(0))
+    if cores < 2:
+        return contextlib.nullcontext()
+    return ProcessPoolExecutor(
+        max_workers=cores,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_watch_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _watch_parent(parent: int) -> None:
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
 
 def _written(errors) -> str:

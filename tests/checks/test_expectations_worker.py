@@ -6,10 +6,12 @@ tests/reliability/test_blocking_checks.py): this file checks what those runs wou
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -23,31 +25,45 @@ from tests.conftest import REPO, cli_env
 from tests.test_dbt_worker import _alive
 
 
-def test_the_worker_writes_each_loads_outcomes_and_raises_its_errors_in_the_caller(tmp_path, monkeypatch):
-    monkeypatch.setenv("NBHD_HOME", str(tmp_path))
-    warehouse = tmp_path / "warehouse.duckdb"
-    loads = {"L1": load_rows(), "L2": [crime_row(i) for i in range(100, 105)]}
+def write_loads(warehouse, loads: dict[str, tuple[list[dict], datetime]]) -> None:
+    """Loads of SPEC as the warehouse step writes them: load id -> (rows, when the load was written)."""
     with duckdb.connect(str(warehouse)) as con:
         ensure_meta_tables(con)
         ensure_tables(con, SPEC.name, kind_of(SPEC).columns)
-        for load_id, rows in loads.items():
+        for load_id, (rows, loaded_at) in loads.items():
             frame = pd.DataFrame(rows).assign(load_id=load_id, source=SPEC.name, _row=range(1, len(rows) + 1))
             con.register("frame", frame)
             con.execute(f"INSERT INTO raw.{SPEC.name} BY NAME SELECT * FROM frame")
             con.execute(
                 "INSERT INTO meta.loads (source, load_id, file, loaded_at, rows_received, rows_loaded, "
                 "rows_quarantined) VALUES (?, ?, ?, ?, ?, ?, 0)",
-                [SPEC.name, load_id, f"{load_id}.csv", LOADED_AT, len(rows), len(rows)],
+                [SPEC.name, load_id, f"{load_id}.csv", loaded_at, len(rows), len(rows)],
             )
 
+
+def test_the_worker_writes_each_loads_outcomes_and_raises_its_errors_in_the_caller(tmp_path, monkeypatch):
+    monkeypatch.setenv("NBHD_HOME", str(tmp_path))
+    warehouse = tmp_path / "warehouse.duckdb"
+    write_loads(warehouse, {"L0": ([crime_row(i) for i in range(200, 203)], LOADED_AT)})
+    # Answered once the worker has imported great-expectations: it validates the next groups side by side.
+    assert expectations_worker.validate_new_loads(warehouse, SPEC) == 1
+    # Written at two moments, two suites: two groups, each validated by a process of the worker's.
+    later = LOADED_AT + timedelta(days=1)
+    write_loads(
+        warehouse, {"L1": (load_rows(), LOADED_AT), "L2": ([crime_row(i) for i in range(100, 105)], later)}
+    )
     assert expectations_worker.validate_new_loads(warehouse, SPEC) == 2
     with duckdb.connect(str(warehouse), read_only=True) as con:
         written = con.execute(
-            "SELECT load_id, expectation, success, unexpected_rows FROM meta.load_expectations"
+            "SELECT load_id, loaded_at, expectation, success, unexpected_rows FROM meta.load_expectations"
         ).fetchall()
-    failed = {(load_id, label): rows for load_id, label, success, rows in written if not success}
+    failed = {(load_id, label): rows for load_id, _, label, success, rows in written if not success}
     assert failed == {("L1", label): rows for label, rows in expected_unexpected().items()}
-    assert {load_id for load_id, *_ in written} == {"L1", "L2"}
+    assert {(load_id, loaded_at) for load_id, loaded_at, *_ in written} == {
+        ("L0", LOADED_AT),
+        ("L1", LOADED_AT),
+        ("L2", later),
+    }
     # Validated as they are now: nothing is left to validate.
     assert expectations_worker.validate_new_loads(warehouse, SPEC) == 0
 
@@ -82,3 +98,34 @@ def test_the_worker_exits_with_the_process_that_started_it():
     while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(worker), "the expectations worker outlived the process that started it"
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: the worker validates one group at a time")
+def test_the_workers_processes_exit_with_it():
+    """The processes that validate groups side by side (forked by the worker) end when the worker is gone, mid-group
+    too: none keeps the warehouse open for the next run."""
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import json, time\n"
+            "from pipelines.checks import expectations_worker\n"
+            "pool = expectations_worker._group_pool()\n"
+            "[pool.submit(time.sleep, 600) for _ in range(2)]\n"
+            "print(json.dumps(list(pool._processes)), flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        cwd=REPO,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    processes = json.loads(worker.stdout.readline())
+    assert len(processes) == len(os.sched_getaffinity(0)) >= 2
+    assert all(_alive(pid) for pid in processes)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in processes) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in processes), "a process of the worker's outlived it"
