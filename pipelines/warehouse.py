@@ -214,9 +214,9 @@ def write_load(
     """Write one validated load (`kinds.base.Validated`: relations on this connection) of `source`, of `kind`
     (`kinds.base.Kind`), atomically: its loaded rows into raw.<source>, its refused rows into
     quarantine.<source>, what it received, loaded and refused into meta.loads and meta.load_reasons, and its
-    notes (rows loaded but changed on the way) into meta.load_notes, all made by `ensure_tables`. A load replaces any earlier load of the
-    same landing file, so re-running it, or re-dropping a corrected file under the same name, never doubles a
-    row. Counts are of source records (`Validated.records_loaded`)."""
+    notes (rows loaded but changed on the way) into meta.load_notes, tables `ensure_tables` made. A load
+    replaces any earlier load of the same landing file, so re-running it, or re-dropping a corrected file under
+    the same name, never doubles a row. Counts are of source records (`Validated.records_loaded`)."""
     loaded, rejected, notes = validated.loaded, validated.rejected, validated.notes
     counts = dict(kind.load_counts)
     rows_loaded, *filled = con.execute(
