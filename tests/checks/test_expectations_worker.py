@@ -100,7 +100,9 @@ def test_the_worker_exits_with_the_process_that_started_it():
     assert not _alive(worker), "the expectations worker outlived the process that started it"
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: the worker validates one group at a time")
+@pytest.mark.skipif(
+    len(os.sched_getaffinity(0)) < 2, reason="one core: the worker validates one group at a time"
+)
 def test_the_workers_processes_exit_with_it():
     """The processes that validate groups side by side (forked by the worker) end when the worker is gone, mid-group
     too: none keeps the warehouse open for the next run."""
