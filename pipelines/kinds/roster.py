@@ -250,8 +250,8 @@ class RosterKind(base.Kind):
                     CAST({time_sql("event_date", spec.event_date_format, "event_date_format")} AS DATE) AS event_day
                 FROM ({incoming})
             ),
-            by_title AS ({match_events(context)}),
-            known AS ({known_events(context)}),
+            by_title AS ({context.lookup("events_by_title", match_events(context))}),
+            known AS ({context.lookup("known_events", known_events(context))}),
             matched AS (
                 SELECT
                     t.*,
