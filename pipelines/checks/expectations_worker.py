@@ -67,7 +67,9 @@ def stop() -> None:
     global _worker
     if _worker is None:
         return
-    _worker.terminate()
+    # SIGKILL, not SIGTERM: a process inherits ignored signals, and Dagster gives SIGTERM SIGINT's handler, which a
+    # background job starts with ignored; a worker started there ignored SIGTERM, and its caller waited forever.
+    _worker.kill()
     _worker.wait()
     _worker = None
 

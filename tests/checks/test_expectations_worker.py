@@ -131,3 +131,19 @@ def test_the_workers_processes_exit_with_it():
     while any(_alive(pid) for pid in processes) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in processes), "a process of the worker's outlived it"
+
+
+def test_both_workers_stop_in_a_process_that_ignores_sigterm():
+    """A process passes its ignored signals on to those it starts, and Dagster gives SIGTERM the handler of SIGINT,
+    which a background job starts with ignored: stopping the expectations and dbt workers must not rest on it."""
+    script = (
+        "import signal\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "from pipelines import dbt_worker\n"
+        "from pipelines.checks import expectations_worker\n"
+        "expectations_worker.start()\n"
+        "dbt_worker.start()\n"
+        "expectations_worker.stop()\n"
+        "dbt_worker.stop()\n"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=REPO, env=cli_env(), timeout=30, check=True)
