@@ -6,7 +6,7 @@ importtime`), paid by every run before its first validation: most of the 3.1 s t
 that the import runs on the other core while the pipeline's process starts Dagster and the run; elsewhere (a run
 of the Dagster daemon or UI, a test) it starts at the first validation. One worker serves every validation of the
 process that started it, one at a time (`validate_new_loads`); the groups of loads of one validation are validated
-side by side by processes it forks, one per core (`_group_pool`).
+side by side by processes it forks, one per core up to four (`_group_pool`).
 
 Requests and answers are pickles over the worker's standard input and output: a request holds the arguments of
 `expectations.validate_new_loads` and the caller's environment (the data home's folders come from it), an answer
@@ -42,6 +42,9 @@ if TYPE_CHECKING:  # the CLI imports this module first thing: nothing more than 
 
 # How often the worker checks that the process that started it is still there.
 PARENT_CHECK_SECONDS = 0.5
+# The most processes validating groups side by side: each holds a batch of up to 500,000 rows and the copies
+# great-expectations makes (about 600 MB at its peak for crime rows), so memory grows with their number.
+GROUP_PROCESSES = 4
 
 _worker: subprocess.Popen | None = None
 
@@ -151,18 +154,18 @@ def _answer(requests, answers, errors) -> None:
 
 
 def _group_pool() -> ProcessPoolExecutor | contextlib.nullcontext:
-    """Processes that validate groups of loads side by side, one per core (`expectations.validate_new_loads`): one
-    validation of great-expectations runs on one core, while the pipeline's process and dbt's wait for it. They
-    are forked from the worker at the first group, so they start with great-expectations imported, and each ends
-    when the worker is gone. None (a null context) on one core."""
+    """Processes that validate groups of loads side by side, one per core up to GROUP_PROCESSES
+    (`expectations.validate_new_loads`): one validation of great-expectations runs on one core, while the pipeline's
+    process and dbt's wait for it. They are forked from the worker at the first group, so they start with
+    great-expectations imported, and each ends when the worker is gone. None (a null context) on one core."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    cores = len(os.sched_getaffinity(0))
-    if cores < 2:
+    processes = min(len(os.sched_getaffinity(0)), GROUP_PROCESSES)
+    if processes < 2:
         return contextlib.nullcontext()
     return ProcessPoolExecutor(
-        max_workers=cores,
+        max_workers=processes,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_watch_parent,
         initargs=(os.getpid(),),

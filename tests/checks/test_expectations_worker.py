@@ -1,7 +1,8 @@
 """The expectations worker (pipelines/checks/expectations_worker.py): great-expectations in a process of its own.
-A validation it runs writes the outcomes a hand count expects, its errors are raised in the caller, and it ends
-with the process that started it. Every run of the pipeline validates through it too (tests/e2e,
-tests/reliability/test_blocking_checks.py): this file checks what those runs would not show."""
+A validation it runs writes the outcomes a hand count expects, its errors are raised in the caller, it ends with
+the process that started it and the processes it forks end with it, and it stops in a process that ignores
+SIGTERM. Every run of the pipeline validates through it too (tests/e2e, tests/reliability/test_blocking_checks.py):
+this file checks what those runs would not show."""
 
 from __future__ import annotations
 
@@ -123,7 +124,7 @@ def test_the_workers_processes_exit_with_it():
         text=True,
     )
     processes = json.loads(worker.stdout.readline())
-    assert len(processes) == len(os.sched_getaffinity(0)) >= 2
+    assert len(processes) == min(len(os.sched_getaffinity(0)), expectations_worker.GROUP_PROCESSES) >= 2
     assert all(_alive(pid) for pid in processes)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
