@@ -146,6 +146,9 @@ def _connect(address: str | None) -> socket.socket | None:
 def serve(address: Path) -> None:
     """Listen at `address`, say so on standard output, then run each command a client sends, one at a time."""
     parent = os.getppid()
+    # A terminated run's client interrupts the command with SIGINT (`client`). A process inherits ignored signals,
+    # and a background job starts with SIGINT ignored: Python then leaves it ignored, so it is taken back here.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(address))
     listener.listen()

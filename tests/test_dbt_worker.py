@@ -103,3 +103,34 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_the_worker_takes_sigint_when_started_with_it_ignored():
+    """A terminated run's client interrupts the worker's command with SIGINT; a worker started by a process that
+    ignores SIGINT (a background job) inherits that, and must take SIGINT all the same."""
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import json, signal\n"
+            "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "from pipelines import dbt_worker\n"
+            "dbt_worker.start()\n"
+            "print(json.dumps(dbt_worker._worker.pid), flush=True)\n"
+            "input()\n"
+            "dbt_worker.stop()\n",
+        ],
+        cwd=REPO,
+        env=cli_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    worker = json.loads(parent.stdout.readline())
+    status = dict(
+        line.split(":", 1) for line in Path(f"/proc/{worker}/status").read_text().splitlines() if ":" in line
+    )
+    sigint = 1 << (signal.SIGINT - 1)
+    parent.communicate("\n", timeout=30)
+    assert not int(status["SigIgn"], 16) & sigint, "the dbt worker ignores SIGINT"
+    assert int(status["SigCgt"], 16) & sigint, "the dbt worker has no handler for SIGINT"
