@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 
 import duckdb
@@ -23,7 +21,7 @@ from pipelines.kinds import kind_of
 from pipelines.warehouse import ensure_meta_tables, ensure_tables
 from tests.checks.test_expectation_batches import LOADED_AT, SPEC, crime_row, expected_unexpected, load_rows
 from tests.conftest import REPO, cli_env
-from tests.test_dbt_worker import _alive
+from tests.test_dbt_worker import _alive, _alive_after_killing
 
 
 def write_loads(warehouse, loads: dict[str, tuple[list[dict], datetime]]) -> None:
@@ -93,12 +91,9 @@ def test_the_worker_exits_with_the_process_that_started_it():
         text=True,
     )
     worker = json.loads(parent.stdout.readline())
-    parent.send_signal(signal.SIGKILL)
-    parent.wait()
-    deadline = time.monotonic() + 10
-    while _alive(worker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _alive(worker), "the expectations worker outlived the process that started it"
+    assert not _alive_after_killing(parent, [worker]), (
+        "the expectations worker outlived the process that started it"
+    )
 
 
 @pytest.mark.skipif(
@@ -126,12 +121,7 @@ def test_the_workers_processes_exit_with_it():
     processes = json.loads(worker.stdout.readline())
     assert len(processes) == min(len(os.sched_getaffinity(0)), expectations_worker.GROUP_PROCESSES) >= 2
     assert all(_alive(pid) for pid in processes)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in processes) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(pid) for pid in processes), "a process of the worker's outlived it"
+    assert not _alive_after_killing(worker, processes), "a process of the worker's outlived it"
 
 
 def test_both_workers_stop_in_a_process_that_ignores_sigterm():
