@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pipelines.connectors.arcgis import ArcgisConnector
 from pipelines.connectors.socrata import SocrataConnector
 from pipelines.errors import SourceError
+from pipelines.kinds import locate
 from pipelines.warehouse import IDENTIFIER, literal, quote
 
 if TYPE_CHECKING:
@@ -317,6 +318,16 @@ class Context:
             for source in self.neighborhood_sources
         )
         return f"SELECT neighborhood_id, ST_GeomFromGeoJSON(geometry_geojson) AS geom FROM ({union})"
+
+    def located_sql(self, points: str, count: int) -> str:
+        """A query of (_position, neighborhood_id) for the points of `points` (_position, x, y: no NULLs) that a
+        loaded boundary contains (pipelines/kinds/locate.py); `count`, how many points there are, sets the depth
+        of the grid. The boundaries and their grid are made once per context."""
+        shapes = self.lookup("boundaries", self.boundaries_sql())
+        frame = self.lookup("boundary_frame", locate.frame_sql(shapes))
+        levels = locate.levels_for(count)
+        grid = self.lookup(f"boundary_grid_{levels}", locate.grid_sql(shapes, frame, levels))
+        return locate.located_sql(points, shapes, frame, grid, levels)
 
     def boundary_count(self) -> int:
         return sum(

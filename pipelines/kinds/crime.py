@@ -159,15 +159,16 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
             }
         ),
     )
+    # How many points the load may hold: a grid locates many at a fraction of a spatial join's cost
+    # (pipelines/kinds/locate.py), but building it costs what the join costs on about 100,000.
+    rows = con.execute(f"SELECT count(*) FROM ({incoming})").fetchone()[0]
+    points = (
+        "SELECT _position, t_longitude AS x, t_latitude AS y FROM typed "
+        "WHERE t_latitude IS NOT NULL AND t_longitude IS NOT NULL"
+    )
     located = (
         f"""
-        shapes AS ({context.boundaries_sql()}),
-        located AS (
-            SELECT t._position, min(s.neighborhood_id) AS neighborhood_id
-            FROM typed t JOIN shapes s ON ST_Contains(s.geom, ST_Point(t.t_longitude, t.t_latitude))
-            WHERE t.t_latitude IS NOT NULL AND t.t_longitude IS NOT NULL
-            GROUP BY t._position
-        ),"""
+        located AS ({context.located_sql(points, rows)}),"""
         if context.neighborhood_sources
         else """
         located AS (SELECT CAST(NULL AS BIGINT) AS _position, CAST(NULL AS VARCHAR) AS neighborhood_id WHERE false),"""
