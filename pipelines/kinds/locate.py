@@ -66,11 +66,13 @@ def grid_sql(shapes: str, frame: str, levels: int) -> str:
     return f"""
         WITH RECURSIVE
         -- Each boundary's quadtree: a cell is 'inside' it or on its 'edge' (cells clear of it are left out); an edge
-        -- cell above the last level splits in four, tested against the boundary clipped to it (`piece`).
+        -- cell above the last level splits in four, tested against the boundary clipped to it (`piece`; where the
+        -- clipping fails, the unclipped piece, which answers the same for every cell within).
         cells(neighborhood_id, piece, level, ix, iy, state) AS (
             SELECT neighborhood_id, geom, 0, 0, 0, 'edge' FROM ({shapes})
             UNION ALL
-            SELECT neighborhood_id, CASE WHEN state = 'edge' THEN ST_Intersection(piece, box) END, level, ix, iy, state
+            SELECT neighborhood_id, CASE WHEN state = 'edge' THEN coalesce(TRY(ST_Intersection(piece, box)), piece) END,
+                   level, ix, iy, state
             FROM (
                 SELECT c.neighborhood_id, c.piece, c.level + 1 AS level, 2 * c.ix + d.dx AS ix,
                        2 * c.iy + d.dy AS iy, k.box,
