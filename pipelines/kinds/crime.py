@@ -160,7 +160,7 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
         ),
     )
     # How many points the load may hold: a grid locates many at a fraction of a spatial join's cost
-    # (pipelines/kinds/locate.py), but building it costs what the join costs on about 100,000.
+    # (pipelines/kinds/locate.py), but building it costs what the join costs on some 100,000.
     rows = con.execute(f"SELECT count(*) FROM ({incoming})").fetchone()[0]
     points = (
         "SELECT _position, t_longitude AS x, t_latitude AS y FROM typed "
