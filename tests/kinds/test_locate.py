@@ -1,7 +1,8 @@
 """Locating points with the grid (pipelines/kinds/locate.py) gives exactly what the plain spatial join gives: the
 smallest id of the boundaries whose ST_Contains holds, or none. Boundaries loaded through the geography kind (real
-files as cities serve them, repairs included, and drawn ones: overlapping, with a hole, edges on the grid's lines);
-points at random, on every vertex, on the grid's lines, near and outside the extent. The join is written here."""
+files as cities serve them, repairs included, and drawn ones: overlapping, with a hole, one in the hole, two sharing
+an edge); points at random over the extent and around it, on vertices, and on a lattice through every drawn edge and
+corner. The join is written here."""
 
 from __future__ import annotations
 
@@ -32,11 +33,11 @@ def square(x0: float, y0: float, x1: float, y1: float, hole: tuple | None = None
     return {"type": "Polygon", "coordinates": rings}
 
 
-# Two squares overlapping, one with a hole, one sharing an edge with another, one inside the hole.
+# a and b overlap; a has a hole, and d lies in it; b and c share part of an edge.
 DRAWN = [
     ("a", "A", square(0, 0, 4, 4, hole=(1, 1, 2, 2))),
     ("b", "B", square(3, 3, 6, 6)),
-    ("c", "C", square(6, 0, 8, 3)),
+    ("c", "C", square(6, 0, 8, 4)),
     ("d", "D", square(1.25, 1.25, 1.75, 1.75)),
 ]
 
@@ -102,8 +103,8 @@ def test_the_grid_locates_points_as_the_spatial_join_does_on_real_boundaries(tmp
 
 
 def test_the_grid_locates_points_on_edges_holes_and_overlaps_as_the_spatial_join_does(tmp_path):
-    # Points on every line of a fine lattice over the drawn squares: on their edges, their corners, the hole's
-    # edges and the grid's own lines (the frame starts 1 % before the extent, so some fall exactly on them).
+    # A lattice of eighths over the drawn squares and around them: on every edge and corner of theirs and of the
+    # hole, inside and outside each.
     lattice = [(i / 8, j / 8) for i in range(-8, 73) for j in range(-8, 57)]
     geojson = feature_file(tmp_path, DRAWN)
     by_grid, by_join, _ = located_both_ways(tmp_path, geojson, "id", "name", lattice)
