@@ -159,16 +159,17 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
             }
         ),
     )
-    # How many points the load may hold: a grid locates many at a fraction of a spatial join's cost
+    # The rows received, counted in the file itself (`write_load` checks they are all loaded or refused); also how
+    # many points the load may hold: a grid locates many at a fraction of a spatial join's cost
     # (pipelines/kinds/locate.py), but building it costs what the join costs on some 100,000.
-    rows = con.execute(f"SELECT count(*) FROM ({incoming})").fetchone()[0]
+    received = con.execute(f"SELECT count(*) FROM ({incoming})").fetchone()[0]
     points = (
         "SELECT _position, t_longitude AS x, t_latitude AS y FROM typed "
         "WHERE t_latitude IS NOT NULL AND t_longitude IS NOT NULL"
     )
     located = (
         f"""
-        located AS ({context.located_sql(points, rows)}),"""
+        located AS ({context.located_sql(points, received)}),"""
         if context.neighborhood_sources
         else """
         located AS (SELECT CAST(NULL AS BIGINT) AS _position, CAST(NULL AS VARCHAR) AS neighborhood_id WHERE false),"""
@@ -338,7 +339,7 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
         f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
         f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
     )
-    return base.Validated(con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED)
+    return base.Validated(received, LOADED, REJECTED)
 
 
 def area_codes_compared(spec: CrimeSource, areas: dict[str, str]) -> dict[str, str]:
