@@ -1,5 +1,5 @@
 """The two steps of every load, the same for every kind, with no Dagster in them: landing -> parsed Parquet (`land`,
-the kind's parser) -> warehouse (`validate`, the kind's rules, then `warehouse.write_load`).
+the kind's parser) -> warehouse (`validate`, the kind's rules, then `warehouse.write_loads`).
 
 parsed/<source>/<load_id>.parquet is immutable and already free of personal data; the warehouse can be rebuilt
 from parsed/ alone. Both steps skip what they have already done, so re-running changes nothing.
@@ -23,7 +23,8 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -35,7 +36,7 @@ from pipelines.connectors.files import landing_files
 from pipelines.connectors.http import ConnectorError
 from pipelines.errors import SourceError
 from pipelines.kinds import SourceSpec, kind_of
-from pipelines.kinds.base import Context, parsed_file_sql
+from pipelines.kinds.base import Context, parsed_files_sql
 from pipelines.settings import Paths
 from pipelines.warehouse import (
     LoadSummary,
@@ -43,7 +44,7 @@ from pipelines.warehouse import (
     data_home_folders,
     ensure_tables,
     loaded_ids,
-    write_load,
+    write_loads,
 )
 
 FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landing file a raw load came from
@@ -119,13 +120,34 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
     return written
 
 
+# A source's small files are validated together, up to this many rows a batch: one validation statement and one
+# transaction a batch, instead of one each per file. A roster file of some 700 rows took 22 ms to validate and write,
+# 5 ms of it planning the validation statement and 3 ms its commit: a roster source's 312 files took 6.8 s, and
+# take 1.3 s in batches. A larger file is a batch of its own, as before.
+BATCH_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class ParsedLoad:
+    """A parsed file to validate as load `load_id`, from landing file `file` (as data_quality names it)."""
+
+    parsed_file: Path
+    load_id: str
+    file: str
+    rows: int = 0
+
+
 def validate(
-    spec: SourceSpec, specs: list[SourceSpec], paths: Paths, redo: Collection[str] = ()
+    spec: SourceSpec,
+    specs: list[SourceSpec],
+    paths: Paths,
+    redo: Collection[str] = (),
+    batch_rows: int = BATCH_ROWS,
 ) -> list[LoadSummary]:
     """Validate every current parsed file (the newest version of each landing file) not yet in the warehouse, the
     loads named in `redo` and those validated against older lookups (`stale_loads`) again (`Kind.validate`, in
-    SQL, one file at a time), and write each (loaded rows + quarantine) atomically in place of its earlier
-    version."""
+    SQL, files of up to `batch_rows` rows together: `batches`), and write each batch (loaded rows + quarantine)
+    atomically in place of its loads' earlier versions."""
     kind = kind_of(spec)
     lookups = [s for s in specs if s.kind in kind.lookups]
     folders = data_home_folders(paths)
@@ -135,9 +157,13 @@ def validate(
         done = loaded_ids(con, spec.name)
         again = {*redo, *stale_loads(con, spec, specs)}
     current, _ = parsed_versions(paths.parsed / spec.name)
-    pending = [
-        parsed_file for parsed_file in current if parsed_file.stem not in done or parsed_file.stem in again
-    ]
+    pending = []
+    for parsed_file in current:
+        if parsed_file.stem in done and parsed_file.stem not in again:
+            continue
+        metadata = pq.read_metadata(parsed_file)
+        file = metadata.metadata[FILE_KEY].decode()
+        pending.append(ParsedLoad(parsed_file, parsed_file.stem, file, metadata.num_rows))
     if not pending:
         return []
     summaries = []
@@ -145,31 +171,47 @@ def validate(
     # aggregates them explicitly, and within a load a row's number is kept in `_row`).
     with connect(paths.warehouse, spatial=kind.spatial, allowed=folders, ordered=False) as con:
         context = Context(con, {name: [s.name for s in lookups if s.kind == name] for name in kind.lookups})
-        for parsed_file in pending:
-            file = pq.read_schema(parsed_file).metadata[FILE_KEY].decode()
-            summaries.append(validate_file(spec, parsed_file, parsed_file.stem, file, context))
+        for batch in batches(pending, batch_rows):
+            summaries += validate_files(spec, batch, context)
     return summaries
+
+
+def batches(loads: list[ParsedLoad], batch_rows: int) -> list[list[ParsedLoad]]:
+    """`loads` in order, in batches of at most `batch_rows` rows (a larger file alone)."""
+    grouped: list[list[ParsedLoad]] = []
+    rows = 0
+    for load in loads:
+        if not grouped or rows + load.rows > batch_rows:
+            grouped.append([])
+            rows = 0
+        grouped[-1].append(load)
+        rows += load.rows
+    return grouped
+
+
+def validate_files(spec: SourceSpec, loads: Sequence[ParsedLoad], context: Context) -> list[LoadSummary]:
+    """Validate parsed files as one batch of loads of `spec` and write them into the warehouse of `context.con`, in
+    one transaction."""
+    kind = kind_of(spec)
+    if spec.name not in context.tables_ensured:
+        ensure_tables(context.con, spec.name, kind.columns)
+        context.tables_ensured.add(spec.name)
+    validated = kind.validate(spec, parsed_files_sql([load.parsed_file for load in loads]), context)
+    return write_loads(
+        context.con,
+        source=spec.name,
+        kind=kind,
+        loads=[(load.load_id, load.file) for load in loads],
+        loaded_at=context.now,
+        validated=validated,
+    )
 
 
 def validate_file(
     spec: SourceSpec, parsed_file: Path, load_id: str, file: str, context: Context
 ) -> LoadSummary:
-    """Validate one parsed file as load `load_id` of `spec` (from landing file `file`) and write it into the
-    warehouse of `context.con`."""
-    kind = kind_of(spec)
-    if spec.name not in context.tables_ensured:
-        ensure_tables(context.con, spec.name, kind.columns)
-        context.tables_ensured.add(spec.name)
-    validated = kind.validate(spec, parsed_file_sql(parsed_file), context)
-    return write_load(
-        context.con,
-        source=spec.name,
-        kind=kind,
-        load_id=load_id,
-        file=file,
-        loaded_at=context.now,
-        validated=validated,
-    )
+    """Validate one parsed file as load `load_id` of `spec` (from landing file `file`): a batch of one."""
+    return validate_files(spec, [ParsedLoad(parsed_file, load_id, file)], context)[0]
 
 
 def stale_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec, specs: list[SourceSpec]) -> list[str]:

@@ -12,7 +12,7 @@ to the data home (reliability property 14, docs/reliability.md) once the extensi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the kinds import this module: their types only, for annotat
 
 # DuckDB's own memory (buffers, hash tables, sorts) per connection; beyond it, large operators spill to the
 # temporary folder. Together with the Python process this keeps every process of a run under 1 GB. At 256 MB a crime
-# load of 360,000 rows spilled (its validation, and the sort that writes it in row order, `write_load`): the 8.4 M
+# load of 360,000 rows spilled (its validation, and the sort that writes it in row order, `write_loads`): the 8.4 M
 # city's 39 crime loads took 40 s, against 28 s at 384 MB (the process peaking at 535 MB against 682 MB, alone; in a
 # whole run the pipeline's process peaked at 857-876 MB: benchmarks/README.md).
 MEMORY_LIMIT = "384MB"
@@ -204,105 +204,143 @@ class LoadSummary:
     rows_quarantined: int
 
 
-def write_load(
+def write_loads(
     con: duckdb.DuckDBPyConnection,
     *,
     source: str,
     kind: Kind,
-    load_id: str,
-    file: str,
+    loads: Sequence[tuple[str, str]],
     loaded_at: pd.Timestamp,
     validated: Validated,
-) -> LoadSummary:
-    """Write one validated load (`kinds.base.Validated`: relations on this connection) of `source`, of `kind`
-    (`kinds.base.Kind`), atomically: its loaded rows into raw.<source>, its refused rows into
-    quarantine.<source>, what it received, loaded and refused into meta.loads and meta.load_reasons, and its
-    notes (rows loaded but changed on the way) into meta.load_notes, tables `ensure_tables` made. A load
-    replaces any earlier load of the same landing file, so re-running it, or re-dropping a corrected file under
-    the same name, never doubles a row. Counts are of source records (`Validated.records_loaded`)."""
-    loaded, rejected, notes = validated.loaded, validated.rejected, validated.notes
+) -> list[LoadSummary]:
+    """Write a batch of validated loads (`kinds.base.Validated`: relations on this connection) of `source`, of `kind`
+    (`kinds.base.Kind`), atomically: their loaded rows into raw.<source>, their refused rows into
+    quarantine.<source>, what each received, loaded and refused into meta.loads and meta.load_reasons, and their
+    notes (rows loaded but changed on the way) into meta.load_notes, tables `ensure_tables` made. `loads` are the
+    batch's (load id, landing file), in the order of `_load`. A load replaces any earlier load of the same landing
+    file, so re-running it, or re-dropping a corrected file under the same name, never doubles a row. Counts are of
+    source records (`Validated.records_loaded`)."""
+    loaded, rejected = validated.loaded, validated.rejected
     counts = dict(kind.load_counts)
-    rows_loaded, *filled = con.execute(
-        f"SELECT {', '.join([validated.records_loaded, *counts.values()])} FROM {loaded}"
-    ).fetchone()
-    reasons = con.execute(
-        f"SELECT reason, count(*) FROM {rejected} GROUP BY reason ORDER BY reason"
-    ).fetchall()
-    summary = LoadSummary(
-        source, load_id, file, validated.received, rows_loaded, sum(count for _, count in reasons)
+    aggregates = ", ".join([validated.records_loaded, *counts.values()])
+    by_load = {
+        load: values
+        for load, *values in con.execute(
+            f"SELECT _load, {aggregates} FROM {loaded} GROUP BY _load"
+        ).fetchall()
+    }
+    # A load with no row loaded has the aggregates of no rows.
+    nothing = (
+        list(con.execute(f"SELECT {aggregates} FROM {loaded} WHERE false").fetchone())
+        if len(by_load) < len(loads)
+        else None
     )
-    if summary.rows_received != summary.rows_loaded + summary.rows_quarantined:
-        raise AssertionError(
-            f"{source}/{load_id}: rows received, loaded and quarantined do not add up: {summary}"
+    reasons: dict[int, int] = dict(
+        con.execute(f"SELECT _load, count(*) FROM {rejected} GROUP BY _load").fetchall()
+    )
+    summaries, logged = [], []
+    for index, (load_id, file) in enumerate(loads):
+        rows_loaded, *filled = by_load.get(index, nothing)
+        summary = LoadSummary(
+            source, load_id, file, validated.received.get(index, 0), rows_loaded, reasons.get(index, 0)
         )
-    stamp = {"source": source, "load_id": load_id, "loaded_at": loaded_at.to_pydatetime(), "file": file}
+        if summary.rows_received != summary.rows_loaded + summary.rows_quarantined:
+            raise AssertionError(
+                f"{source}/{load_id}: rows received, loaded and quarantined do not add up: {summary}"
+            )
+        summaries.append(summary)
+        logged.append(
+            {
+                "source": source,
+                "load_id": load_id,
+                "file": file,
+                "loaded_at": loaded_at.to_pydatetime(),
+                "rows_received": summary.rows_received,
+                "rows_loaded": summary.rows_loaded,
+                "rows_quarantined": summary.rows_quarantined,
+                **dict(zip(counts, filled, strict=True)),
+            }
+        )
+    stamp = {"source": source, "loaded_at": loaded_at.to_pydatetime()}
+    load_ids, files = [load_id for load_id, _ in loads], [file for _, file in loads]
+    # The batch's loads by `_load`: what names each row's load and file.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE load_batch AS "
+        "SELECT unnest($loads) AS _load, unnest($load_ids) AS load_id, unnest($files) AS file",
+        {"loads": list(range(len(loads))), "load_ids": load_ids, "files": files},
+    )
+    named = {"source": "$source", "loaded_at": "$loaded_at", "load_id": "b.load_id", "_file": "b.file"}
     columns = {**LOAD_COLUMNS, **kind.columns}
     select = ", ".join(
-        f"CAST({'$file' if name == '_file' else f'${name}' if name in stamp else name} AS {type_}) AS {name}"
-        for name, type_ in columns.items()
+        f"CAST({named.get(name, f'l.{name}')} AS {type_}) AS {name}" for name, type_ in columns.items()
     )
     con.execute("BEGIN TRANSACTION")
     try:
-        earlier = [
-            r[0]
-            for r in con.execute(
-                "SELECT load_id FROM meta.loads WHERE source = ? AND file = ?", [source, file]
-            ).fetchall()
-        ]
+        earlier = con.execute(
+            "SELECT load_id, file FROM meta.loads WHERE source = $source "
+            "AND (file IN (SELECT unnest($files)) OR load_id IN (SELECT unnest($load_ids)))",
+            {"source": source, "files": files, "load_ids": load_ids},
+        ).fetchall()
         # Rows are written with their meta.loads row in one transaction: a file never loaded has no rows to
         # replace, and skipping the scan keeps a source of thousands of files linear.
         if earlier:
+            replaced = sorted({file for _, file in earlier} & set(files))
             for table in (f"raw.{quote(source)}", f"quarantine.{quote(source)}"):
-                con.execute(f"DELETE FROM {table} WHERE _file = ?", [file])
-        for load in {*earlier, load_id}:
-            con.execute("DELETE FROM meta.loads WHERE source = ? AND load_id = ?", [source, load])
-            con.execute("DELETE FROM meta.load_reasons WHERE source = ? AND load_id = ?", [source, load])
-            con.execute("DELETE FROM meta.load_notes WHERE source = ? AND load_id = ?", [source, load])
+                con.execute(
+                    f"DELETE FROM {table} WHERE _file IN (SELECT unnest($files))", {"files": replaced}
+                )
+            for table in ("meta.loads", "meta.load_reasons", "meta.load_notes"):
+                con.execute(
+                    f"DELETE FROM {table} WHERE source = $source AND load_id IN (SELECT unnest($load_ids))",
+                    {"source": source, "load_ids": sorted({load_id for load_id, _ in earlier})},
+                )
         # In row order: DuckDB then writes a large load straight into full row groups. Unsorted, on two threads,
         # part of each load went through the WAL and the next checkpoint wrote it again: 12 crime loads of 360,000
         # rows took 6.6 s to insert and 2.6-5.7 s to checkpoint, against 5.1 s and 0.6 s sorted (a file of 195-204
         # MB against 113 MB).
         con.execute(
-            f"INSERT INTO raw.{quote(source)} BY NAME SELECT {select} FROM {loaded} ORDER BY _row", stamp
+            f"INSERT INTO raw.{quote(source)} BY NAME SELECT {select} "
+            f"FROM {loaded} l JOIN load_batch b ON b._load = l._load ORDER BY l._load, l._row",
+            stamp,
         )
         # `rejected` also has `detail`: the file's column and value that failed the row (see kinds.sql.cited).
         con.execute(
-            f"INSERT INTO quarantine.{quote(source)} BY NAME SELECT $source AS source, $load_id AS load_id, "
-            f"CAST($loaded_at AS TIMESTAMP) AS loaded_at, $file AS _file, CAST(_row AS BIGINT) AS _row, "
-            f"CAST(reason AS VARCHAR) AS reason, CAST(record AS VARCHAR) AS record, "
-            f"CAST(detail AS VARCHAR) AS detail FROM {rejected}",
+            f"INSERT INTO quarantine.{quote(source)} BY NAME SELECT $source AS source, b.load_id, "
+            f"CAST($loaded_at AS TIMESTAMP) AS loaded_at, b.file AS _file, CAST(r._row AS BIGINT) AS _row, "
+            f"CAST(r.reason AS VARCHAR) AS reason, CAST(r.record AS VARCHAR) AS record, "
+            f"CAST(r.detail AS VARCHAR) AS detail FROM {rejected} r JOIN load_batch b ON b._load = r._load",
             stamp,
         )
-        logged = {
-            "source": source,
-            "load_id": load_id,
-            "file": file,
-            "loaded_at": stamp["loaded_at"],
-            "rows_received": summary.rows_received,
-            "rows_loaded": summary.rows_loaded,
-            "rows_quarantined": summary.rows_quarantined,
-            **dict(zip(counts, filled, strict=True)),
-        }
         con.execute(
             "INSERT INTO meta.loads BY NAME SELECT "
-            + ", ".join(f"${name} AS {quote(name)}" for name in logged),
-            logged,
+            + ", ".join(f"unnest(${name}) AS {quote(name)}" for name in logged[0]),
+            {name: [row[name] for row in logged] for name in logged[0]},
         )
-        if reasons:
-            con.executemany(
-                "INSERT INTO meta.load_reasons VALUES (?, ?, ?, ?)",
-                [[source, load_id, reason, count] for reason, count in reasons],
-            )
+        con.execute(
+            f"INSERT INTO meta.load_reasons SELECT $source, b.load_id, r.reason, count(*) "
+            f"FROM {rejected} r JOIN load_batch b ON b._load = r._load GROUP BY ALL",
+            {"source": source},
+        )
+        notes = [
+            (load_ids[load], note, rows)
+            for load, by_note in sorted(validated.notes.items())
+            for note, rows in sorted(by_note.items())
+        ]
         if notes:
-            con.executemany(
-                "INSERT INTO meta.load_notes VALUES (?, ?, ?, ?)",
-                [[source, load_id, note, count] for note, count in sorted(notes.items())],
+            con.execute(
+                "INSERT INTO meta.load_notes SELECT $source, unnest($load_ids), unnest($notes), unnest($rows)",
+                {
+                    "source": source,
+                    "load_ids": [load_id for load_id, _, _ in notes],
+                    "notes": [note for _, note, _ in notes],
+                    "rows": [rows for _, _, rows in notes],
+                },
             )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    return summary
+    return summaries
 
 
 def refresh_canonical_view(con: duckdb.DuckDBPyConnection, kind: Kind, sources: list[str]) -> None:

@@ -49,14 +49,16 @@ def parse_file(spec, file: Path, salt: str | None = TEST_SALT):
     """A landing file as its kind lands it (`Kind.land`: the parsed Parquet a run writes), with `_row`, as a
     frame."""
     from pipelines.kinds import kind_of
-    from pipelines.kinds.base import parsed_file_sql
+    from pipelines.kinds.base import parsed_files_sql
     from pipelines.warehouse import connect
 
     parsed = file.with_name(f".{file.name}.parsed.parquet")
     try:
         with connect(None, allowed=[file.resolve().parent]) as con:
             kind_of(spec).land(spec, file, parsed, {}, con, salt)
-            return con.execute(f"SELECT * EXCLUDE (_position) FROM ({parsed_file_sql(parsed)})").df()
+            return con.execute(
+                f"SELECT * EXCLUDE (_load, _position) FROM ({parsed_files_sql([parsed])})"
+            ).df()
     finally:
         parsed.unlink(missing_ok=True)
 

@@ -5,7 +5,10 @@ defines its YAML spec and one `Kind` instance, registered in `pipelines.kinds.KI
 takes the same way, in DuckDB (see pipelines/ingest.py):
 
     landing file --Kind.land--> parsed Parquet (the mapped columns as text, `_row`; personal data removed)
-                 --Kind.validate--> loaded rows + quarantined rows, each with its reason --write_load--> warehouse
+    parsed files --Kind.validate--> loaded rows + quarantined rows, each with its reason and its load
+                 --write_loads--> warehouse
+
+A source's parsed files are validated a batch at a time, each file one load of the batch (see `parsed_files_sql`).
 
 Nothing is dropped: `received = loaded + quarantined` for every load, and the first failing rule names the
 reason, with a detail naming the file's column and the value that failed it (see `sql.cited`).
@@ -16,7 +19,7 @@ from __future__ import annotations
 import csv
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -86,20 +89,22 @@ FIRST_ROW_KEY = "neighborhood_metrics.first_row"
 
 @dataclass(frozen=True)
 class Validated:
-    """One load validated, as relations on the validating connection (temporary views or tables), which
-    `warehouse.write_load` writes in one transaction.
+    """A batch of loads validated, as relations on the validating connection (temporary views or tables), which
+    `warehouse.write_loads` writes in one transaction. A load is a file of the batch, named by `_load`, its place in
+    the batch (see `parsed_files_sql`).
 
-    `loaded`: the kind's canonical columns and `_row` (the record's number in its file). `rejected`: `_row`,
-    `reason`, `record` (the row's original text values as JSON) and `detail` (the file's column and value that
-    failed it). `records_loaded` is the SQL aggregate over `loaded` counting the source records its rows stand
-    for (a survey response is one record loaded as one row per item; a merged boundary is several records in
-    one row). `notes`: loaded rows changed on the way (note -> rows), shown to users, never a refusal."""
+    `received`: the rows each load received (`_load` -> rows; a load without rows is left out). `loaded`: the kind's
+    canonical columns, `_load` and `_row` (the record's number in its file). `rejected`: `_load`, `_row`, `reason`,
+    `record` (the row's original text values as JSON) and `detail` (the file's column and value that failed it).
+    `records_loaded` is the SQL aggregate over a load's rows of `loaded` counting the source records they stand for
+    (a survey response is one record loaded as one row per item; a merged boundary is several records in one row).
+    `notes`: loaded rows changed on the way, per load (`_load` -> note -> rows), shown to users, never a refusal."""
 
-    received: int
+    received: Mapping[int, int]
     loaded: str
     rejected: str
     records_loaded: str = "count(DISTINCT _row)"
-    notes: Mapping[str, int] = field(default_factory=dict)
+    notes: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
 
 
 def execute_validation(
@@ -122,22 +127,31 @@ def execute_validation(
         raise
 
 
+def rows_by_load(con: duckdb.DuckDBPyConnection, relation: str) -> dict[int, int]:
+    """The rows of `relation` (a query or a table with `_load`) per load."""
+    return dict(con.execute(f"SELECT _load, count(*) FROM ({relation}) GROUP BY _load").fetchall())
+
+
 def split_validated(
     con: duckdb.DuckDBPyConnection, validated: str, columns: Mapping[str, str], **counts
 ) -> Validated:
     """The `Validated` of a temporary table `validated` holding every received row: the kind's canonical
-    `columns`, `_row`, `_reason` (NULL where the row loads), `record` and `detail` (set where it does not).
-    `counts`: `Validated`'s other fields (records_loaded, notes), where the kind has them."""
+    `columns`, `_load`, `_row`, `_reason` (NULL where the row loads), `record` and `detail` (set where it does
+    not). `counts`: `Validated`'s other fields (records_loaded, notes), where the kind has them."""
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {validated}_loaded AS SELECT {', '.join(columns)}, _row "
+        f"CREATE OR REPLACE TEMP VIEW {validated}_loaded AS SELECT {', '.join(columns)}, _load, _row "
         f"FROM {validated} WHERE _reason IS NULL"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {validated}_rejected AS SELECT _row, _reason AS reason, record, detail "
+        f"CREATE OR REPLACE TEMP VIEW {validated}_rejected AS SELECT _load, _row, _reason AS reason, record, detail "
         f"FROM {validated} WHERE _reason IS NOT NULL"
     )
-    received = con.execute(f"SELECT count(*) FROM {validated}").fetchone()[0]
-    return Validated(received, f"{validated}_loaded", f"{validated}_rejected", **counts)
+    return Validated(
+        rows_by_load(con, f"SELECT _load FROM {validated}"),
+        f"{validated}_loaded",
+        f"{validated}_rejected",
+        **counts,
+    )
 
 
 class Kind(ABC):
@@ -188,8 +202,9 @@ class Kind(ABC):
 
     @abstractmethod
     def validate(self, spec: SourceBase, incoming: str, context: Context) -> Validated:
-        """Validate the relation `incoming` (a parsed file's columns, `_row`, and `_position`: the row's place in
-        its file) on `context.con`, first failing rule naming the reason."""
+        """Validate the relation `incoming` (parsed files' columns, `_load`, `_row` and `_position`: see
+        `parsed_files_sql`) on `context.con`, first failing rule naming the reason. A rule about a file's rows (a
+        duplicate earlier in the file) compares the rows of one load: `_load` is in its partition."""
 
     def expectations(self, spec: SourceBase, loaded_at: datetime) -> list[Expectation]:
         """Great Expectations run on each load's loaded rows (blocking)."""
@@ -212,18 +227,26 @@ def column_types(columns: str) -> dict[str, str]:
     return dict(column.split() for column in columns.split(","))
 
 
-def parsed_file_sql(parsed_file: Path) -> str:
-    """A parsed Parquet file as `Kind.validate` reads it: its columns, `_row`, and `_position` (the row's place
-    in the file)."""
-    schema = pq.read_schema(parsed_file)
-    if "_row" in schema.names:
-        row = ""
-    else:
-        first = int((schema.metadata or {}).get(FIRST_ROW_KEY.encode(), b"1"))
-        row = f"CAST(file_row_number + {first} AS BIGINT) AS _row, "
+def parsed_files_sql(parsed_files: Sequence[Path]) -> str:
+    """Parsed Parquet files as `Kind.validate` reads them, each one load: their columns, `_load` (the file's place in
+    `parsed_files`, from 0), `_row` (the record's number in its file) and `_position` (the row's place among all the
+    files' rows: the files in order, each in its own order)."""
+    entries, offset, numbered = [], 0, False
+    for load, parsed_file in enumerate(parsed_files):
+        metadata = pq.read_metadata(parsed_file)
+        numbered |= "_row" in metadata.schema.names
+        first = int((metadata.metadata or {}).get(FIRST_ROW_KEY.encode(), b"1"))
+        entries.append(f"({literal(parsed_file)}, {load}, {first}, {offset})")
+        offset += metadata.num_rows
+    # A file without `_row` numbers its rows from its first row's (FIRST_ROW_KEY).
+    row = "file_row_number + f.first_row"
+    files = ", ".join(literal(parsed_file) for parsed_file in parsed_files)
     return (
-        f"SELECT * EXCLUDE (file_row_number), {row}file_row_number AS _position "
-        f"FROM read_parquet({literal(parsed_file)}, file_row_number = true)"
+        f"SELECT p.* EXCLUDE (file_row_number, filename{', _row' if numbered else ''}), f._load, "
+        f"CAST({f'coalesce(p._row, {row})' if numbered else row} AS BIGINT) AS _row, "
+        f"CAST(file_row_number + f.first_position AS BIGINT) AS _position "
+        f"FROM read_parquet([{files}], file_row_number = true, filename = true, union_by_name = true) p "
+        f"JOIN (VALUES {', '.join(entries)}) f(filename, _load, first_row, first_position) USING (filename)"
     )
 
 
@@ -268,8 +291,8 @@ class Context:
     con: duckdb.DuckDBPyConnection
     lookup_sources: Mapping[str, list[str]] = field(default_factory=dict)
     now: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now().floor("s"))
-    # The sources whose warehouse tables were made sure of on `con` (`ingest.validate_file`): once per source, not
-    # per load, as that takes about 20 statements (6 ms; 1.8 s over a roster source's 312 files).
+    # The sources whose warehouse tables were made sure of on `con` (`ingest.validate_files`): once per source, not
+    # per batch, as that takes about 20 statements (6 ms).
     tables_ensured: set[str] = field(default_factory=set)
     # The lookups this context has made into temporary tables on `con` (`lookup`): name -> table.
     lookups_made: dict[str, str] = field(default_factory=dict)

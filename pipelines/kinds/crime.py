@@ -2,7 +2,7 @@
 
 A city's whole history is millions of rows, so nothing holds a file whole: landing streams a file's mapped
 columns through DuckDB into parsed Parquet (pipelines/parsers/landing.py), and `validate` types and checks them
-in SQL into the rows to load and the rows to quarantine (`warehouse.write_load` writes both in one transaction).
+in SQL into the rows to load and the rows to quarantine (`warehouse.write_loads` writes both in one transaction).
 """
 
 from __future__ import annotations
@@ -116,10 +116,10 @@ def file_columns(spec: CrimeSource) -> Columns:
 
 
 def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Validated:
-    """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, and `_position`: the row's place in its file)
-    into two temporary views on the connection: crime_loaded (canonical columns and `_row`) and crime_rejected
-    (`_row`, `reason`, `record`: the original values as JSON, `detail`), as the `Validated` that
-    `warehouse.write_load` writes.
+    """Validate the relation `incoming` (TEXT_COLUMNS, `_load`, `_row` and `_position`: see
+    `base.parsed_files_sql`) into two temporary views on the connection: crime_loaded (canonical columns, `_load`
+    and `_row`) and crime_rejected (`_load`, `_row`, `reason`, `record`: the original values as JSON, `detail`),
+    as the `Validated` that `warehouse.write_loads` writes.
 
     The first failing rule of a row names its reason, in this order: missing_incident_id,
     unparseable_occurred_at, occurred_at_in_future, unparseable_updated_at, invalid_ucr_category_in_crosswalk,
@@ -159,17 +159,17 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
             }
         ),
     )
-    # The rows received, counted in the file itself (`write_load` checks they are all loaded or refused); also how
-    # many points the load may hold: a grid locates many at a fraction of a spatial join's cost
-    # (pipelines/kinds/locate.py), but building it costs what the join costs on some 100,000.
-    received = con.execute(f"SELECT count(*) FROM ({incoming})").fetchone()[0]
+    # The rows each load received, counted in the files themselves (`write_loads` checks they are all loaded or
+    # refused); together, how many points the batch may hold: a grid locates many at a fraction of a spatial join's
+    # cost (pipelines/kinds/locate.py), but building it costs what the join costs on some 100,000.
+    received = base.rows_by_load(con, incoming)
     points = (
         "SELECT _position, t_longitude AS x, t_latitude AS y FROM typed "
         "WHERE t_latitude IS NOT NULL AND t_longitude IS NOT NULL"
     )
     located = (
         f"""
-        located AS ({context.located_sql(points, received)}),"""
+        located AS ({context.located_sql(points, sum(received.values()))}),"""
         if context.neighborhood_sources
         else """
         located AS (SELECT CAST(NULL AS BIGINT) AS _position, CAST(NULL AS VARCHAR) AS neighborhood_id WHERE false),"""
@@ -225,7 +225,7 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
     WITH
         read_values AS (
             SELECT
-                _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                _load, _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
                 {", ".join(f"r_{name}" for name in record_columns)},
                 {blank("incident_id")} AS incident_id_blank,
                 {blank("updated_at")} AS updated_at_blank,
@@ -240,7 +240,7 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
             FROM (
                 SELECT * EXCLUDE (occurred_at), {occurred} AS occurred_at
                 FROM (
-                    SELECT _row, _position, {", ".join(f"{name} AS r_{name}" for name in record_columns)}, {marked}
+                    SELECT _load, _row, _position, {", ".join(f"{name} AS r_{name}" for name in record_columns)}, {marked}
                     FROM ({incoming})
                 )
             )
@@ -260,7 +260,7 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
         -- The same incident version listed twice in one file (same id, update time and offense code) counts
         -- once: the first row, whatever that row's own fate. Grouping finds the few repeated versions.
         repeated AS (
-            SELECT t_incident_id, t_updated_at, t_offense_code, min(_position) AS first_position
+            SELECT _load, t_incident_id, t_updated_at, t_offense_code, min(_position) AS first_position
             FROM typed GROUP BY ALL HAVING count(*) > 1
         ),
         classified AS (
@@ -278,7 +278,8 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
             LEFT JOIN crime_offenses o ON o.offense_code = i.t_offense_code
             LEFT JOIN crime_areas a ON a.area_code = {area_code}
             LEFT JOIN repeated r
-                ON r.t_incident_id IS NOT DISTINCT FROM i.t_incident_id
+                ON r._load = i._load
+                AND r.t_incident_id IS NOT DISTINCT FROM i.t_incident_id
                 AND r.t_updated_at IS NOT DISTINCT FROM i.t_updated_at
                 AND r.t_offense_code IS NOT DISTINCT FROM i.t_offense_code
         ),
@@ -303,7 +304,7 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
         t_incident_id AS incident_id, t_occurred_at AS occurred_at, t_updated_at AS updated_at,
         t_offense_code AS offense_code, o_offense_description AS offense_description, t_ucr_category AS ucr_category, offense_mapped,
         t_latitude AS latitude, t_longitude AS longitude, t_neighborhood_id AS neighborhood_id,
-        t_arrest AS arrest, t_domestic AS domestic, _row, _position, placeable, _reason,
+        t_arrest AS arrest, t_domestic AS domestic, _load, _row, _position, placeable, _reason,
         CASE WHEN _reason IS NOT NULL THEN {record_json(record_columns, prefix="r_")} END AS record
     FROM decided
     """
@@ -333,10 +334,10 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
         con.unregister("crime_areas")
     columns = ", ".join(CrimeKind.columns)
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {columns}, _row FROM {VALIDATED} WHERE _reason IS NULL"
+        f"CREATE OR REPLACE TEMP VIEW {LOADED} AS SELECT {columns}, _load, _row FROM {VALIDATED} WHERE _reason IS NULL"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
+        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _load, _row, _reason AS reason, record, detail, _position "
         f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
     )
     return base.Validated(received, LOADED, REJECTED)

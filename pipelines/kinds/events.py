@@ -344,7 +344,7 @@ class EventsKind(base.Kind):
         read_landing(file, copy)
 
     def validate(self, spec: EventsSource, incoming: str, context: base.Context) -> base.Validated:
-        """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, `_position`) into temporary views events_loaded
+        """Validate the relation `incoming` (TEXT_COLUMNS, `_load`, `_row`, `_position`) into temporary views events_loaded
         and events_rejected on `context.con`.
 
         An event's type is the type of the first of the YAML's rules whose pattern its title contains (case ignored),
@@ -387,7 +387,7 @@ class EventsKind(base.Kind):
         WITH
             typed AS (
                 SELECT
-                    _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                    _load, _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
                     {blank("event_id")} AS event_id_blank,
                     {blank("neighborhood")} AS neighborhood_blank,
                     {strip("event_id")} AS t_event_id,
@@ -422,7 +422,7 @@ class EventsKind(base.Kind):
                     coalesce(r.event_type, $default_event_type) AS t_event_type,
                     coalesce(n.neighborhood_id, a.neighborhood_id) AS t_neighborhood_id,
                     NOT t.neighborhood_blank OR t.t_area_code IS NOT NULL AS place_given,
-                    row_number() OVER (PARTITION BY t.t_event_id ORDER BY t._position) > 1 AS repeated
+                    row_number() OVER (PARTITION BY t._load, t.t_event_id ORDER BY t._position) > 1 AS repeated
                 FROM typed t
                 LEFT JOIN typed_by_rule r ON r._position = t._position
                 LEFT JOIN named n ON n.label = t.neighborhood_label
@@ -443,7 +443,7 @@ class EventsKind(base.Kind):
         SELECT
             t_event_id AS event_id, o_title AS title, t_event_type AS event_type, t_starts_at AS starts_at,
             t_neighborhood_id AS neighborhood_id, t_program_id AS program_id, t_area_code AS area_code,
-            t_district AS district, _row, _position, _reason,
+            t_district AS district, _load, _row, _position, _reason,
             CASE _reason
                 WHEN 'missing_event_id' THEN {cited(columns.event_id or DIGESTED_ID, "o_event_id")}
                 WHEN 'unparseable_starts_at' THEN {cited(columns.starts_at, "o_starts_at")}

@@ -98,7 +98,7 @@ def validate(spec: GeographySource, incoming: str, context: base.Context) -> bas
     CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
     WITH
         given AS (
-            SELECT _row, _position, neighborhood_id, name, geometry_geojson,
+            SELECT _load, _row, _position, neighborhood_id, name, geometry_geojson,
                    {blank("geometry_geojson")} AS no_geometry,
                    -- NULL for GeoJSON DuckDB cannot read (coordinates that are not numbers).
                    TRY(ST_GeomFromGeoJSON(CASE WHEN NOT {blank("geometry_geojson")} THEN geometry_geojson END))
@@ -131,7 +131,7 @@ def validate(spec: GeographySource, incoming: str, context: base.Context) -> bas
             SELECT *, first_value(name) OVER usable_of_id AS first_name,
                       first_value({label("name")}) OVER usable_of_id AS first_label
             FROM shaped
-            WINDOW usable_of_id AS (PARTITION BY shape_reason IS NULL, neighborhood_id ORDER BY _position)
+            WINDOW usable_of_id AS (PARTITION BY _load, shape_reason IS NULL, neighborhood_id ORDER BY _position)
         ),
         decided AS (
             SELECT *,
@@ -141,7 +141,7 @@ def validate(spec: GeographySource, incoming: str, context: base.Context) -> bas
                 ) AS _reason
             FROM named
         )
-    SELECT _row, _position, _reason, neighborhood_id, name,
+    SELECT _load, _row, _position, _reason, neighborhood_id, name,
            CASE WHEN as_given THEN geometry_geojson ELSE CAST(ST_AsGeoJSON(shape) AS VARCHAR) END AS part_geojson,
            {area_km2("shape")} AS part_area,
            NOT as_given AS repaired,
@@ -154,37 +154,43 @@ def validate(spec: GeographySource, incoming: str, context: base.Context) -> bas
     CREATE OR REPLACE TEMP TABLE {LOADED} AS
     WITH
         parts AS (
-            SELECT *, count(*) OVER (PARTITION BY neighborhood_id) AS _parts,
-                   row_number() OVER (PARTITION BY neighborhood_id ORDER BY _position) AS part
+            SELECT *, count(*) OVER (PARTITION BY _load, neighborhood_id) AS _parts,
+                   row_number() OVER (PARTITION BY _load, neighborhood_id ORDER BY _position) AS part
             FROM {VALIDATED} WHERE _reason IS NULL
         ),
         unions AS (
-            SELECT neighborhood_id, ST_Union_Agg(ST_GeomFromGeoJSON(part_geojson) ORDER BY _position) AS shape
-            FROM parts WHERE _parts > 1 GROUP BY neighborhood_id
+            SELECT _load, neighborhood_id, ST_Union_Agg(ST_GeomFromGeoJSON(part_geojson) ORDER BY _position) AS shape
+            FROM parts WHERE _parts > 1 GROUP BY _load, neighborhood_id
         )
     SELECT p.neighborhood_id, p.name,
            CASE WHEN u.shape IS NULL THEN p.part_area ELSE {area_km2("u.shape")} END AS area_sq_km,
            coalesce(CAST(ST_AsGeoJSON(u.shape) AS VARCHAR), p.part_geojson) AS geometry_geojson,
-           p._row, p._parts
-    FROM parts p LEFT JOIN unions u ON u.neighborhood_id = p.neighborhood_id
+           p._load, p._row, p._parts
+    FROM parts p LEFT JOIN unions u ON u._load = p._load AND u.neighborhood_id = p.neighborhood_id
     WHERE p.part = 1
     """)
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail "
+        f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _load, _row, _reason AS reason, record, detail "
         f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
     )
-    received, repaired, merged = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE _reason IS NULL AND repaired), "
-        f"(SELECT coalesce(sum(_parts) FILTER (WHERE _parts > 1), 0) FROM {LOADED}) FROM {VALIDATED}"
-    ).fetchone()
-    notes = {"repaired_geometry": repaired, "merged_boundary_parts": int(merged)}
+    counted = con.execute(
+        f"""SELECT _load, count(*), count(*) FILTER (WHERE _reason IS NULL AND repaired),
+               (SELECT coalesce(sum(_parts) FILTER (WHERE _parts > 1), 0) FROM {LOADED} l WHERE l._load = v._load)
+        FROM {VALIDATED} v GROUP BY _load"""
+    ).fetchall()
+    notes = {
+        load: {"repaired_geometry": repaired, "merged_boundary_parts": int(merged)}
+        for load, _, repaired, merged in counted
+    }
     return base.Validated(
-        received,
+        {load: received for load, received, _, _ in counted},
         LOADED,
         REJECTED,
         # A boundary merged from several features counts each of them as a record loaded.
         records_loaded="coalesce(sum(_parts), 0)",
-        notes={note: rows for note, rows in notes.items() if rows},
+        notes={
+            load: {note: rows for note, rows in by_note.items() if rows} for load, by_note in notes.items()
+        },
     )
 
 

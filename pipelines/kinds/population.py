@@ -72,7 +72,7 @@ class PopulationKind(base.Kind):
         CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
         WITH
             typed AS (
-                SELECT i._row, i._position, {", ".join(f"i.{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                SELECT i._load, i._row, i._position, {", ".join(f"i.{name} AS o_{name}" for name in TEXT_COLUMNS)},
                        n.neighborhood_id, lower({strip("i.dimension")}) AS dimension, {strip("i.category")} AS category,
                        {number_sql("i.population")} AS population
                 FROM ({incoming}) i
@@ -85,12 +85,12 @@ class PopulationKind(base.Kind):
                         WHEN dimension IS NULL OR NOT list_contains($dimensions, dimension) THEN 'unknown_dimension'
                         WHEN population IS NULL OR population < 0 OR population % 1 <> 0 THEN 'invalid_population'
                         WHEN row_number() OVER (
-                            PARTITION BY neighborhood_id, dimension, category ORDER BY _position
+                            PARTITION BY _load, neighborhood_id, dimension, category ORDER BY _position
                         ) > 1 THEN 'duplicate_population_row'
                     END AS _reason
                 FROM typed
             )
-        SELECT neighborhood_id, dimension, category, population, _row, _position, _reason,
+        SELECT neighborhood_id, dimension, category, population, _load, _row, _position, _reason,
                CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record,
                CASE _reason
                    WHEN 'unknown_neighborhood' THEN {cited("neighborhood_id", "o_neighborhood_id")}

@@ -47,7 +47,7 @@ class ProgramsKind(base.Kind):
         CREATE OR REPLACE TEMP TABLE {VALIDATED} AS
         WITH
             typed AS (
-                SELECT i._row, i._position, {", ".join(f"i.{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                SELECT i._load, i._row, i._position, {", ".join(f"i.{name} AS o_{name}" for name in TEXT_COLUMNS)},
                        {strip("i.program_id")} AS program_id, i.name, n.neighborhood_id,
                        CAST({time_sql("i.start_date", DATE_FORMAT, "date_format")} AS DATE) AS start_date,
                        CAST({time_sql("i.end_date", DATE_FORMAT, "date_format")} AS DATE) AS end_date
@@ -61,12 +61,12 @@ class ProgramsKind(base.Kind):
                         WHEN neighborhood_id IS NULL THEN 'unknown_neighborhood'
                         WHEN start_date IS NULL THEN 'unparseable_start_date'
                         WHEN end_date IS NULL AND NOT {blank("o_end_date")} THEN 'unparseable_end_date'
-                        WHEN row_number() OVER (PARTITION BY program_id ORDER BY _position) > 1
+                        WHEN row_number() OVER (PARTITION BY _load, program_id ORDER BY _position) > 1
                             THEN 'duplicate_program_id'
                     END AS _reason
                 FROM typed
             )
-        SELECT program_id, name, neighborhood_id, start_date, end_date, _row, _position, _reason,
+        SELECT program_id, name, neighborhood_id, start_date, end_date, _load, _row, _position, _reason,
                CASE WHEN _reason IS NOT NULL THEN {record_json(TEXT_COLUMNS, prefix="o_")} END AS record,
                CASE _reason
                    WHEN 'missing_program_id' THEN {cited("program_id", "o_program_id")}

@@ -219,7 +219,7 @@ class RosterKind(base.Kind):
         read_landing(file, copy)
 
     def validate(self, spec: RosterSource, incoming: str, context: base.Context) -> base.Validated:
-        """Validate the relation `incoming` (TEXT_COLUMNS, `_row`, `_position`) into temporary views roster_loaded
+        """Validate the relation `incoming` (TEXT_COLUMNS, `_load`, `_row`, `_position`) into temporary views roster_loaded
         and roster_rejected on `context.con`.
 
         A row names its event by id, or by name and date: the calendar event of that title (case and spacing ignored)
@@ -239,7 +239,7 @@ class RosterKind(base.Kind):
         WITH
             typed AS (
                 SELECT
-                    _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
+                    _load, _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
                     {blank("event_id")} AS event_id_blank,
                     {blank("event_name")} AS event_name_blank,
                     {blank("person_id")} AS person_id_blank,
@@ -273,7 +273,7 @@ class RosterKind(base.Kind):
             )
         SELECT
             t_event_id AS event_id, o_person_id AS person_id, t_age_group AS age_group, t_present AS present,
-            _row, _position, _reason,
+            _load, _row, _position, _reason,
             CASE _reason
                 WHEN 'no_identity' THEN {literal(no_identity_detail(spec))}
                 ELSE {event_detail(spec)}

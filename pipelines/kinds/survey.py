@@ -315,7 +315,7 @@ class SurveyKind(base.Kind):
             raise
 
     def validate(self, spec: SurveySource, incoming: str, context: base.Context) -> base.Validated:
-        """Validate the relation `incoming` (the parsed export: `text_columns`, `_row`, `_position`) into
+        """Validate the relation `incoming` (the parsed exports: `text_columns`, `_load`, `_row`, `_position`) into
         survey_loaded (one row per kept response and item) and survey_rejected (one row per refused response).
 
         The first failing rule of a response names its reason, in this order: incomplete_response (a `finished`
@@ -428,7 +428,7 @@ class SurveyKind(base.Kind):
                     typed.*,
                     {neighborhood} AS t_neighborhood_id,
                     row_number() OVER (
-                        PARTITION BY t_response_id ORDER BY t_submitted_at DESC NULLS LAST, _row DESC
+                        PARTITION BY _load, t_response_id ORDER BY t_submitted_at DESC NULLS LAST, _row DESC
                     ) > 1 AS superseded,
                     CASE {first_invalid} END AS invalid_answer
                 FROM typed
@@ -451,7 +451,7 @@ class SurveyKind(base.Kind):
             )
         SELECT
             t_response_id AS response_id, t_submitted_at AS submitted_at, t_neighborhood_id AS neighborhood_id,
-            t_age_group AS age_group, t_gender AS gender, scores, _row, _position, _reason,
+            t_age_group AS age_group, t_gender AS gender, scores, _load, _row, _position, _reason,
             CASE _reason
                 WHEN 'incomplete_response' THEN {cited(columns.finished or "finished", "finished")}
                 WHEN 'missing_response_id' THEN {cited(spec.response_id_column, "response_id")}
@@ -487,7 +487,7 @@ class SurveyKind(base.Kind):
             f"""
             CREATE OR REPLACE TEMP TABLE {LOADED} AS
             SELECT v.response_id, v.submitted_at, v.neighborhood_id, v.age_group, v.gender,
-                   i.construct, i.item, v.scores[i.position] AS score, v._row
+                   i.construct, i.item, v.scores[i.position] AS score, v._load, v._row
             FROM {VALIDATED} v CROSS JOIN (SELECT unnest($constructs) AS construct, unnest($items) AS item,
                                                   generate_subscripts($items, 1) AS position) i
             WHERE v._reason IS NULL
@@ -499,12 +499,10 @@ class SurveyKind(base.Kind):
             },
         )
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _row, _reason AS reason, record, detail, _position "
+            f"CREATE OR REPLACE TEMP VIEW {REJECTED} AS SELECT _load, _row, _reason AS reason, record, detail, _position "
             f"FROM {VALIDATED} WHERE _reason IS NOT NULL"
         )
-        return base.Validated(
-            con.execute(f"SELECT count(*) FROM {VALIDATED}").fetchone()[0], LOADED, REJECTED
-        )
+        return base.Validated(base.rows_by_load(con, f"SELECT _load FROM {VALIDATED}"), LOADED, REJECTED)
 
     def check_sample(self, spec: SurveySource, sample, con) -> list[tuple[str, str]]:
         """What `check-source` adds for a survey sample: the scale and the missing codes in effect."""

@@ -63,7 +63,7 @@ def land_columns(
     """Write a landing file's mapped columns as parsed Parquet, streaming (memory stays flat whatever its size).
 
     A CSV file's parsed Parquet has no `_row` column: its rows keep the file's order and `_row` is their
-    position plus the first data row (FIRST_ROW_KEY in the metadata; see `kinds.base.parsed_file_sql`)."""
+    position plus the first data row (FIRST_ROW_KEY in the metadata; see `kinds.base.parsed_files_sql`)."""
     file = Path(file)
 
     def copy(parallel: bool) -> None:

@@ -3,7 +3,7 @@ Qualtrics, SurveyMonkey, Google Forms), rosters, event calendars (CSV and JSON),
 records), geography (GeoJSON) and population/programs tables.
 
 For any file the strategies write, the kind's `parse` either refuses it with a SourceError naming the file, or its
-rows go through `validate` and the warehouse's own `write_load` (a real DuckDB, typed columns), and then
+rows go through `validate` and the warehouse's own `write_loads` (a real DuckDB, typed columns), and then
 `rows_received = rows_loaded + rows_quarantined`, every record being either loaded or quarantined, never both.
 Any other exception fails the test. Bounded and derandomized (tests/reliability/_helpers.FUZZ).
 """
@@ -150,7 +150,7 @@ def source(folder, name: str, body: str, files: dict[str, str] | None = None):
 
 
 def through_the_pipeline(world, spec, file_name: str, content: bytes, records: int) -> None:
-    """land -> validate -> write_load, asserting the property on whatever comes out: `records` written, each
+    """land -> validate -> write_loads, asserting the property on whatever comes out: `records` written, each
     received, and each either loaded or quarantined."""
     folder, context = world
     file = folder / file_name

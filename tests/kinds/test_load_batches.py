@@ -1,0 +1,89 @@
+"""Files validated together in one batch (`ingest.validate`, `batch_rows`) write what the same files validated one
+at a time write: every rule about a file's own rows (a duplicate earlier in the file, a response submitted again,
+boundary parts merged) compares the rows of one file only, and every count is its own load's.
+
+Each source of the shared small city gets a copy of its first parsed file, as if dropped under another name: its
+rows repeat the original's in every key, so a rule that compared rows across the batch's files would refuse them as
+duplicates, or merge them into the original's."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from pipelines import ingest
+from pipelines.kinds import kind_of
+from pipelines.settings import DEMO_SOURCES_DIR, Paths
+from pipelines.sources import load_sources
+from pipelines.warehouse import connect
+
+COPY = "copy-of-first"
+
+
+def with_copies(small_city, home) -> Paths:
+    """A data home holding the small city's parsed files and, per source, a copy of its first one."""
+    shutil.copytree(small_city.home / "parsed", home / "parsed")
+    for folder in (home / "parsed").iterdir():
+        if not (files := sorted(folder.glob("*.parquet"))):
+            continue  # a source the city has no file of
+        first = files[0]
+        table = pq.read_table(first)
+        metadata = dict(table.schema.metadata) | {ingest.FILE_KEY: f"{COPY}/{first.stem}".encode()}
+        pq.write_table(table.replace_schema_metadata(metadata), folder / f"{COPY}-{first.stem}.parquet")
+    return Paths(home, DEMO_SOURCES_DIR, home / "warehouse.duckdb", home / "published")
+
+
+def validate_all(paths: Paths, batch_rows: int) -> None:
+    """Every source validated, each after the sources it looks up."""
+    specs, done = load_sources(paths.sources_dir), set()
+    while len(done) < len(specs):
+        for spec in specs:
+            if spec.name in done or not {s.name for s in specs if s.kind in kind_of(spec).lookups} <= done:
+                continue
+            files = len(list((paths.parsed / spec.name).glob("*.parquet")))
+            assert len(ingest.validate(spec, specs, paths, batch_rows=batch_rows)) == files, spec.name
+            done.add(spec.name)
+
+
+def written(paths: Paths) -> dict[str, pd.DataFrame]:
+    """Every table the loads wrote, without the time they were written, in a stable order."""
+    with connect(paths.warehouse, read_only=True) as con:
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "WHERE schema_name IN ('raw', 'quarantine', 'meta') ORDER BY ALL"
+        ).fetchall()
+        frames = {}
+        for schema, table in tables:
+            frame = con.execute(f'SELECT * FROM {schema}."{table}"').df()
+            frame = frame.drop(columns=[c for c in frame.columns if c == "loaded_at"])
+            frames[f"{schema}.{table}"] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    return frames
+
+
+def test_a_batch_of_files_writes_what_its_files_write_one_at_a_time(small_city, tmp_path):
+    together, alone = (
+        with_copies(small_city, tmp_path / "together"),
+        with_copies(small_city, tmp_path / "alone"),
+    )
+    # Every source's files (its own and the copy) in one batch, against one file a batch.
+    assert all(len(list(folder.iterdir())) != 1 for folder in together.parsed.iterdir())
+    validate_all(together, batch_rows=10**9)
+    validate_all(alone, batch_rows=0)
+    batched, single = written(together), written(alone)
+    assert batched.keys() == single.keys()
+    for table, frame in single.items():
+        pd.testing.assert_frame_equal(batched[table], frame, obj=table)
+    # Every copy loaded what its original loaded: no rule refused its rows for the original's.
+    loads = single["meta.loads"]
+    copies = loads[loads.file.str.startswith(COPY)]
+    assert len(copies) == sum(1 for folder in alone.parsed.iterdir() if any(folder.iterdir()))
+    for copy in copies.itertuples():
+        original = loads[
+            (loads.source == copy.source) & (loads.load_id == copy.load_id.removeprefix(f"{COPY}-"))
+        ]
+        assert (copy.rows_loaded, copy.rows_quarantined) == (
+            original.rows_loaded.item(),
+            original.rows_quarantined.item(),
+        ), copy.source
