@@ -179,7 +179,11 @@ def validate(spec: GeographySource, incoming: str, context: base.Context) -> bas
         FROM {VALIDATED} v GROUP BY _load"""
     ).fetchall()
     notes = {
-        load: {"repaired_geometry": repaired, "merged_boundary_parts": int(merged)}
+        load: {
+            note: int(rows)
+            for note, rows in (("repaired_geometry", repaired), ("merged_boundary_parts", merged))
+            if rows
+        }
         for load, _, repaired, merged in counted
     }
     return base.Validated(
@@ -188,9 +192,7 @@ def validate(spec: GeographySource, incoming: str, context: base.Context) -> bas
         REJECTED,
         # A boundary merged from several features counts each of them as a record loaded.
         records_loaded="coalesce(sum(_parts), 0)",
-        notes={
-            load: {note: rows for note, rows in by_note.items() if rows} for load, by_note in notes.items()
-        },
+        notes=notes,
     )
 
 
