@@ -56,8 +56,11 @@ def written(paths: Paths) -> dict[str, pd.DataFrame]:
         ).fetchall()
         frames = {}
         for schema, table in tables:
-            frame = con.execute(f'SELECT * FROM {schema}."{table}"').df()
-            frame = frame.drop(columns=[c for c in frame.columns if c == "loaded_at"])
+            frame = (
+                con.execute(f'SELECT * FROM {schema}."{table}"')
+                .df()
+                .drop(columns="loaded_at", errors="ignore")
+            )
             frames[f"{schema}.{table}"] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
     return frames
 
