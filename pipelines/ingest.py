@@ -123,9 +123,9 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
 # A source's small files are validated together, up to this many rows a batch: one validation statement and one
 # transaction a batch, instead of one each per file. A roster file of some 700 rows took 22 ms to validate and write,
 # 5 ms of it planning the validation statement and 3 ms its commit: a roster source's 312 files took 6.4 s, and take
-# 1.2 s in batches. Larger batches gain little more and cost memory: a survey's validation holds some 4 KB a row, and
-# its 15 files of 6,000 rows took the process to 426 MB in batches of 25,000 rows, 567 MB of 50,000, 781 MB of
-# 100,000, against 367 MB one file at a time. A larger file is a batch of its own, as before.
+# 1.2 s in batches. Larger batches gain little more and cost memory: the 8.4 M city's 15 survey files of 6,000 rows
+# took a process to 412 MB in batches of 25,000 rows and 644 MB in one batch, against 365 MB one file at a time (its
+# pipeline process then peaked at 1,034 MB). A larger file is a batch of its own, as before.
 BATCH_ROWS = 25_000
 
 
