@@ -124,8 +124,8 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
 # transaction a batch, instead of one each per file. A roster file of some 700 rows took 22 ms to validate and write,
 # 5 ms of it planning the validation statement and 3 ms its commit: a roster source's 312 files took 6.4 s, and take
 # 1.2 s in batches. Larger batches gain little more and cost memory: the 8.4 M city's 15 survey files of 6,000 rows
-# took a process to 412 MB in batches of 25,000 rows and 644 MB in one batch, against 365 MB one file at a time (its
-# pipeline process then peaked at 1,034 MB). A larger file is a batch of its own, as before.
+# took a process to 412 MB in batches of 25,000 rows and 644 MB in one batch, against 365 MB one file at a time. A
+# larger file is a batch of its own, as before.
 BATCH_ROWS = 25_000
 
 
