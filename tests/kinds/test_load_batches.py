@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipelines import ingest
-from pipelines.kinds import kind_of
+from pipelines.kinds import KINDS
 from pipelines.settings import DEMO_SOURCES_DIR, Paths
 from pipelines.sources import load_sources
 from pipelines.warehouse import connect
@@ -36,15 +36,11 @@ def with_copies(small_city, home) -> Paths:
 
 
 def validate_all(paths: Paths, batch_rows: int) -> None:
-    """Every source validated, each after the sources it looks up."""
-    specs, done = load_sources(paths.sources_dir), set()
-    while len(done) < len(specs):
-        for spec in specs:
-            if spec.name in done or not {s.name for s in specs if s.kind in kind_of(spec).lookups} <= done:
-                continue
-            files = len(list((paths.parsed / spec.name).glob("*.parquet")))
-            assert len(ingest.validate(spec, specs, paths, batch_rows=batch_rows)) == files, spec.name
-            done.add(spec.name)
+    """Every source validated, each after the sources it looks up (KINDS is in that order)."""
+    specs = load_sources(paths.sources_dir)
+    for spec in sorted(specs, key=lambda spec: list(KINDS).index(spec.kind)):
+        files = len(list((paths.parsed / spec.name).glob("*.parquet")))
+        assert len(ingest.validate(spec, specs, paths, batch_rows=batch_rows)) == files, spec.name
 
 
 def written(paths: Paths) -> dict[str, pd.DataFrame]:
