@@ -238,9 +238,9 @@ def write_loads(
     reasons: dict[int, int] = dict(
         con.execute(f"SELECT _load, count(*) FROM {rejected} GROUP BY _load").fetchall()
     )
-    summaries, logged = [], []
+    summaries, filled = [], []
     for index, (load_id, file) in enumerate(loads):
-        rows_loaded, *filled = by_load.get(index, nothing)
+        rows_loaded, *counted = by_load.get(index, nothing)
         summary = LoadSummary(
             source, load_id, file, validated.received.get(index, 0), rows_loaded, reasons.get(index, 0)
         )
@@ -249,20 +249,18 @@ def write_loads(
                 f"{source}/{load_id}: rows received, loaded and quarantined do not add up: {summary}"
             )
         summaries.append(summary)
-        logged.append(
-            {
-                "source": source,
-                "load_id": load_id,
-                "file": file,
-                "loaded_at": loaded_at.to_pydatetime(),
-                "rows_received": summary.rows_received,
-                "rows_loaded": summary.rows_loaded,
-                "rows_quarantined": summary.rows_quarantined,
-                **dict(zip(counts, filled, strict=True)),
-            }
-        )
+        filled.append(counted)
     stamp = {"source": source, "loaded_at": loaded_at.to_pydatetime()}
     load_ids, files = [load_id for load_id, _ in loads], [file for _, file in loads]
+    # meta.loads, a column per field: the batch's summaries and the kind's `load_counts`.
+    logged = {
+        "load_id": load_ids,
+        "file": files,
+        "rows_received": [summary.rows_received for summary in summaries],
+        "rows_loaded": [summary.rows_loaded for summary in summaries],
+        "rows_quarantined": [summary.rows_quarantined for summary in summaries],
+        **{name: [counted[column] for counted in filled] for column, name in enumerate(counts)},
+    }
     # The batch's loads by `_load`: what names each row's load and file.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE load_batch AS "
@@ -312,9 +310,9 @@ def write_loads(
             stamp,
         )
         con.execute(
-            "INSERT INTO meta.loads BY NAME SELECT "
-            + ", ".join(f"unnest(${name}) AS {quote(name)}" for name in logged[0]),
-            {name: [row[name] for row in logged] for name in logged[0]},
+            "INSERT INTO meta.loads BY NAME SELECT $source AS source, CAST($loaded_at AS TIMESTAMP) AS loaded_at, "
+            + ", ".join(f"unnest(${name}) AS {quote(name)}" for name in logged),
+            {**stamp, **logged},
         )
         con.execute(
             f"INSERT INTO meta.load_reasons SELECT $source, b.load_id, r.reason, count(*) "
