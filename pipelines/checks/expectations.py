@@ -110,12 +110,15 @@ def validate_load(
             expectations, frame(con, f"{loaded_rows(spec)} WHERE load_id = $load_id", {"load_id": load_id})
         )
     key = batch_key(expectations)
-    split = f"hash({', '.join(quote(c) for c in key)})" if key else "_row"
+    # The remainder of an unsigned hash by an unsigned count: with integer parameters, DuckDB computed it in HUGEINT,
+    # and each half of a crime load of 640,000 rows took 0.7 s to read instead of 0.15 s.
+    split = f"hash({', '.join(quote(c) for c in key) if key else '_row'})"
     results = []
     for batch in range(batches):
         rows = frame(
             con,
-            f"{loaded_rows(spec)} WHERE load_id = $load_id AND {split} % $batches = $batch",
+            f"{loaded_rows(spec)} WHERE load_id = $load_id "
+            f"AND {split} % CAST($batches AS UBIGINT) = CAST($batch AS UBIGINT)",
             {"load_id": load_id, "batches": batches, "batch": batch},
         )
         results.append(run_suite(expectations, rows))

@@ -10,7 +10,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.checks.expectations import groups_of_loads, suite_for, validate_group, validate_load
+from pipelines.checks.expectations import (
+    UNIQUENESS,
+    groups_of_loads,
+    suite_for,
+    validate_group,
+    validate_load,
+)
 from pipelines.kinds import kind_of
 from pipelines.settings import DEMO_SOURCES_DIR
 from pipelines.sources import load_source
@@ -82,12 +88,16 @@ def expected_unexpected() -> dict[str, int]:
     }
 
 
+@pytest.mark.parametrize("keyed", [True, False], ids=["split by the unique key", "split by row"])
 @pytest.mark.parametrize("batch_rows", [1_000, 7, 1])
-def test_every_batch_size_finds_the_rows_of_the_whole_load(con, batch_rows):
-    outcomes = {o.label: o for o in validate_load(con, SPEC, "L1", suite_for(SPEC, LOADED_AT), batch_rows)}
+def test_every_batch_size_finds_the_rows_of_the_whole_load(con, batch_rows, keyed):
+    """A suite with a uniqueness expectation splits a load by its key; one without (a roster's), by row."""
+    suite = [e for e in suite_for(SPEC, LOADED_AT) if keyed or e.gx_class not in UNIQUENESS]
+    outcomes = {o.label: o for o in validate_load(con, SPEC, "L1", suite, batch_rows)}
     failed = {label: o.unexpected for label, o in outcomes.items() if not o.success}
-    assert failed == expected_unexpected()
-    assert len(outcomes) == len(suite_for(SPEC, LOADED_AT))
+    expected = expected_unexpected()
+    assert failed == (expected if keyed else {k: n for k, n in expected.items() if "unique" not in k})
+    assert len(outcomes) == len(suite)
     assert all(o.unexpected == 0 for label, o in outcomes.items() if o.success and o.unexpected is not None)
 
 
