@@ -211,7 +211,10 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
         f" OR NOT {blank('o_area_code')}" if spec.area_crosswalk else ""
     )
     # The file's text as read (`o_`: null markers blank, the time joined to the date) beside the text as written
-    # (`r_`, for a refused row's record).
+    # (`r_`, for a refused row's record) where reading changes it; elsewhere the record is of `o_`. Both copies of
+    # every column doubled what the statement holds: a yearly file of 670,000 rows spilled to disk, and took 1.75 s
+    # instead of 1.07 s.
+    rewritten = record_columns if spec.null_markers else ["occurred_at"] if spec.columns.occurred_time else []
     marked = ", ".join(
         f"CASE WHEN list_contains($null_markers, {strip(name)}) THEN '' ELSE {name} END AS {name}"
         if spec.null_markers
@@ -226,8 +229,7 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
         read_values AS (
             SELECT
                 _load, _row, _position, {", ".join(f"{name} AS o_{name}" for name in TEXT_COLUMNS)},
-                {", ".join(f"r_{name}" for name in record_columns)},
-                {blank("incident_id")} AS incident_id_blank,
+                {"".join(f"r_{name}, " for name in rewritten)}{blank("incident_id")} AS incident_id_blank,
                 {blank("updated_at")} AS updated_at_blank,
                 {incident_id} AS t_incident_id,
                 {time_sql("occurred_at", spec.timestamp_format, timezone=spec.timezone)} AS t_occurred_at,
@@ -240,7 +242,7 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
             FROM (
                 SELECT * EXCLUDE (occurred_at), {occurred} AS occurred_at
                 FROM (
-                    SELECT _load, _row, _position, {", ".join(f"{name} AS r_{name}" for name in record_columns)}, {marked}
+                    SELECT _load, _row, _position, {"".join(f"{name} AS r_{name}, " for name in rewritten)}{marked}
                     FROM ({incoming})
                 )
             )
@@ -285,7 +287,7 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
         ),
         decided AS (
             SELECT
-                *,
+                *, {"".join(f"o_{name} AS r_{name}, " for name in record_columns if name not in rewritten)}
                 CASE
                     WHEN incident_id_blank THEN 'missing_incident_id'
                     WHEN t_occurred_at IS NULL THEN 'unparseable_occurred_at'
