@@ -11,6 +11,7 @@ to the data home (reliability property 14, docs/reliability.md) once the extensi
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,8 +31,10 @@ if TYPE_CHECKING:  # the kinds import this module: their types only, for annotat
 # temporary folder. Together with the Python process this keeps every process of a run under 1 GB. At 256 MB a crime
 # load of 360,000 rows spilled (its validation, and the sort that writes it in row order, `write_loads`): the 8.4 M
 # city's 39 crime loads took 40 s, against 28 s at 384 MB (the process peaking at 535 MB against 682 MB, alone; in a
-# whole run the pipeline's process peaked at 857-876 MB: benchmarks/README.md).
+# whole run the pipeline's process peaked at 857-876 MB: benchmarks/README.md). NBHD_DUCKDB_MEMORY_LIMIT sets another
+# (docs/settings.md).
 MEMORY_LIMIT = "384MB"
+MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*[KMGT]i?B", re.IGNORECASE)  # as DuckDB reads them, none negative
 
 LOAD_COLUMNS = {
     "source": "VARCHAR",
@@ -128,7 +131,10 @@ def connect(
     try:
         if spatial:
             load_spatial(con)
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        limit = os.environ.get("NBHD_DUCKDB_MEMORY_LIMIT", MEMORY_LIMIT)
+        if not MEMORY_SIZE.fullmatch(limit):
+            raise ValueError(f"NBHD_DUCKDB_MEMORY_LIMIT={limit!r} is not a memory size, as 384MB or 2GB")
+        con.execute(f"SET memory_limit = {literal(limit)}")
         if not ordered:
             con.execute("SET preserve_insertion_order = false")
         if path is None and folders:
