@@ -256,17 +256,17 @@ def write_parsed(
     destination: Path,
     metadata: Mapping[str, str],
 ) -> None:
-    """Write a parsed file (a query on `con`, or Arrow data) as Parquet with `metadata`, streaming."""
-    if not isinstance(rows, str):
-        con.register("parsed_rows", rows)
-        rows = "SELECT * FROM parsed_rows"
-    pairs = ", ".join(f"{literal(key)}: {literal(value)}" for key, value in metadata.items())
-    options = "FORMAT parquet" + (f", KV_METADATA {{{pairs}}}" if pairs else "")
-    try:
+    """Write a parsed file (a query on `con`, or Arrow data) as Parquet with `metadata`, streaming. A query is
+    written by DuckDB; Arrow data by pyarrow, as a network source's pages are (`ingest.land_pages`): a roster file of
+    700 rows took 5 ms to write through DuckDB's COPY and 1 ms through pyarrow, and a roster source has hundreds."""
+    if isinstance(rows, str):
+        pairs = ", ".join(f"{literal(key)}: {literal(value)}" for key, value in metadata.items())
+        options = "FORMAT parquet" + (f", KV_METADATA {{{pairs}}}" if pairs else "")
         con.execute(f"COPY ({rows}) TO {literal(destination)} ({options})")
-    finally:
-        if rows == "SELECT * FROM parsed_rows":
-            con.unregister("parsed_rows")
+        return
+    with pq.ParquetWriter(destination, rows.schema.with_metadata(dict(metadata))) as writer:
+        for batch in rows.to_reader() if isinstance(rows, pa.Table) else rows:
+            writer.write_batch(batch)
 
 
 def read_crosswalk(path: Path, key: str, value: str) -> dict[str, str]:
