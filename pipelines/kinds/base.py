@@ -266,7 +266,7 @@ def write_parsed(
         con.execute(f"COPY ({rows}) TO {literal(destination)} ({options})")
         return
     with pq.ParquetWriter(destination, rows.schema.with_metadata(dict(metadata))) as writer:
-        for batch in rows.to_reader() if isinstance(rows, pa.Table) else rows:
+        for batch in pa.RecordBatchReader.from_stream(rows):
             writer.write_batch(batch)
 
 
