@@ -238,15 +238,27 @@ def parsed_files_sql(parsed_files: Sequence[Path]) -> str:
         first = int((metadata.metadata or {}).get(FIRST_ROW_KEY.encode(), b"1"))
         entries.append(f"({literal(parsed_file)}, {load}, {first}, {offset})")
         offset += metadata.num_rows
+    if len(parsed_files) == 1:
+        # One file's numbers are its row numbers plus constants, not joined to its entry: a filter on `_position` then
+        # reaches the Parquet reader (a validation window, `kinds.crime.validate`), and 500,000 rows of a file of 8.4 M
+        # are read in 0.05 s instead of 0.63 s.
+        load, first_row, first_position = "0", str(first), "0"
+        files = f"read_parquet([{literal(parsed_files[0])}], file_row_number = true) p"
+        excluded = "file_row_number"
+    else:
+        load, first_row, first_position = "f._load", "f.first_row", "f.first_position"
+        files = (
+            f"read_parquet([{', '.join(literal(parsed_file) for parsed_file in parsed_files)}], "
+            "file_row_number = true, filename = true, union_by_name = true) p "
+            f"JOIN (VALUES {', '.join(entries)}) f(filename, _load, first_row, first_position) USING (filename)"
+        )
+        excluded = "file_row_number, filename"
     # A file without `_row` numbers its rows from its first row's (FIRST_ROW_KEY).
-    row = "file_row_number + f.first_row"
-    files = ", ".join(literal(parsed_file) for parsed_file in parsed_files)
+    row = f"file_row_number + {first_row}"
     return (
-        f"SELECT p.* EXCLUDE (file_row_number, filename{', _row' if numbered else ''}), f._load, "
+        f"SELECT p.* EXCLUDE ({excluded}{', _row' if numbered else ''}), {load} AS _load, "
         f"CAST({f'coalesce(p._row, {row})' if numbered else row} AS BIGINT) AS _row, "
-        f"CAST(file_row_number + f.first_position AS BIGINT) AS _position "
-        f"FROM read_parquet([{files}], file_row_number = true, filename = true, union_by_name = true) p "
-        f"JOIN (VALUES {', '.join(entries)}) f(filename, _load, first_row, first_position) USING (filename)"
+        f"CAST(file_row_number + {first_position} AS BIGINT) AS _position FROM {files}"
     )
 
 
