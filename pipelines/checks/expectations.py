@@ -12,7 +12,8 @@ A load is validated in batches of about BATCH_ROWS rows, so that memory stays fl
 portal's first pull is the whole history in one load). Every expectation but uniqueness holds row by row; the
 rows are split by a hash of the suite's unique key, so that all rows sharing a key value are in one batch and the
 key is unique in the load exactly when it is in every batch. Small loads written together are validated together
-in batches of up to BATCH_ROWS rows (`validate_group`), each alone only when the batch breaks an expectation.
+in batches of up to BATCH_ROWS rows (`validate_group`), each alone only when the batch breaks an expectation. Groups,
+and the batches of a load too large for one, are validated side by side in the expectations worker's processes.
 """
 
 from __future__ import annotations
@@ -104,7 +105,25 @@ def validate_load(
     rows = con.execute(
         f"SELECT count(*) FROM raw.{quote(spec.name)} WHERE load_id = ?", [load_id]
     ).fetchone()[0]
-    batches = max(1, -(-rows // batch_rows))
+    batches = batch_count(rows, batch_rows)
+    return combine(
+        [validate_batch(con, spec, load_id, expectations, batch, batches) for batch in range(batches)]
+    )
+
+
+def batch_count(rows: int, batch_rows: int) -> int:
+    return max(1, -(-rows // batch_rows))
+
+
+def validate_batch(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    load_id: str,
+    expectations: list[Expectation],
+    batch: int,
+    batches: int,
+) -> list[Outcome]:
+    """Run `expectations` on batch `batch` of `batches` of the loaded rows of one load (`validate_load`)."""
     if batches == 1:
         return run_suite(
             expectations, frame(con, f"{loaded_rows(spec)} WHERE load_id = $load_id", {"load_id": load_id})
@@ -113,16 +132,13 @@ def validate_load(
     # The remainder of an unsigned hash by an unsigned count: with integer parameters, DuckDB computed it in HUGEINT,
     # and each half of a crime load of 640,000 rows took 0.7 s to read instead of 0.15 s.
     split = f"hash({', '.join(quote(c) for c in key) if key else '_row'})"
-    results = []
-    for batch in range(batches):
-        rows = frame(
-            con,
-            f"{loaded_rows(spec)} WHERE load_id = $load_id "
-            f"AND {split} % CAST($batches AS UBIGINT) = CAST($batch AS UBIGINT)",
-            {"load_id": load_id, "batches": batches, "batch": batch},
-        )
-        results.append(run_suite(expectations, rows))
-    return combine(results)
+    rows = frame(
+        con,
+        f"{loaded_rows(spec)} WHERE load_id = $load_id "
+        f"AND {split} % CAST($batches AS UBIGINT) = CAST($batch AS UBIGINT)",
+        {"load_id": load_id, "batches": batches, "batch": batch},
+    )
+    return run_suite(expectations, rows)
 
 
 def loaded_rows(spec: SourceSpec) -> str:
@@ -242,7 +258,7 @@ def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def groups_of_loads(loads: list[tuple], bound: int) -> list[list[tuple]]:
-    """Consecutive `loads` (load_id, loaded_at, rows loaded or None) in groups written at the same moment (one
+    """Consecutive `loads` (load_id, loaded_at, rows in raw or None) in groups written at the same moment (one
     suite) of at most `bound` rows, or of one larger load."""
     groups: list[list[tuple]] = []
     total = 0
@@ -293,9 +309,11 @@ def validate_new_loads(warehouse: Path, spec: SourceSpec, pool: Executor | None 
             """,
             {"source": spec.name},
         )
+        # Each load with the rows it holds in raw (a survey response is a row per answer there).
         pending = con.execute(
-            """
-            SELECT l.load_id, l.loaded_at, l.rows_loaded FROM meta.loads l
+            f"""
+            SELECT l.load_id, l.loaded_at, (SELECT count(*) FROM raw.{quote(spec.name)} r WHERE r.load_id = l.load_id)
+            FROM meta.loads l
             WHERE l.source = $source AND NOT EXISTS (
                 SELECT 1 FROM meta.load_expectations e
                 WHERE e.source = l.source AND e.load_id = l.load_id AND e.loaded_at = l.loaded_at)
@@ -306,37 +324,54 @@ def validate_new_loads(warehouse: Path, spec: SourceSpec, pool: Executor | None 
     groups = groups_of_loads(pending, BATCH_ROWS)
     if not groups:
         return 0
+    # What is validated side by side: a group of loads, or a batch of a load too large for one (a city's whole
+    # history in one file is 17 batches: one after another, they took twice as long on two cores).
+    tasks = [
+        (group, batch, batches)
+        for group in groups
+        for batches in [batch_count(group[0][2], BATCH_ROWS) if len(group) == 1 else 1]
+        for batch in range(batches)
+    ]
     # The objects of the process older than these validations (great-expectations' own in the expectations
     # worker; in a pipeline process Dagster's, dbt's and the definitions' too, about 460,000) are set aside while
     # they run, so that each batch's collection (`run_suite`) traverses only what came after: measured in a
     # pipeline process on six loads of 356,000 crime rows, 0.27 s less per load, a quarter of its validation.
     gc.freeze()
     try:
-        run = pool.map if pool is not None and len(groups) > 1 else map
-        outcomes = list(run(group_outcomes, itertools.repeat(warehouse), itertools.repeat(spec), groups))
+        run = pool.map if pool is not None and len(tasks) > 1 else map
+        by_task = list(run(task_outcomes, itertools.repeat(warehouse), itertools.repeat(spec), tasks))
     finally:
         gc.unfreeze()  # back among the oldest objects, collected as before
+    # A load's outcomes, from its group's or from each of its batches'.
+    parts: dict[str, list[list[Outcome]]] = {load_id: [] for load_id, _, _ in pending}
+    for by_load in by_task:
+        for load_id, outcomes in by_load.items():
+            parts[load_id].append(outcomes)
     with connect(warehouse) as con:
         con.execute("BEGIN TRANSACTION")
         con.executemany(
             "INSERT INTO meta.load_expectations VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 [spec.name, load_id, loaded_at, o.label, o.success, o.unexpected, o.observed]
-                for group, by_load in zip(groups, outcomes, strict=True)
-                for load_id, loaded_at, _ in group
-                for o in by_load[load_id]
+                for load_id, loaded_at, _ in pending
+                for o in combine(parts[load_id])
             ],
         )
         con.execute("COMMIT")
     return len(pending)
 
 
-def group_outcomes(warehouse: Path, spec: SourceSpec, group: list[tuple]) -> dict[str, list[Outcome]]:
-    """`validate_group` on a read-only connection of its own. DuckDB keeps the blocks a connection has read cached up
-    to its memory limit: over a city's history (26 loads of ~330,000 incidents) one connection for all took this
-    phase's peak from 773 to 963 MB; one per load made the 312 files of a roster source 12 s slower."""
+def task_outcomes(warehouse: Path, spec: SourceSpec, task: tuple) -> dict[str, list[Outcome]]:
+    """The outcomes of a task of `validate_new_loads` by load: `validate_group`, or `validate_batch` of a large load,
+    on a read-only connection of its own. DuckDB keeps the blocks a connection has read cached up to its memory limit:
+    over a city's history (26 loads of ~330,000 incidents) one connection for all took this phase's peak from 773 to
+    963 MB; one per load made the 312 files of a roster source 12 s slower."""
+    group, batch, batches = task
     with connect(warehouse, read_only=True) as con:
-        return validate_group(con, spec, group)
+        if batches == 1:
+            return validate_group(con, spec, group)
+        ((load_id, loaded_at, _),) = group
+        return {load_id: validate_batch(con, spec, load_id, suite_for(spec, loaded_at), batch, batches)}
 
 
 def failed_expectations(con: duckdb.DuckDBPyConnection, source: SourceSpec) -> tuple[bool, str, dict]:

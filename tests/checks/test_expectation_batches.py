@@ -3,24 +3,28 @@ expectation finds exactly the rows that break it in the whole load, uniqueness a
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 
 import duckdb
 import pandas as pd
 import pytest
 
+from pipelines.checks import expectations
 from pipelines.checks.expectations import (
     UNIQUENESS,
     groups_of_loads,
     suite_for,
     validate_group,
     validate_load,
+    validate_new_loads,
 )
 from pipelines.kinds import kind_of
 from pipelines.settings import DEMO_SOURCES_DIR
 from pipelines.sources import load_source
-from pipelines.warehouse import ensure_tables
+from pipelines.warehouse import connect, ensure_tables
 
 LOADED_AT = datetime(2025, 1, 31, 12, 0)
 SPEC = load_source(DEMO_SOURCES_DIR / "demo_crimes.yml")
@@ -130,3 +134,38 @@ def test_loads_are_validated_in_groups_of_bounded_rows_written_at_one_moment():
         ["L10"],
     ]
     assert groups_of_loads([], 500) == []
+
+
+def test_the_batches_of_a_large_load_validated_in_a_pool_add_up_to_the_whole_load(tmp_path, monkeypatch):
+    """validate_new_loads hands each batch of a large load to the pool as a task of its own, and a group of small
+    loads as one: every load's outcomes add up to those of the whole load, counted by hand."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    loads = {
+        "L1": load_rows(),
+        "L2": [crime_row(i) for i in range(5)],
+        "L3": [crime_row(i) for i in range(3)],
+    }
+    with connect(warehouse) as con:
+        ensure_tables(con, SPEC.name, kind_of(SPEC).columns)
+        for load_id, rows in loads.items():
+            frame = pd.DataFrame(rows).assign(load_id=load_id, source=SPEC.name, _row=range(1, len(rows) + 1))
+            con.register("frame", frame)
+            con.execute(f"INSERT INTO raw.{SPEC.name} BY NAME SELECT * FROM frame")
+            con.unregister("frame")
+            con.execute(
+                "INSERT INTO meta.loads (source, load_id, file, loaded_at, rows_received, rows_loaded, "
+                "rows_quarantined) VALUES (?, ?, ?, ?, ?, ?, 0)",
+                [SPEC.name, load_id, f"{load_id}.csv", LOADED_AT, len(rows), len(rows)],
+            )
+    monkeypatch.setattr(expectations, "BATCH_ROWS", 8)  # L1 in five batches; L2 and L3 in one group
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        assert validate_new_loads(warehouse, SPEC, pool) == len(loads)
+    with connect(warehouse, read_only=True) as con:
+        results = con.execute(
+            "SELECT load_id, expectation, success, unexpected_rows FROM meta.load_expectations"
+        ).fetchall()
+    assert Counter(load_id for load_id, *_ in results) == dict.fromkeys(
+        loads, len(suite_for(SPEC, LOADED_AT))
+    )
+    failed = {(load_id, label): rows for load_id, label, success, rows in results if not success}
+    assert failed == {("L1", label): rows for label, rows in expected_unexpected().items()}
