@@ -1,6 +1,7 @@
 """Chicago scale (issue 8): the demo city at Chicago's size against the plain-DuckDB floor, in one run.
 
     .venv/bin/python benchmarks/chicago_scale.py [--size large] [--home DIR] [--regenerate] [--increment-only]
+                                                 [--one-file]
 
 Measures, each in its own child process (wall time, CPU time of the process and its children, peak RSS):
   (a) a full refresh from the landing files (`neighborhood-metrics run`, everything) at `--size` and at the
@@ -8,6 +9,7 @@ Measures, each in its own child process (wall time, CPU time of the process and 
       small tables cancel out) can be set against
   (c) the floor: plain DuckDB in one process reading the same crime CSV files, point in polygon against the same
       boundaries, crosswalk, group by month x neighborhood x category;
+      With --one-file, also a full refresh of the same city with its crime history in one file (a bulk export);
   (b) a daily increment on both cities: one new landing file of 700 new and 2,000 revised incidents, then what
       the `daily_crime` job runs (the crime sources, everything built from them, the dbt seeds); and their ratio.
 It prints figures, and every process's peak RSS against the 1 GB bound; it is not a test. The machine may be
@@ -204,6 +206,33 @@ def generated_home(root: Path, size: str, regenerate: bool) -> tuple[Path, dict]
     marker.write_text(json.dumps(summary))
     print(f"  generated in {summary['generated_in_s']} s", flush=True)
     return home, summary
+
+
+def one_file_home(home: Path) -> Path:
+    """The city of `home` with its crime history in one file, the shape of a portal's bulk export (Chicago's is one
+    CSV of 8.4 M rows): the yearly files joined, the header once; the other sources' files are hard links. Kept in
+    `<home>-one-file` and reused while `home`'s city is the same."""
+    one = home.with_name(f"{home.name}-one-file")
+    marker = home / "landing" / MARKER
+    if (one / "landing" / MARKER).exists() and (one / "landing" / MARKER).read_text() == marker.read_text():
+        print(f"  reusing the one-file city in {one / 'landing'}", flush=True)
+        return one
+    shutil.rmtree(one, ignore_errors=True)
+    crime = crime_sources()
+    for folder in (home / "landing").iterdir():
+        if folder.is_dir() and folder.name not in crime:
+            shutil.copytree(folder, one / "landing" / folder.name, copy_function=os.link)
+    for source in crime:
+        (one / "landing" / source).mkdir(parents=True)
+        with open(one / "landing" / source / "crimes_all_years.csv", "wb") as joined:
+            for number, yearly in enumerate(sorted((home / "landing" / source).glob(CRIME_FILE_PATTERN))):
+                with open(yearly, "rb") as rows:
+                    header = rows.readline()
+                    if number == 0:
+                        joined.write(header)
+                    shutil.copyfileobj(rows, joined, 1 << 20)
+    shutil.copy(marker, one / "landing" / MARKER)
+    return one
 
 
 def reset(home: Path) -> None:
@@ -482,6 +511,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure only the daily increments, on the homes an earlier run left (one more day's file each)",
     )
+    parser.add_argument(
+        "--one-file",
+        action="store_true",
+        help="also a full refresh of the same city with its crime history in one file (as a bulk export)",
+    )
     parser.add_argument("--floor", metavar="LANDING", help=argparse.SUPPRESS)  # the child measuring the floor
     args = parser.parse_args(argv)
     if args.floor:
@@ -525,6 +559,18 @@ def main(argv: list[str] | None = None) -> int:
                 logs / f"refresh-{size}.log",
             )
             print_steps(f"refresh {size}", size_home, refreshes[size])
+        if args.one_file and args.size != "small":
+            one = one_file_home(home)
+            reset(one)
+            print(f"(a) full refresh, {args.size}, the crime history in one file ...", flush=True)
+            refreshes["one file"] = measure(
+                f"full refresh, {args.size}, one crime file ({n:,})",
+                cli("run", "--home", str(one)),
+                cli_env(one),
+                n,
+                logs / f"refresh-{args.size}-one-file.log",
+            )
+            print_steps(f"refresh {args.size}, one file", one, refreshes["one file"])
         rows += refreshes.values()
         if args.size != "small":
             large, small = refreshes[args.size], refreshes["small"]
@@ -554,6 +600,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{marginal.wall / floor_row.wall:.2f}x the floor's {floor_row.wall:.1f} s "
             f"(CPU {marginal.cpu:.1f} s = {marginal.cpu / floor_row.cpu:.2f}x)"
         )
+        if "one file" in refreshes:
+            one, small = refreshes["one file"], refreshes["small"]
+            print(
+                f"the same with the crime history in one file: {one.wall - small.wall:.1f} s wall = "
+                f"{(one.wall - small.wall) / floor_row.wall:.2f}x the floor "
+                f"(CPU {one.cpu - small.cpu:.1f} s = {(one.cpu - small.cpu) / floor_row.cpu:.2f}x)"
+            )
     for size, row in increments.items():
         print(
             f"daily increment, {size}: {row.wall:.1f} s wall, {row.cpu:.1f} s CPU, Dagster and dbt start-up included"
