@@ -16,6 +16,7 @@ import pytest
 
 from pipelines import ingest
 from pipelines.errors import SourceError
+from pipelines.kinds import crime
 from pipelines.settings import Paths
 from pipelines.sources import load_source
 
@@ -132,7 +133,11 @@ def query(paths: Paths, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def test_each_option_reads_its_quirk(home):
+# A window a row: each option is read the same way in windows (`kinds.crime.WINDOW_ROWS`), and the repeated
+# incident written two ways is found across two.
+@pytest.mark.parametrize("window_rows", [crime.WINDOW_ROWS, 1], ids=["one statement", "a window a row"])
+def test_each_option_reads_its_quirk(home, window_rows, monkeypatch):
+    monkeypatch.setattr(crime, "WINDOW_ROWS", window_rows)
     paths, crimes, specs = home
     write_csv(paths.landing / "quirky" / "export.csv", [values for values, _ in ROWS])
     ingest.land(crimes, paths, None)
