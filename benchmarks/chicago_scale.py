@@ -518,6 +518,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--floor", metavar="LANDING", help=argparse.SUPPRESS)  # the child measuring the floor
     args = parser.parse_args(argv)
+    if args.one_file and (args.size == "small" or args.increment_only):
+        parser.error(
+            "--one-file measures a full refresh of a size larger than small, not the increments alone"
+        )
     if args.floor:
         floor(Path(args.floor))
         return 0

@@ -294,7 +294,8 @@ def validate_group(
 
 def validate_new_loads(warehouse: Path, spec: SourceSpec, pool: Executor | None = None) -> int:
     """Run the suite on every current load of `spec` not yet validated as it is now; returns how many. `pool`: where
-    groups of loads are validated side by side (the expectations worker's processes); else one after another.
+    groups of loads, and the batches of a load too large for one, are validated side by side (the expectations
+    worker's processes); else one after another.
 
     Results of a load that is gone or was written again (a corrected file, a replay) are dropped first, so
     meta.load_expectations holds exactly the results of the current loads. The results are written once every group

@@ -124,7 +124,8 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
     """Validate the relation `incoming` (TEXT_COLUMNS, `_load`, `_row` and `_position`: see
     `base.parsed_files_sql`) into two temporary views on the connection: crime_loaded (canonical columns, `_load`
     and `_row`) and crime_rejected (`_load`, `_row`, `reason`, `record`: the original values as JSON, `detail`),
-    as the `Validated` that `warehouse.write_loads` writes.
+    as the `Validated` that `warehouse.write_loads` writes. A batch validated in windows (WINDOW_ROWS) also leaves
+    its repeated versions in the temporary table crime_repeated.
 
     The first failing rule of a row names its reason, in this order: missing_incident_id,
     unparseable_occurred_at, occurred_at_in_future, unparseable_updated_at, invalid_ucr_category_in_crosswalk,
@@ -267,6 +268,8 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
             f"FROM {rows} GROUP BY ALL HAVING count(*) > 1"
         )
 
+    detail = rejection_detail(spec, context)  # it looks up the boundaries: once, not once a window
+
     def statement(rows: str) -> str:
         """One narrow row per record of `rows`: the typed columns, the reason (NULL = loaded), and the original text
         values as JSON for the refused ones only."""
@@ -323,7 +326,7 @@ def validate(spec: CrimeSource, incoming: str, context: base.Context) -> base.Va
             FROM classified
         )
     SELECT
-        {rejection_detail(spec, context)} AS detail,
+        {detail} AS detail,
         t_incident_id AS incident_id, t_occurred_at AS occurred_at, t_updated_at AS updated_at,
         t_offense_code AS offense_code, o_offense_description AS offense_description, t_ucr_category AS ucr_category, offense_mapped,
         t_latitude AS latitude, t_longitude AS longitude, t_neighborhood_id AS neighborhood_id,
