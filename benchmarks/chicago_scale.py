@@ -563,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
                 logs / f"refresh-{size}.log",
             )
             print_steps(f"refresh {size}", size_home, refreshes[size])
-        if args.one_file and args.size != "small":
+        if args.one_file:
             one = one_file_home(home)
             reset(one)
             print(f"(a) full refresh, {args.size}, the crime history in one file ...", flush=True)
