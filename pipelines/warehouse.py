@@ -35,6 +35,12 @@ if TYPE_CHECKING:  # the kinds import this module: their types only, for annotat
 # (docs/settings.md).
 MEMORY_LIMIT = "384MB"
 MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*[KMGT]i?B", re.IGNORECASE)  # as DuckDB reads them, none negative
+# The storage format of a warehouse file this creates (an existing file keeps its own). DuckDB 1.5's writes the same
+# rows in the same space, faster than the 1.0 format DuckDB otherwise writes for older readers: the 8.4 M city's 27
+# crime inserts took 6.6 s instead of 8.6 s, and their commits 1.7 s instead of 2.1 s. Only DuckDB 1.5 and later open
+# the warehouse; the published snapshot is written for older readers (assets/publish.py). dbt's profile sets the
+# same, for a warehouse dbt creates.
+STORAGE_VERSION = "v1.5.0"
 
 LOAD_COLUMNS = {
     "source": "VARCHAR",
@@ -127,7 +133,13 @@ def connect(
     ]
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path) if path is not None else ":memory:", read_only=read_only)
+    con = (
+        duckdb.connect(
+            str(path), read_only=read_only, config={"storage_compatibility_version": STORAGE_VERSION}
+        )
+        if path is not None
+        else duckdb.connect(":memory:", read_only=read_only)
+    )
     try:
         if spatial:
             load_spatial(con)
