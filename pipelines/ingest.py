@@ -24,6 +24,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,10 @@ from pipelines.warehouse import (
 FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landing file a raw load came from
 # Parquet metadata: when that version of the landing file was landed (UTC); the latest is the current one.
 LANDED_KEY = b"neighborhood_metrics.landed_at"
+# A source's new files are parsed two at a time, each on a cursor of its own: one file's COPY leaves the cores idle
+# while it reads the header and finishes its Parquet. The 8.4 M city's 27 crime files took 7.1-7.4 s instead of
+# 8.4-8.7 s. (A roster's files gain nothing: keying its people holds Python's lock.)
+LANDING_THREADS = 2
 
 
 def landed_at(parsed_file: Path) -> int:
@@ -92,25 +97,33 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
     kind = kind_of(spec)
     target = paths.parsed / spec.name
     target.mkdir(parents=True, exist_ok=True)
-    written, errors = [], []
+    pending = [
+        (landing, target / f"{landing.load_id}.parquet")
+        for landing in landing_files(paths.home, spec.landing_glob)
+        if not (target / f"{landing.load_id}.parquet").exists()
+    ]
     with connect(None, allowed=[paths.home]) as con:
-        for landing in landing_files(paths.home, spec.landing_glob):
-            destination = target / f"{landing.load_id}.parquet"
-            if destination.exists():
-                continue
+
+        def land_file(item: tuple) -> tuple[Path | None, str | None]:
+            landing, destination = item
             temporary = destination.with_suffix(".parquet.tmp")
             stamps = {
                 FILE_KEY.decode(): landing.relative,
                 LANDED_KEY.decode(): pd.Timestamp.now(tz="UTC").isoformat(),
             }
-            try:
-                kind.land(spec, landing.path, temporary, stamps, con, salt)
-            except SourceError as error:
-                temporary.unlink(missing_ok=True)
-                errors.append(str(error))
-                continue
+            with con.cursor() as cursor:
+                try:
+                    kind.land(spec, landing.path, temporary, stamps, cursor, salt)
+                except SourceError as error:
+                    temporary.unlink(missing_ok=True)
+                    return None, str(error)
             os.replace(temporary, destination)  # atomic: a parsed file is complete or absent
-            written.append(destination)
+            return destination, None
+
+        with ThreadPoolExecutor(LANDING_THREADS) as pool:
+            landed = list(pool.map(land_file, pending))
+    written = [destination for destination, _ in landed if destination is not None]
+    errors = [error for _, error in landed if error is not None]
     # Only once the new versions are in place are the older ones removed; a run stopped in between leaves both,
     # `validate` reads the newest, and the next run removes the older.
     for superseded in parsed_versions(target)[1]:
