@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipelines.connectors import arcgis, socrata
-from pipelines.connectors.files import landing_files
+from pipelines.connectors.files import LandingFile, landing_files
 from pipelines.connectors.http import ConnectorError
 from pipelines.errors import SourceError
 from pipelines.kinds import SourceSpec, kind_of
@@ -104,7 +104,8 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
     ]
     with connect(None, allowed=[paths.home]) as con:
 
-        def land_file(item: tuple) -> tuple[Path | None, str | None]:
+        def land_file(item: tuple[LandingFile, Path]) -> tuple[Path | None, str | None]:
+            """The landing file parsed to `destination`, and None; or None and why it could not be read."""
             landing, destination = item
             temporary = destination.with_suffix(".parquet.tmp")
             stamps = {

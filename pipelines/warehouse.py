@@ -133,12 +133,10 @@ def connect(
     ]
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = (
-        duckdb.connect(
-            str(path), read_only=read_only, config={"storage_compatibility_version": STORAGE_VERSION}
-        )
-        if path is not None
-        else duckdb.connect(":memory:", read_only=read_only)
+    con = duckdb.connect(
+        str(path) if path is not None else ":memory:",
+        read_only=read_only,
+        config={"storage_compatibility_version": STORAGE_VERSION},
     )
     try:
         if spatial:
