@@ -51,9 +51,9 @@ from pipelines.warehouse import (
 FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landing file a raw load came from
 # Parquet metadata: when that version of the landing file was landed (UTC); the latest is the current one.
 LANDED_KEY = b"neighborhood_metrics.landed_at"
-# A source's new files are parsed two at a time, each on a cursor of its own: one file's COPY leaves the cores idle
-# while it reads the header and finishes its Parquet. The 8.4 M city's 27 crime files took 7.1-7.4 s instead of
-# 8.4-8.7 s. (A roster's files gain nothing: keying its people holds Python's lock.)
+# A source's new files are parsed two at a time, each on a cursor of its own: one file's COPY at a time kept two cores
+# about 1.7 busy. The 8.4 M city's 27 crime files took 7.1-7.4 s instead of 8.4-8.7 s, for the same 14 s of CPU. (A
+# roster's files gain nothing: keying its people holds Python's lock.)
 LANDING_THREADS = 2
 
 
@@ -105,7 +105,7 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
     with connect(None, allowed=[paths.home]) as con:
 
         def land_file(item: tuple[LandingFile, Path]) -> tuple[Path | None, str | None]:
-            """The landing file parsed to `destination`, and None; or None and why it could not be read."""
+            """(`destination`, None) once the landing file is parsed there; (None, why) if it could not be read."""
             landing, destination = item
             temporary = destination.with_suffix(".parquet.tmp")
             stamps = {
