@@ -262,6 +262,12 @@ def parsed_files_sql(parsed_files: Sequence[Path]) -> str:
     )
 
 
+# Rows per row group of a parsed file DuckDB writes: its writer holds a group's rows until the group is full. At its
+# default (122,880) the 8.4 M city's 27 crime files, parsed two at a time, took a process to 677-739 MB, and the
+# pipeline's to 993 MB; in groups of 30,000, 520-560 MB, in files 0.3% larger. Validation reads them as fast.
+PARSED_ROW_GROUP = 30_000
+
+
 def write_parsed(
     con: duckdb.DuckDBPyConnection,
     rows: str | pa.Table | pa.RecordBatchReader,
@@ -274,7 +280,9 @@ def write_parsed(
     (the 8.4 M city's sign-in sheets: 11.5 ms a file to parse instead of 14.1 ms)."""
     if isinstance(rows, str):
         pairs = ", ".join(f"{literal(key)}: {literal(value)}" for key, value in metadata.items())
-        options = "FORMAT parquet" + (f", KV_METADATA {{{pairs}}}" if pairs else "")
+        options = f"FORMAT parquet, ROW_GROUP_SIZE {PARSED_ROW_GROUP}" + (
+            f", KV_METADATA {{{pairs}}}" if pairs else ""
+        )
         con.execute(f"COPY ({rows}) TO {literal(destination)} ({options})")
         return
     with pq.ParquetWriter(destination, rows.schema.with_metadata(dict(metadata))) as writer:
