@@ -263,7 +263,7 @@ def parsed_files_sql(parsed_files: Sequence[Path]) -> str:
 
 
 # Rows per row group of a parsed file DuckDB writes: its writer holds a group's rows until the group is full. At its
-# default (122,880) the 8.4 M city's 27 crime files, parsed two at a time, took a process to 677-739 MB, and the
+# default (122,880) the 8.4 M city's 27 crime files, parsed two at a time, took a process to 647-739 MB, and the
 # pipeline's to 993 MB; in groups of 30,000, 520-560 MB, in files 0.3% larger. Validation reads them as fast.
 PARSED_ROW_GROUP = 30_000
 
