@@ -12,11 +12,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines import ingest
 from pipelines.errors import SourceError
-from pipelines.kinds import crime
+from pipelines.kinds import base, crime
 from pipelines.settings import Paths
 from pipelines.sources import load_source
 
@@ -160,6 +161,47 @@ def test_each_option_reads_its_quirk(home, window_rows, monkeypatch):
         paths, "SELECT detail FROM quarantine.quirky WHERE reason = 'occurred_at_before_earliest'"
     )[0]
     assert detail == "Day Time: '1970-01-01 00:00:00' is before earliest_occurred_at 2015-01-01"
+
+
+def test_windows_across_row_groups_read_what_one_statement_reads(home, monkeypatch):
+    """A parsed file of several row groups (`base.PARSED_ROW_GROUP`) validated in windows that start and end inside
+    them: the filter on the rows' positions reaches the Parquet reader, which skips whole row groups, and no row is
+    lost or read twice at a group's edge. Repeats lie thousands of rows after their first row, windows away."""
+    paths, crimes, specs = home
+    rows = []
+    for number in range(7_000):
+        if number % 11 == 5:
+            rows.append(["NA", "2024-03-10", "09:00:00", "03", *IN_N01, ""])  # refused: no incident id
+        elif number % 7 == 3 and number >= 2_500:
+            rows.append(rows[number - 2_500])  # the same incident version again: refused as a repeat
+        else:
+            place = (IN_N01, IN_N02)[number % 2]
+            rows.append([f"{number:,}", "2024-03-10", f"{number % 24:02d}:00:00", "03", *place, ""])
+    write_csv(paths.landing / "quirky" / "export.csv", rows)
+
+    def validated(row_group: int, window_rows: int) -> tuple[int, dict[str, list[tuple]]]:
+        """The parsed file's row groups, and the rows loaded and refused, as a run writes them."""
+        monkeypatch.setattr(base, "PARSED_ROW_GROUP", row_group)
+        monkeypatch.setattr(crime, "WINDOW_ROWS", window_rows)
+        for parsed in (paths.parsed / "quirky").glob("*.parquet"):
+            parsed.unlink()
+        ingest.land(crimes, paths, None)
+        (parsed,) = (paths.parsed / "quirky").glob("*.parquet")
+        loads = query(paths, "SELECT load_id FROM meta.loads WHERE source = 'quirky'")
+        ingest.validate(crimes, specs, paths, redo=[load_id for (load_id,) in loads])  # in place of the first
+        return pq.read_metadata(parsed).num_row_groups, {
+            table: query(paths, f"SELECT * EXCLUDE (loaded_at) FROM {table} ORDER BY _row")
+            for table in ("raw.quirky", "quarantine.quirky")
+        }
+
+    groups, whole = validated(row_group=100_000, window_rows=100_000)
+    groups_in_windows, in_windows = validated(row_group=2_048, window_rows=1_500)
+    assert groups == 1 and groups_in_windows >= 3
+    assert in_windows == whole
+    assert len(whole["raw.quirky"]) + len(whole["quarantine.quirky"]) == 7_000
+    reasons = [row[-3] for row in whole["quarantine.quirky"]]  # reason, record, detail
+    assert set(reasons) == {"missing_incident_id", "duplicate_incident"}
+    assert reasons.count("duplicate_incident") > 300
 
 
 def test_area_codes_that_are_one_number_must_name_one_neighborhood(home):
