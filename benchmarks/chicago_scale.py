@@ -104,8 +104,8 @@ def process_label(pid: int, root: int) -> str:
     names = [Path(w).name for w in words]
     if "pipelines.dbt_worker" in words:
         return "dbt worker (every dbt command)"
-    if "pipelines.checks.expectations_worker" in words:
-        return "expectations worker (great-expectations)"
+    if "pipelines.validation_worker" in words:  # and the processes it forks: the loads', the suite's
+        return "validation worker (loads, great-expectations)"
     if "dbt" in names:
         command = words[names.index("dbt") + 1 : names.index("dbt") + 3]
         return "dbt " + " ".join(w for w in command if not w.startswith("-"))

@@ -19,8 +19,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from pipelines import dbt_worker
-from pipelines.checks import expectations_worker
+from pipelines import dbt_worker, validation_worker
 from pipelines.settings import DEMO_SOURCES_DIR, REPO_ROOT, Paths
 
 DEMO_SALT = "demo-city-salt-not-a-secret"  # the demo's own data only; real deployments set NBHD_PII_SALT
@@ -400,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-source":
         return check_source(args.file, args.sample, args.home)
     if args.command != "backfill":  # the commands that validate loads: great-expectations' import starts now
-        expectations_worker.start()
+        validation_worker.start()
     try:
         if args.command == "demo":
             return demo(args.size, args.home, args.verbose)
@@ -424,7 +423,7 @@ def entry_point() -> NoReturn:
     flushed here, and the workers are stopped."""
     code = main()
     dbt_worker.stop()
-    expectations_worker.stop()
+    validation_worker.stop()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

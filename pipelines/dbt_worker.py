@@ -85,7 +85,7 @@ def stop() -> None:
     global _worker
     if _worker is None:
         return
-    _worker.kill()  # not SIGTERM, which it may have inherited ignored (see expectations_worker.stop)
+    _worker.kill()  # not SIGTERM, which it may have inherited ignored (see validation_worker.stop)
     _worker.wait()
     shutil.rmtree(Path(_worker.args[-1]).parent, ignore_errors=True)  # its socket's folder
     os.environ.pop(WORKER_ADDRESS, None)

@@ -3,8 +3,7 @@ then one `canonical/<kind>` view per source kind: what dbt reads."""
 
 import dagster as dg
 
-from pipelines import ingest
-from pipelines.checks import expectations_worker
+from pipelines import validation_worker
 from pipelines.checks.load_checks import check_spec, evaluate, load_checks
 from pipelines.kinds import KINDS, Kind, kind_of
 from pipelines.resources import DataHome
@@ -45,7 +44,7 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
     ) -> dg.MaterializeResult:
         paths = data_home.paths
         redo = loads_with_quarantine(paths, spec.name) if config.replay_quarantine else []
-        summaries = ingest.validate(spec, specs, paths, redo=redo)
+        summaries = validation_worker.write_loads(spec, specs, paths, redo)
         # One record per step, a line per load (as the landed files: pipelines/assets/ingest.py).
         if summaries:
             context.log.info(
@@ -55,7 +54,7 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
                     for s in summaries
                 )
             )
-        validated = expectations_worker.validate_new_loads(paths.warehouse, spec)
+        validated = validation_worker.validate_new_loads(paths.warehouse, spec)
         with connect(paths.warehouse) as con:
             results = [evaluate(check, con, spec) for check in checks]
         return dg.MaterializeResult(

@@ -1,19 +1,31 @@
-"""The expectations worker: great-expectations runs in a process of its own, started before a run needs it.
+"""The validation worker: a source's new loads are validated in a process of its own, started before a run needs it.
 
-Importing great-expectations costs about 3 s of CPU (itself 1.3 s, scipy 1.1 s, SQLAlchemy 0.4 s: `python -X
-importtime`), paid by every run before its first validation: most of the 3.1 s that validating a daily file of
-2,700 crime rows took, the suite itself 0.2 s. The CLI starts the worker (`start`) before it imports Dagster, so
-that the import runs on the other core while the pipeline's process starts Dagster and the run; elsewhere (a run
-of the Dagster daemon or UI, a test) it starts at the first validation. One worker serves every validation of the
-process that started it, one at a time (`validate_new_loads`); the groups of loads of one validation are validated
-side by side by processes it forks, one per core up to four (`_group_pool`).
+A validation has two parts, two requests (pipelines/assets/validate.py): the loads themselves, each parsed file's
+rows checked in SQL and written into the warehouse (`write_loads`), then great-expectations' suite on the rows
+written (`validate_new_loads`).
 
-Requests and answers are pickles over the worker's standard input and output: a request holds the arguments of
-`expectations.validate_new_loads` and the caller's environment (the data home's folders come from it), an answer
-the result or the exception, and what the validation wrote to standard error (great-expectations' warnings), which
-the caller writes to its own: during a CLI run, the run's log file, not the screen. The worker writes the
-warehouse's meta.load_expectations itself; the caller holds no connection to the warehouse meanwhile (every
-connection is per operation: pipelines/warehouse.py).
+- The loads are written by a process the worker forks for each validation, which exits when they are written: the
+  memory they take (at 8.4 M incidents some 420 MB: DuckDB's `memory_limit` and what it holds beside) is given
+  back, instead of staying in a process that holds Dagster, dbt's adapters and the definitions, about 500 MB
+  before a load begins. In the pipeline's own process the crime loads took it to 885-1014 MB, against a bound of
+  1 GB (benchmarks/README.md).
+- Importing great-expectations costs about 3 s of CPU (itself 1.3 s, scipy 1.1 s, SQLAlchemy 0.4 s: `python -X
+  importtime`), paid by every run before its first validation: most of the 3.1 s that validating a daily file of
+  2,700 crime rows took, the suite itself 0.2 s. The CLI starts the worker (`start`) before it imports Dagster, so
+  that the import runs on the other core while the pipeline's process starts Dagster and the run; elsewhere (a run
+  of the Dagster daemon or UI, a test) it starts at the first validation.
+
+One worker serves every validation of the process that started it, one request at a time. Its processes are
+forked once great-expectations is imported (one forked in the middle of the import would wait forever for the
+import's lock): the one that writes the loads, then those that run the suite on groups of loads side by side, one
+per core up to four (`_pool`), each starting with great-expectations imported.
+
+Requests and answers are pickles over the worker's standard input and output: a request holds what to do (one of
+`OPERATIONS`), its arguments and the caller's environment (the data home's settings come from it); an answer the
+result or the exception, and what the request wrote to standard error (great-expectations' warnings), which the
+caller writes to its own: during a CLI run, the run's log file, not the screen. The worker and its processes write the warehouse
+themselves; the caller holds no connection to it meanwhile (every connection is per operation:
+pipelines/warehouse.py).
 
 The worker ends when its input does (the process that started it exited) and, mid-validation too, when that
 process is gone, and its forked processes when it is: none may keep the warehouse open for the next run.
@@ -38,11 +50,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the CLI imports this module first thing: nothing more than it needs
     from concurrent.futures import ProcessPoolExecutor
 
+    from pipelines.settings import Paths
     from pipelines.sources import SourceSpec
+    from pipelines.warehouse import LoadSummary
 
 # How often the worker checks that the process that started it is still there.
 PARENT_CHECK_SECONDS = 0.5
-# The most processes validating groups side by side: each holds a batch of up to 500,000 rows and the copies
+# The most processes running the suite on groups side by side: each holds a batch of up to 500,000 rows and the copies
 # great-expectations makes (about 600 MB at its peak for crime rows), so memory grows with their number.
 GROUP_PROCESSES = 4
 
@@ -56,7 +70,7 @@ def start() -> None:
     if _worker is not None and _worker.poll() is None:
         return
     _worker = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.checks.expectations_worker"],
+        [sys.executable, "-m", "pipelines.validation_worker"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -77,19 +91,32 @@ def stop() -> None:
     _worker = None
 
 
+def write_loads(
+    spec: SourceSpec, specs: list[SourceSpec], paths: Paths, redo: list[str]
+) -> list[LoadSummary]:
+    """`ingest.validate(spec, specs, paths, redo)` in a process the worker forks: the summaries of the loads written."""
+    return _request("loads", spec, spec, specs, paths, redo)
+
+
 def validate_new_loads(warehouse: Path, spec: SourceSpec) -> int:
-    """`expectations.validate_new_loads(warehouse, spec)`, run by the worker (started now if it is not running)."""
+    """`expectations.validate_new_loads(warehouse, spec)`, its groups of loads side by side in processes the worker
+    forks: how many loads the suite validated."""
+    return _request("expectations", spec, warehouse, spec)
+
+
+def _request(operation: str, spec: SourceSpec, *args):
+    """What the worker (started now if it is not running) answers to `operation` on `args`, for source `spec`."""
     start()
     assert _worker is not None and _worker.stdin is not None and _worker.stdout is not None
     try:
-        pickle.dump((warehouse, spec, dict(os.environ)), _worker.stdin)
+        pickle.dump((operation, args, dict(os.environ)), _worker.stdin)
         _worker.stdin.flush()
         failed, value, errors = pickle.load(_worker.stdout)
     except (EOFError, BrokenPipeError, pickle.UnpicklingError) as error:  # the worker died mid-answer too
         code = _worker.wait()
         stop()
         raise RuntimeError(
-            f"the expectations worker stopped (exit code {code}) while validating the loads of {spec.name}"
+            f"the validation worker stopped (exit code {code}) while validating the loads of {spec.name}"
         ) from error
     if errors:
         sys.stderr.write(errors)
@@ -122,29 +149,24 @@ def serve() -> None:
 
 
 def _answer(requests, answers, errors) -> None:
-    from pipelines.checks import expectations
-
-    # great-expectations is imported on a thread of its own: a source with no new load to validate needs none of it
-    # and is answered at once (as when the caller validated in its own process: it imported great-expectations
-    # only for a load to validate), while a validation waits for the import only as long as it still runs (Python's
-    # lock on a module being imported).
-    importer = threading.Thread(target=importlib.import_module, args=("great_expectations",), daemon=True)
+    # What the requests need (great-expectations most of it) is imported on a thread of its own, while the caller
+    # goes on: a request waits for the imports only as long as they still run.
+    importer = threading.Thread(target=_import, args=(IMPORTED,), daemon=True)
     importer.start()
     while True:
         try:
-            warehouse, spec, environment = pickle.load(requests)
+            operation, args, environment = pickle.load(requests)
         except EOFError:
             return
         saved_environment = dict(os.environ)
         os.environ.clear()
         os.environ.update(environment)
         try:
-            # Processes are forked only once the import is done: one forked in the middle of it would wait forever
-            # for the import's lock. Until then, and on one core, groups are validated one after another.
-            with _group_pool() if not importer.is_alive() else contextlib.nullcontext() as pool:
-                answer: tuple = (False, expectations.validate_new_loads(warehouse, spec, pool))
+            importer.join()  # before any fork: a process forked in the middle of the import would wait forever
+            answer: tuple = (False, OPERATIONS[operation](*args))
         except Exception as error:  # noqa: BLE001 (the caller raises it)
-            error.add_note(f"in the expectations worker:\n{traceback.format_exc()}")
+            # The traceback of a failure in a forked process comes with it (the cause of the error raised here).
+            error.add_note(f"in the validation worker:\n{traceback.format_exc()}")
             answer = (True, error)
         finally:
             os.environ.clear()
@@ -153,17 +175,43 @@ def _answer(requests, answers, errors) -> None:
         answers.flush()
 
 
+def _write_loads(*args) -> list[LoadSummary]:
+    from pipelines import ingest
+
+    with _pool(1) as loads:  # its memory goes with it
+        return loads.submit(ingest.validate, *args).result()
+
+
+def _run_suites(warehouse: Path, spec: SourceSpec) -> int:
+    from pipelines.checks import expectations
+
+    with _group_pool() as pool:
+        return expectations.validate_new_loads(warehouse, spec, pool)
+
+
+OPERATIONS = {"loads": _write_loads, "expectations": _run_suites}
+IMPORTED = ("great_expectations", "pipelines.ingest", "pipelines.checks.expectations")
+
+
+def _import(modules: tuple[str, ...]) -> None:
+    for module in modules:
+        importlib.import_module(module)
+
+
 def _group_pool() -> ProcessPoolExecutor | contextlib.nullcontext:
-    """Processes that validate groups of loads side by side, one per core up to GROUP_PROCESSES
+    """Processes that run the suite on groups of loads side by side, one per core up to GROUP_PROCESSES
     (`expectations.validate_new_loads`): one validation of great-expectations runs on one core, while the pipeline's
-    process and dbt's wait for it. They are forked from the worker at the first group, so they start with
-    great-expectations imported, and each ends when the worker is gone. None (a null context) on one core."""
+    process and dbt's wait for it. None (a null context) on one core: the worker runs the groups one after another."""
+    processes = min(len(os.sched_getaffinity(0)), GROUP_PROCESSES)
+    return _pool(processes) if processes > 1 else contextlib.nullcontext()
+
+
+def _pool(processes: int) -> ProcessPoolExecutor:
+    """Up to `processes` processes forked from the worker as tasks come (so they start with what it imported), each
+    ending when the worker is gone."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    processes = min(len(os.sched_getaffinity(0)), GROUP_PROCESSES)
-    if processes < 2:
-        return contextlib.nullcontext()
     return ProcessPoolExecutor(
         max_workers=processes,
         mp_context=multiprocessing.get_context("fork"),

@@ -1,8 +1,8 @@
-"""The expectations worker (pipelines/checks/expectations_worker.py): great-expectations in a process of its own.
-A validation it runs writes the outcomes a hand count expects, its errors are raised in the caller, it ends with
-the process that started it and the processes it forks end with it, and it stops in a process that ignores
-SIGTERM. Every run of the pipeline validates through it too (tests/e2e, tests/reliability/test_blocking_checks.py):
-this file checks what those runs would not show."""
+"""The validation worker (pipelines/validation_worker.py): a source's loads and great-expectations' suite in a process
+of its own. A validation it runs writes the outcomes a hand count expects, its errors (those of the process it forks
+to write the loads too) are raised in the caller, it ends with the process that started it and the processes it
+forks end with it, and it stops in a process that ignores SIGTERM. Every run of the pipeline validates through it
+(tests/e2e, tests/reliability): this file checks what those runs would not show."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.checks import expectations_worker
+from pipelines import validation_worker
 from pipelines.kinds import kind_of
+from pipelines.settings import DEMO_SOURCES_DIR, Paths
 from pipelines.warehouse import ensure_meta_tables, ensure_tables
 from tests.checks.test_expectation_batches import LOADED_AT, SPEC, crime_row, expected_unexpected, load_rows
 from tests.conftest import REPO, cli_env
@@ -40,18 +41,28 @@ def write_loads(warehouse, loads: dict[str, tuple[list[dict], datetime]]) -> Non
             )
 
 
+def validate(home, warehouse) -> int:
+    """How many loads of SPEC the worker validated: none to write (they are in the warehouse already), then the
+    suite."""
+    paths = Paths(
+        home=home, sources_dir=DEMO_SOURCES_DIR, warehouse=warehouse, publish_dir=home / "published"
+    )
+    assert validation_worker.write_loads(SPEC, [SPEC], paths, []) == []
+    return validation_worker.validate_new_loads(warehouse, SPEC)
+
+
 def test_the_worker_writes_each_loads_outcomes_and_raises_its_errors_in_the_caller(tmp_path, monkeypatch):
     monkeypatch.setenv("NBHD_HOME", str(tmp_path))
     warehouse = tmp_path / "warehouse.duckdb"
     write_loads(warehouse, {"L0": ([crime_row(i) for i in range(200, 203)], LOADED_AT)})
     # Answered once the worker has imported great-expectations: it validates the next groups side by side.
-    assert expectations_worker.validate_new_loads(warehouse, SPEC) == 1
+    assert validate(tmp_path, warehouse) == 1
     # Written at two moments, two suites: two groups, each validated by a process of the worker's.
     later = LOADED_AT + timedelta(days=1)
     write_loads(
         warehouse, {"L1": (load_rows(), LOADED_AT), "L2": ([crime_row(i) for i in range(100, 105)], later)}
     )
-    assert expectations_worker.validate_new_loads(warehouse, SPEC) == 2
+    assert validate(tmp_path, warehouse) == 2
     with duckdb.connect(str(warehouse), read_only=True) as con:
         written = con.execute(
             "SELECT load_id, loaded_at, expectation, success, unexpected_rows FROM meta.load_expectations"
@@ -64,35 +75,36 @@ def test_the_worker_writes_each_loads_outcomes_and_raises_its_errors_in_the_call
         ("L2", later),
     }
     # Validated as they are now: nothing is left to validate.
-    assert expectations_worker.validate_new_loads(warehouse, SPEC) == 0
+    assert validate(tmp_path, warehouse) == 0
 
-    # A warehouse DuckDB cannot open: the worker's error, raised here, says where it happened.
+    # A warehouse DuckDB cannot open: the error of the process that writes the loads, raised here, says where it
+    # happened.
     with pytest.raises(duckdb.IOException, match="Is a directory") as raised:
-        expectations_worker.validate_new_loads(tmp_path, SPEC)
-    assert any("in the expectations worker" in note for note in raised.value.__notes__)
+        validate(tmp_path, tmp_path)
+    (note,) = raised.value.__notes__
+    assert "in the validation worker" in note and 'pipelines/ingest.py", line' in note, note
     # The worker outlives a failed validation.
-    assert expectations_worker.validate_new_loads(warehouse, SPEC) == 0
+    assert validate(tmp_path, warehouse) == 0
+
+
+def python(script: str) -> subprocess.Popen:
+    """A Python process running `script`, whose standard output the test reads."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script], cwd=REPO, env=cli_env(), stdout=subprocess.PIPE, text=True
+    )
 
 
 def test_the_worker_exits_with_the_process_that_started_it():
-    parent = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import json, time\n"
-            "from pipelines.checks import expectations_worker\n"
-            "expectations_worker.start()\n"
-            "print(json.dumps(expectations_worker._worker.pid), flush=True)\n"
-            "time.sleep(600)\n",
-        ],
-        cwd=REPO,
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        text=True,
+    parent = python(
+        "import json, time\n"
+        "from pipelines import validation_worker\n"
+        "validation_worker.start()\n"
+        "print(json.dumps(validation_worker._worker.pid), flush=True)\n"
+        "time.sleep(600)\n"
     )
     worker = json.loads(parent.stdout.readline())
     assert not _alive_after_killing(parent, [worker]), (
-        "the expectations worker outlived the process that started it"
+        "the validation worker outlived the process that started it"
     )
 
 
@@ -102,39 +114,31 @@ def test_the_worker_exits_with_the_process_that_started_it():
 def test_the_workers_processes_exit_with_it():
     """The processes that validate groups side by side (forked by the worker) end when the worker is gone, mid-group
     too: none keeps the warehouse open for the next run."""
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import json, time\n"
-            "from pipelines.checks import expectations_worker\n"
-            "pool = expectations_worker._group_pool()\n"
-            "[pool.submit(time.sleep, 600) for _ in range(2)]\n"
-            "print(json.dumps(list(pool._processes)), flush=True)\n"
-            "time.sleep(600)\n",
-        ],
-        cwd=REPO,
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        text=True,
+    worker = python(
+        "import json, time\n"
+        "from pipelines import validation_worker\n"
+        "pool = validation_worker._group_pool()\n"
+        "[pool.submit(time.sleep, 600) for _ in range(2)]\n"
+        "print(json.dumps(list(pool._processes)), flush=True)\n"
+        "time.sleep(600)\n"
     )
     processes = json.loads(worker.stdout.readline())
-    assert len(processes) == min(len(os.sched_getaffinity(0)), expectations_worker.GROUP_PROCESSES) >= 2
+    assert len(processes) == min(len(os.sched_getaffinity(0)), validation_worker.GROUP_PROCESSES) >= 2
     assert all(_alive(pid) for pid in processes)
     assert not _alive_after_killing(worker, processes), "a process of the worker's outlived it"
 
 
 def test_both_workers_stop_in_a_process_that_ignores_sigterm():
     """A process passes its ignored signals on to those it starts, and Dagster gives SIGTERM the handler of SIGINT,
-    which a background job starts with ignored: stopping the expectations and dbt workers must not rest on it."""
+    which a background job starts with ignored: stopping the validation and dbt workers must not rest on it."""
     script = (
         "import signal\n"
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         "from pipelines import dbt_worker\n"
-        "from pipelines.checks import expectations_worker\n"
-        "expectations_worker.start()\n"
+        "from pipelines import validation_worker\n"
+        "validation_worker.start()\n"
         "dbt_worker.start()\n"
-        "expectations_worker.stop()\n"
+        "validation_worker.stop()\n"
         "dbt_worker.stop()\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=REPO, env=cli_env(), timeout=30, check=True)
