@@ -95,7 +95,7 @@ def process_label(pid: int, root: int) -> str:
     """What a process of the run is, for the table: the pipeline itself, one of its workers, or the dbt command it
     started."""
     if pid == root:
-        return "pipeline (Dagster, loads, checks)"
+        return "pipeline (Dagster, parsing, checks)"
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             words = [w.decode(errors="replace") for w in handle.read().split(b"\0") if w]

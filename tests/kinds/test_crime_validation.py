@@ -8,10 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -20,9 +17,10 @@ import pytest
 from pipelines import ingest
 from pipelines.kinds import KINDS
 from pipelines.kinds.base import SourceError
-from pipelines.settings import DBT_PROJECT_DIR, Paths
+from pipelines.settings import Paths
 from pipelines.sources import load_source
 from pipelines.warehouse import connect, refresh_canonical_view
+from tests.reliability._helpers import dbt
 
 PORTAL = "%m/%d/%Y %I:%M:%S %p"
 # id -> (lon_min, lon_max, lat_min, lat_max): rectangles, so containment is checkable by eye.
@@ -274,33 +272,7 @@ def test_a_revised_incident_in_a_later_file_ends_as_one_row_with_the_new_values(
             refresh_canonical_view(con, KINDS[kind], [s.name for s in specs if s.kind == kind])
     assert query(paths, "SELECT count(*) FROM raw.drops WHERE incident_id = '100'") == [(2,)]
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NBHD_", "DBT_"))} | {
-        "NBHD_WAREHOUSE": str(paths.warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [
-            str(dbt),
-            "run",
-            "--select",
-            "+int_incidents_deduplicated",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "dbt_target"),
-            "--log-path",
-            str(tmp_path / "dbt_logs"),
-        ],
-        env=env,
-        cwd=DBT_PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    dbt(paths.warehouse, tmp_path, "run", "--select", "+int_incidents_deduplicated")
     final = query(
         paths,
         "SELECT incident_id, offense_code, ucr_category, neighborhood_id, is_arrest, updated_at, offense_description "

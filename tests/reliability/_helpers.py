@@ -120,30 +120,20 @@ def refresh_views(paths: Paths, specs: list[SourceSpec]) -> None:
             refresh_canonical_view(con, KINDS[kind], [s.name for s in specs if s.kind == kind])
 
 
-def dbt_run(paths: Paths, select: str, scratch: Path) -> subprocess.CompletedProcess:
-    """The repo's dbt project against this warehouse, with target/ and logs/ kept in `scratch` so parallel runs of
-    other tests never share them."""
-    dbt = Path(sys.executable).parent / "dbt"
+def dbt(warehouse: Path, scratch: Path, *args: str) -> subprocess.CompletedProcess:
+    """`dbt ARGS` of the repo's dbt project against this warehouse, with target/ and logs/ kept in `scratch` so
+    parallel runs of other tests never share them; it must succeed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NBHD_", "DBT_"))} | {
-        "NBHD_WAREHOUSE": str(paths.warehouse),
+        "NBHD_WAREHOUSE": str(warehouse),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    args = [
-        str(dbt),
-        "run",
-        "--select",
-        select,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(scratch / "target"),
-        "--log-path",
-        str(scratch / "logs"),
-    ]
-    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600, cwd=DBT_PROJECT_DIR)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    command = [str(Path(sys.executable).parent / "dbt"), *args]
+    command += ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    command += ["--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")]
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=600, cwd=DBT_PROJECT_DIR
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     return result
 
 

@@ -21,7 +21,7 @@ from tests.connectors.portal import FAST, running_portal
 from tests.fixtures.small_city import CRIME_HEADER, _crime_row
 from tests.reliability._helpers import (
     DEMO_CROSSWALK,
-    dbt_run,
+    dbt,
     drop,
     land_and_load,
     make_paths,
@@ -145,7 +145,7 @@ def revised(tmp_path_factory) -> Paths:
     assert second_run["$where"] == "updated_on >= '2024-02-27T09:00:00.000'"  # cursor minus 7 days
 
     refresh_views(paths, [places, drops, remote])
-    dbt_run(paths, "+crime_monthly", paths.home / "dbt")
+    dbt(paths.warehouse, paths.home / "dbt", "run", "--select", "+crime_monthly")
     return paths
 
 
