@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib
 import os
 import pickle
 import subprocess
@@ -151,7 +150,7 @@ def serve() -> None:
 def _answer(requests, answers, errors) -> None:
     # What the requests need (great-expectations most of it) is imported on a thread of its own, while the caller
     # goes on: a request waits for the imports only as long as they still run.
-    importer = threading.Thread(target=_import, args=(IMPORTED,), daemon=True)
+    importer = threading.Thread(target=_import, daemon=True)
     importer.start()
     while True:
         try:
@@ -190,12 +189,14 @@ def _run_suites(warehouse: Path, spec: SourceSpec) -> int:
 
 
 OPERATIONS = {"loads": _write_loads, "expectations": _run_suites}
-IMPORTED = ("great_expectations", "pipelines.ingest", "pipelines.checks.expectations")
 
 
-def _import(modules: tuple[str, ...]) -> None:
-    for module in modules:
-        importlib.import_module(module)
+def _import() -> None:
+    """What the requests need, great-expectations most of it."""
+    import great_expectations  # noqa: F401
+
+    from pipelines import ingest  # noqa: F401
+    from pipelines.checks import expectations  # noqa: F401
 
 
 def _group_pool() -> ProcessPoolExecutor | contextlib.nullcontext:
