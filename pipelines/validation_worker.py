@@ -23,8 +23,8 @@ per core up to four (`_pool`), each starting with great-expectations imported.
 Requests and answers are pickles over the worker's standard input and output: a request holds what to do (one of
 `OPERATIONS`), its arguments and the caller's environment (the data home's settings come from it); an answer the
 result or the exception, and what the request wrote to standard error (great-expectations' warnings), which the
-caller writes to its own: during a CLI run, the run's log file, not the screen. The worker and its processes write the warehouse
-themselves; the caller holds no connection to it meanwhile (every connection is per operation:
+caller writes to its own: during a CLI run, the run's log file, not the screen. The worker and its processes write
+the warehouse themselves; the caller holds no connection to it meanwhile (every connection is per operation:
 pipelines/warehouse.py).
 
 The worker ends when its input does (the process that started it exited) and, mid-validation too, when that
@@ -55,8 +55,8 @@ if TYPE_CHECKING:  # the CLI imports this module first thing: nothing more than 
 
 # How often the worker checks that the process that started it is still there.
 PARENT_CHECK_SECONDS = 0.5
-# The most processes running the suite on groups side by side: each holds a batch of up to 500,000 rows and the copies
-# great-expectations makes (about 600 MB at its peak for crime rows), so memory grows with their number.
+# The most processes running the suite on groups side by side: each holds a batch of up to 500,000 rows and the
+# copies great-expectations makes (about 600 MB at its peak for crime rows), so memory grows with their number.
 GROUP_PROCESSES = 4
 
 _worker: subprocess.Popen | None = None
@@ -93,7 +93,8 @@ def stop() -> None:
 def write_loads(
     spec: SourceSpec, specs: list[SourceSpec], paths: Paths, redo: list[str]
 ) -> list[LoadSummary]:
-    """`ingest.validate(spec, specs, paths, redo)` in a process the worker forks: the summaries of the loads written."""
+    """`ingest.validate(spec, specs, paths, redo)`, in a process the worker forks: the summaries of the loads
+    written."""
     return _request("loads", spec, spec, specs, paths, redo)
 
 

@@ -31,8 +31,8 @@ if TYPE_CHECKING:  # the kinds import this module: their types only, for annotat
 # temporary folder. Together with the Python process this keeps every process of a run under 1 GB. At 256 MB a crime
 # load of 360,000 rows spilled (its validation, and the sort that writes it in row order, `write_loads`): the 8.4 M
 # city's 39 crime loads took 40 s, against 28 s at 384 MB (the process peaking at 535 MB against 682 MB, alone; in a
-# whole run, then in the pipeline's own process, 857-876 MB: benchmarks/README.md). NBHD_DUCKDB_MEMORY_LIMIT sets another
-# (docs/settings.md).
+# whole run, then in the pipeline's own process, 857-876 MB: benchmarks/README.md). NBHD_DUCKDB_MEMORY_LIMIT sets
+# another (docs/settings.md).
 MEMORY_LIMIT = "384MB"
 MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*[KMGT]i?B", re.IGNORECASE)  # as DuckDB reads them, none negative
 # The storage format of a warehouse file this creates (an existing file keeps its own). DuckDB 1.5's writes the same

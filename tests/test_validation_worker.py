@@ -1,8 +1,8 @@
-"""The validation worker (pipelines/validation_worker.py): a source's loads and great-expectations' suite in a process
-of its own. A validation it runs writes the outcomes a hand count expects, its errors (those of the process it forks
-to write the loads too) are raised in the caller, it ends with the process that started it and the processes it
-forks end with it, and it stops in a process that ignores SIGTERM. Every run of the pipeline validates through it
-(tests/e2e, tests/reliability): this file checks what those runs would not show."""
+"""The validation worker (pipelines/validation_worker.py): a source's loads and great-expectations' suite in a
+process of its own. A validation it runs writes the outcomes a hand count expects, its errors (those of the process
+it forks to write the loads too) are raised in the caller, it ends with the process that started it and the
+processes it forks end with it, and it stops in a process that ignores SIGTERM. Every run of the pipeline validates
+through it (tests/e2e, tests/reliability): this file checks what those runs would not show."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from tests.conftest import REPO, cli_env
 from tests.test_dbt_worker import _alive, _alive_after_killing
 
 
-def write_loads(warehouse, loads: dict[str, tuple[list[dict], datetime]]) -> None:
+def insert_loads(warehouse, loads: dict[str, tuple[list[dict], datetime]]) -> None:
     """Loads of SPEC as the warehouse step writes them: load id -> (rows, when the load was written)."""
     with duckdb.connect(str(warehouse)) as con:
         ensure_meta_tables(con)
@@ -54,12 +54,12 @@ def validate(home, warehouse) -> int:
 def test_the_worker_writes_each_loads_outcomes_and_raises_its_errors_in_the_caller(tmp_path, monkeypatch):
     monkeypatch.setenv("NBHD_HOME", str(tmp_path))
     warehouse = tmp_path / "warehouse.duckdb"
-    write_loads(warehouse, {"L0": ([crime_row(i) for i in range(200, 203)], LOADED_AT)})
+    insert_loads(warehouse, {"L0": ([crime_row(i) for i in range(200, 203)], LOADED_AT)})
     # Answered once the worker has imported great-expectations: it validates the next groups side by side.
     assert validate(tmp_path, warehouse) == 1
     # Written at two moments, two suites: two groups, each validated by a process of the worker's.
     later = LOADED_AT + timedelta(days=1)
-    write_loads(
+    insert_loads(
         warehouse, {"L1": (load_rows(), LOADED_AT), "L2": ([crime_row(i) for i in range(100, 105)], later)}
     )
     assert validate(tmp_path, warehouse) == 2

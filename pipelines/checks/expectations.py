@@ -13,7 +13,8 @@ portal's first pull is the whole history in one load). Every expectation but uni
 rows are split by a hash of the suite's unique key, so that all rows sharing a key value are in one batch and the
 key is unique in the load exactly when it is in every batch. Small loads written together are validated together
 in batches of up to BATCH_ROWS rows (`validate_group`), each alone only when the batch breaks an expectation. Groups,
-and the batches of a load too large for one, are validated side by side in the validation worker's processes (pipelines/validation_worker.py).
+and the batches of a load too large for one, are validated side by side in the validation worker's processes
+(pipelines/validation_worker.py).
 """
 
 from __future__ import annotations
