@@ -95,17 +95,18 @@ def write_loads(
 ) -> list[LoadSummary]:
     """`ingest.validate(spec, specs, paths, redo)`, in a process the worker forks: the summaries of the loads
     written."""
-    return _request("loads", spec, spec, specs, paths, redo)
+    return _request("loads", spec.name, spec, specs, paths, redo)
 
 
 def validate_new_loads(warehouse: Path, spec: SourceSpec) -> int:
     """`expectations.validate_new_loads(warehouse, spec)`, its groups of loads side by side in processes the worker
     forks: how many loads the suite validated."""
-    return _request("expectations", spec, warehouse, spec)
+    return _request("expectations", spec.name, warehouse, spec)
 
 
-def _request(operation: str, spec: SourceSpec, *args):
-    """What the worker (started now if it is not running) answers to `operation` on `args`, for source `spec`."""
+def _request(operation: str, source: str, *args):
+    """What the worker (started now if it is not running) answers to `operation` on `args`, for the loads of
+    `source` (named in an error)."""
     start()
     assert _worker is not None and _worker.stdin is not None and _worker.stdout is not None
     try:
@@ -116,7 +117,7 @@ def _request(operation: str, spec: SourceSpec, *args):
         code = _worker.wait()
         stop()
         raise RuntimeError(
-            f"the validation worker stopped (exit code {code}) while validating the loads of {spec.name}"
+            f"the validation worker stopped (exit code {code}) while validating the loads of {source}"
         ) from error
     if errors:
         sys.stderr.write(errors)

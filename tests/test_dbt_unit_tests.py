@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.assets.dbt import dbt_project
 from tests.reliability._helpers import dbt
 
 
 def unit_tests() -> set[str]:
     """Every unit test of the project, by unique id, from the project's parse."""
-    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    manifest = json.loads(dbt_project().manifest_path.read_text())
     return set(manifest["unit_tests"])
 
 
