@@ -39,7 +39,8 @@ test: $(TEST_SETUP) $(CHROMIUM)
 	@# dbt parses its project once here, not in two test workers at the same moment.
 	$(BIN)/python -c "from pipelines.assets.dbt import dbt_project; dbt_project()"
 	@# Two workers: most tests wait on one single-threaded subprocess (Dagster, dbt), so two share 2 cores well.
-	$(BIN)/pytest -n 2 --dist loadfile
+	@# Whole modules to each, the longest first (tests/conftest.py: pytest_collection_modifyitems).
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # The same dbt project on Spark (dbt-spark, a local PySpark session; needs Java 17): builds the demo's models
 # on Spark and compares every published table with DuckDB's. The `spark` extra gets an environment of its own,

@@ -43,6 +43,8 @@ from tests.e2e._recount import (
     warehouse,
 )
 
+pytestmark = pytest.mark.runs_long
+
 SOURCES = REPO_ROOT / "sources"
 # Everything up to the published tables (the HTML report and docs are tested elsewhere).
 RUN = ("--select", "+key:published_files")

@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import TABLES_ONLY, run_cli
 from tests.fixtures.small_city import NEIGHBORHOODS, SOURCES, VIOLENT, build, write_sources
 
+pytestmark = pytest.mark.runs_long
+
 MIN_CELL = 10
 SURVEY_ONLY = ("demo_neighborhoods", "demo_population", "demo_survey_qualtrics", "demo_programs")
 LATE_CRIME = {"crime_start": "2024-04-01", "crime_days": 456}  # incidents 2024-04 .. 2025-06

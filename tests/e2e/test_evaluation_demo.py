@@ -22,6 +22,8 @@ from pipelines.demo.generate import generate_demo_city
 from tests.conftest import TABLES_ONLY, run_cli
 from tests.e2e._placebo import assert_frames_agree, comparison, expected_evaluation, read_programs
 
+pytestmark = pytest.mark.runs_long
+
 FOUND = 0.1  # a p-value at most this says the change stands out (at most one placebo of 20 changed as much)
 
 

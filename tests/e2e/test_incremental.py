@@ -31,6 +31,8 @@ from tests.conftest import SMALL_CITY_ENV, TABLES_ONLY, run_cli
 from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, OTHER, PROPERTY, VIOLENT, _crime_row
 from tests.reliability.conftest import LOAD_TIME_COLUMNS
 
+pytestmark = pytest.mark.runs_long
+
 SEEDS = (101,)  # one sequence: the suite's budget (tests/e2e/test_backfill.py checks the months rebuilt)
 STEPS = 2
 CODES = sorted(VIOLENT) + sorted(PROPERTY) + OTHER

@@ -9,6 +9,7 @@ import time
 
 import duckdb
 import pandas as pd
+import pytest
 
 from pipelines import ingest
 from tests.conftest import SMALL_CITY_ENV, run_cli
@@ -31,6 +32,8 @@ from tests.reliability.conftest import (
     published_tables,
     run_city,
 )
+
+pytestmark = pytest.mark.runs_long
 
 BOUNDARIES = "landing/demo_neighborhoods/neighborhoods.geojson"
 CRIMES = "landing/demo_crimes/crimes_2023_2024.csv"

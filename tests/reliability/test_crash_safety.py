@@ -13,6 +13,7 @@ import time
 
 import duckdb
 import pandas as pd
+import pytest
 
 from tests.reliability.conftest import (
     LOAD_SCHEMAS,
@@ -24,6 +25,8 @@ from tests.reliability.conftest import (
     start_city_run,
     table_fingerprints,
 )
+
+pytestmark = pytest.mark.runs_long
 
 KILLS = 6
 

@@ -9,6 +9,7 @@ import shutil
 
 import duckdb
 import pandas as pd
+import pytest
 
 from pipelines.checks.nothing_vanishes import SUBJECTS, describe, differences
 from pipelines.settings import DEMO_SOURCES_DIR
@@ -18,6 +19,8 @@ from tests.reliability.conftest import (
     published_fingerprint,
     run_city,
 )
+
+pytestmark = pytest.mark.runs_long
 
 CRIME = next(subject for subject in SUBJECTS if subject.mart == "crime_monthly")
 
