@@ -1,8 +1,10 @@
 """The two steps of every load, the same for every kind, with no Dagster in them: landing -> parsed Parquet (`land`,
 the kind's parser) -> warehouse (`validate`, the kind's rules, then `warehouse.write_loads`).
 
-parsed/<source>/<load_id>.parquet is immutable and already free of personal data; the warehouse can be rebuilt
-from parsed/ alone. Both steps skip what they have already done, so re-running changes nothing.
+parsed/<source>/<load_id>.parquet is written once per definition of the source and is already free of personal
+data; the warehouse can be rebuilt from parsed/ alone. Both steps skip what they have already done, so re-running
+changes nothing. A changed definition (`SourceBase.definition_digest`: a column mapping, a crosswalk, a time format)
+parses a source's files and validates its loads again: every load then reads as a full rebuild would.
 
 A landing file has one current version: the one landed last. A corrected file dropped under the same name lands
 as a new parsed file (its load id holds the digest of its bytes), the older raw versions of that file are then
@@ -48,6 +50,8 @@ from pipelines.warehouse import (
     write_loads,
 )
 
+# In parsed/<source>/: the digest of the source definition its parsed files were written under.
+DEFINITION_FILE = "definition"
 FILE_KEY = b"neighborhood_metrics.landing_file"  # Parquet metadata: which landing file a raw load came from
 # Parquet metadata: when that version of the landing file was landed (UTC); the latest is the current one.
 LANDED_KEY = b"neighborhood_metrics.landed_at"
@@ -97,10 +101,14 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
     kind = kind_of(spec)
     target = paths.parsed / spec.name
     target.mkdir(parents=True, exist_ok=True)
+    # The definition the source's parsed files were written under: under another one (a changed column mapping,
+    # say), every landing file is parsed again, each over its parsed file.
+    definition, parsed_under = spec.definition_digest(), target / DEFINITION_FILE
+    again = not parsed_under.exists() or parsed_under.read_text() != definition
     pending = [
         (landing, target / f"{landing.load_id}.parquet")
         for landing in landing_files(paths.home, spec.landing_glob)
-        if not (target / f"{landing.load_id}.parquet").exists()
+        if again or not (target / f"{landing.load_id}.parquet").exists()
     ]
     with connect(None, allowed=[paths.home]) as con:
 
@@ -129,6 +137,12 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
     # `validate` reads the newest, and the next run removes the older.
     for superseded in parsed_versions(target)[1]:
         superseded.unlink()
+    # Unless a file that failed still has a parsed file of the older definition: then every file is parsed again
+    # next time. (A marker half-written names no definition: the same.)
+    if again and not any(
+        destination.exists() for (_, destination), (_, error) in zip(pending, landed, strict=True) if error
+    ):
+        parsed_under.write_text(definition)
     if errors:
         raise SourceError(f"{spec.name}: {len(errors)} file(s) could not be read:\n" + "\n".join(errors))
     return written
@@ -160,10 +174,11 @@ def validate(
     redo: Collection[str] = (),
     batch_rows: int = BATCH_ROWS,
 ) -> list[LoadSummary]:
-    """Validate every current parsed file (the newest version of each landing file) not yet in the warehouse, the
-    loads named in `redo` and those validated against older lookups (`stale_loads`) again (`Kind.validate`, in
-    SQL, files of up to `batch_rows` rows together: `batches`), and write each batch (loaded rows + quarantine)
-    atomically in place of its loads' earlier versions."""
+    """Validate every current parsed file (the newest version of each landing file) not yet in the warehouse, and
+    again the loads named in `redo`, those validated against older lookups (`stale_loads`) and those validated
+    under another definition of the source (`redefined_loads`) (`Kind.validate`, in SQL, files of up to
+    `batch_rows` rows together: `batches`), and write each batch (loaded rows + quarantine) atomically in place of
+    its loads' earlier versions."""
     kind = kind_of(spec)
     lookups = [s for s in specs if s.kind in kind.lookups]
     folders = data_home_folders(paths)
@@ -171,7 +186,7 @@ def validate(
         for each in [spec, *lookups]:
             ensure_tables(con, each.name, kind_of(each).columns)
         done = loaded_ids(con, spec.name)
-        again = {*redo, *stale_loads(con, spec, specs)}
+        again = {*redo, *stale_loads(con, spec, specs), *redefined_loads(con, spec)}
     current, _ = parsed_versions(paths.parsed / spec.name)
     pending = []
     for parsed_file in current:
@@ -219,6 +234,7 @@ def validate_files(spec: SourceSpec, loads: Sequence[ParsedLoad], context: Conte
         kind=kind,
         loads=[(load.load_id, load.file) for load in loads],
         loaded_at=context.now,
+        definition=spec.definition_digest(),
         validated=validated,
     )
 
@@ -246,6 +262,17 @@ def stale_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec, specs: list[So
 
 
 NETWORK_CONNECTORS = {"socrata": socrata, "arcgis": arcgis}
+
+
+def redefined_loads(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> list[str]:
+    """Loads of `spec` validated under another definition than its current one (`SourceBase.definition_digest`: a
+    corrected crosswalk, time format or null marker), or before definitions were kept. Validated again, they read
+    as a full rebuild under the current definition would: no table mixes rows read under two."""
+    rows = con.execute(
+        "SELECT load_id FROM meta.loads WHERE source = ? AND definition IS DISTINCT FROM ?",
+        [spec.name, spec.definition_digest()],
+    ).fetchall()
+    return [load_id for (load_id,) in rows]
 
 
 def state_file(paths: Paths, source: str) -> Path:

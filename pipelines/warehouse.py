@@ -173,6 +173,8 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     # Filled by the kinds whose `load_counts` name it (crime: incidents loaded as 'other' because their offense
     # code is missing from the crosswalk); NULL for the others.
     con.execute("ALTER TABLE meta.loads ADD COLUMN IF NOT EXISTS rows_unmapped_offense BIGINT")
+    # The source definition a load was validated under (`SourceBase.definition_digest`); NULL before it was kept.
+    con.execute("ALTER TABLE meta.loads ADD COLUMN IF NOT EXISTS definition VARCHAR")
     con.execute(
         "CREATE TABLE IF NOT EXISTS meta.load_reasons (source VARCHAR, load_id VARCHAR, reason VARCHAR, rows BIGINT)"
     )
@@ -227,13 +229,15 @@ def write_loads(
     kind: Kind,
     loads: Sequence[tuple[str, str]],
     loaded_at: pd.Timestamp,
+    definition: str,
     validated: Validated,
 ) -> list[LoadSummary]:
     """Write a batch of validated loads (`kinds.base.Validated`: relations on this connection) of `source`, of `kind`
     (`kinds.base.Kind`), atomically: their loaded rows into raw.<source>, their refused rows into
     quarantine.<source>, what each received, loaded and refused into meta.loads and meta.load_reasons, and their
     notes (rows loaded but changed on the way) into meta.load_notes, tables `ensure_tables` made. `loads` are the
-    batch's (load id, landing file), in the order of `_load`. A load replaces any earlier load of the same landing
+    batch's (load id, landing file), in the order of `_load`; `definition`, the digest of the source's definition
+    they were validated under (`SourceBase.definition_digest`). A load replaces any earlier load of the same landing
     file, so re-running it, or re-dropping a corrected file under the same name, never doubles a row. Counts are of
     source records (`Validated.records_loaded`)."""
     loaded, rejected = validated.loaded, validated.rejected
@@ -275,6 +279,7 @@ def write_loads(
         "rows_received": [summary.rows_received for summary in summaries],
         "rows_loaded": [summary.rows_loaded for summary in summaries],
         "rows_quarantined": [summary.rows_quarantined for summary in summaries],
+        "definition": [definition] * len(loads),
         **{name: [counted[column] for counted in filled] for column, name in enumerate(counts)},
     }
     # The batch's loads by `_load`: what names each row's load and file.

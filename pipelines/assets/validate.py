@@ -12,8 +12,9 @@ from pipelines.warehouse import connect, ensure_meta_tables, refresh_canonical_v
 
 
 class LoadConfig(dg.Config):
-    # Validate again every load that quarantined rows, with the source's current config (a corrected
-    # crosswalk, a new alias) and lookups (a calendar that now lists the event): rows that pass are loaded.
+    # Validate again every load that quarantined rows, with the source's current lookups (a calendar that now
+    # lists the event) and clock (an occurrence no longer in the future): rows that pass are loaded. (A changed
+    # definition validates every load again by itself: `ingest.redefined_loads`.)
     replay_quarantine: bool = False
 
 

@@ -17,6 +17,8 @@ reason, with a detail naming the file's column and the value that failed it (see
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -66,9 +68,25 @@ class SourceBase(Spec):
             raise ValueError("must be lower-case letters, digits and underscores, starting with a letter")
         return value
 
+    # Settings that name the source, say where its files come from or when a load check fails, not what a file's
+    # rows become: changing one parses and validates nothing again (`definition_digest`).
+    not_in_rows: ClassVar[frozenset[str]] = frozenset({"name", "connector", "path", "max_quarantine_share"})
+
     @property
     def landing_glob(self) -> str:
         return self.path or f"landing/{self.name}/*"
+
+    def definition_digest(self) -> str:
+        """A digest of what this definition makes of a file's rows: its settings but `not_in_rows`, and the bytes of
+        the files it names beside its YAML (crosswalks). Files parsed, or loads validated, under another digest are
+        parsed or validated again (`ingest.land`, `ingest.validate`): a corrected crosswalk or time format applies
+        to every load of the source, not only to the files dropped after it."""
+        settings = self.model_dump(mode="json", exclude=set(self.not_in_rows))
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+        for field_name, relative in sorted(self.files_beside().items()):
+            digest.update(f"\n{field_name}\n".encode())
+            digest.update(self.beside(relative).read_bytes())
+        return digest.hexdigest()[:16]
 
     def files_beside(self) -> dict[str, str]:
         """The files this definition names beside its YAML (crosswalks), by field: checked when it is loaded."""

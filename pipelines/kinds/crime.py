@@ -105,6 +105,8 @@ class CrimeSource(base.SourceBase):
                 ) from None
         return value
 
+    not_in_rows = base.SourceBase.not_in_rows | {"max_unmapped_share"}  # a load check's bound
+
     def files_beside(self) -> dict[str, str]:
         return {
             "offense_crosswalk": self.offense_crosswalk,

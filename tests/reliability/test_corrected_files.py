@@ -1,5 +1,6 @@
 """A corrected file dropped under the same name replaces the older version everywhere (raw, loaded rows,
-quarantine), whatever the run order, and what was validated against a changed lookup is validated again."""
+quarantine), whatever the run order; what was validated against a changed lookup is validated again; and a changed
+source definition reaches the loads made before it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 
 from pipelines import ingest
-from tests.conftest import SMALL_CITY_ENV, run_cli
+from tests.conftest import SMALL_CITY_ENV, TEST_SALT, run_cli
 from tests.fixtures.small_city import CRIME_HEADER, _crime_row
 from tests.reliability._helpers import (
     DEMO_CROSSWALK,
@@ -22,6 +23,7 @@ from tests.reliability._helpers import (
     make_paths,
     neighborhoods_geojson,
     query,
+    with_neighborhoods,
     write_source,
 )
 from tests.reliability.conftest import (
@@ -111,6 +113,73 @@ def test_loads_located_against_older_boundaries_are_validated_again_once(tmp_pat
     # Validated again once: the next loads find nothing to do.
     assert ingest.validate(crimes, specs, paths) == []
     assert ingest.validate(places, specs, paths) == []
+
+
+def test_a_changed_definition_applies_to_every_load_as_a_rebuild_would(tmp_path):
+    """A corrected crosswalk and a column newly mapped reach the loads made before them, once; a setting that does
+    not shape rows (a load check's bound) redoes nothing. After each change the warehouse holds what a data home
+    built from the same files under the current definition holds."""
+    paths = make_paths(tmp_path / "home")
+    places = with_neighborhoods(paths)
+    occurred, updated = pd.Timestamp("2024-01-03 10:00"), pd.Timestamp("2024-01-04 10:00")
+    files = {
+        "2024_01.csv": [_crime_row("B1", occurred, updated, "06", 41.82, -87.68)],
+        "2024_02.csv": [
+            _crime_row("B2", occurred + pd.Timedelta(days=31), updated, "06", 41.82, -87.62),
+            _crime_row("B3", occurred + pd.Timedelta(days=32), updated, "08B", 41.82, -87.62),
+        ],
+    }
+    for name, rows in files.items():
+        drop(
+            paths,
+            "drops",
+            name,
+            "".join(",".join(f'"{cell}"' for cell in row) + "\n" for row in [CRIME_HEADER, *rows]),
+        )
+    crosswalk = "offense_code,ucr_category\n06,property\n08B,violent\n"
+    crimes = write_source(paths, "drops", CRIME_YAML, {"crosswalk.csv": crosswalk})
+    first = land_and_load(paths, crimes, [places, crimes])
+    assert len(first) == 2
+
+    def loaded(home_paths) -> pd.DataFrame:
+        return query(
+            home_paths,
+            "SELECT * EXCLUDE (loaded_at) FROM raw.drops ORDER BY incident_id",
+        )
+
+    def rebuilt(crime_yaml: str, crime_crosswalk: str) -> pd.DataFrame:
+        """The same landing files in a new data home, under the current definition."""
+        fresh = make_paths(tmp_path / f"rebuilt-{len(list(tmp_path.iterdir()))}")
+        fresh_places = with_neighborhoods(fresh)
+        shutil.copytree(paths.landing / "drops", fresh.landing / "drops")
+        fresh_crimes = write_source(fresh, "drops", crime_yaml, {"crosswalk.csv": crime_crosswalk})
+        land_and_load(fresh, fresh_crimes, [fresh_places, fresh_crimes])
+        return loaded(fresh)
+
+    # The crosswalk corrected: 06 is violent. Both loads are validated again, once.
+    crosswalk = crosswalk.replace("06,property", "06,violent")
+    crimes = write_source(paths, "drops", CRIME_YAML, {"crosswalk.csv": crosswalk})
+    again = land_and_load(paths, crimes, [places, crimes])
+    assert sorted(s.load_id for s in again) == sorted(s.load_id for s in first)
+    assert loaded(paths)["ucr_category"].tolist() == ["violent", "violent", "violent"]
+    pd.testing.assert_frame_equal(loaded(paths), rebuilt(CRIME_YAML, crosswalk))
+    assert land_and_load(paths, crimes, [places, crimes]) == []
+
+    # A column newly mapped: the files are parsed again, so the arrests reach the loaded rows.
+    mapped = CRIME_YAML.replace("  offense_code: FBI Code\n", "  offense_code: FBI Code\n  arrest: Arrest\n")
+    assert mapped != CRIME_YAML
+    crimes = write_source(paths, "drops", mapped, {"crosswalk.csv": crosswalk})
+    assert len(ingest.land(crimes, paths, TEST_SALT)) == 2
+    assert len(ingest.validate(crimes, [places, crimes], paths)) == 2
+    assert loaded(paths)["arrest"].tolist() == [False, False, False]
+    pd.testing.assert_frame_equal(loaded(paths), rebuilt(mapped, crosswalk))
+
+    # A load check's bound does not shape a row: nothing is parsed or validated again.
+    crimes = write_source(
+        paths, "drops", mapped + "max_quarantine_share: 0.5\n", {"crosswalk.csv": crosswalk}
+    )
+    assert ingest.land(crimes, paths, TEST_SALT) == []
+    assert ingest.validate(crimes, [places, crimes], paths) == []
 
 
 def parsed_files(home, source: str) -> list[str]:
