@@ -104,11 +104,11 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
     # The definition the source's parsed files were written under: under another one (a changed column mapping,
     # say), every landing file is parsed again, each over its parsed file.
     definition, parsed_under = spec.definition_digest(), target / DEFINITION_FILE
-    again = not parsed_under.exists() or parsed_under.read_text() != definition
+    redefined = not parsed_under.exists() or parsed_under.read_text() != definition
     pending = [
         (landing, target / f"{landing.load_id}.parquet")
         for landing in landing_files(paths.home, spec.landing_glob)
-        if again or not (target / f"{landing.load_id}.parquet").exists()
+        if redefined or not (target / f"{landing.load_id}.parquet").exists()
     ]
     with connect(None, allowed=[paths.home]) as con:
 
@@ -139,7 +139,7 @@ def land(spec: SourceSpec, paths: Paths, salt: str | None, app_token: str | None
         superseded.unlink()
     # Unless a file that failed still has a parsed file of the older definition: then every file is parsed again
     # next time. (A marker half-written names no definition: the same.)
-    if again and not any(
+    if redefined and not any(
         destination.exists() for (_, destination), (_, error) in zip(pending, landed, strict=True) if error
     ):
         parsed_under.write_text(definition)
