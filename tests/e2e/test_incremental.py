@@ -5,8 +5,8 @@ landing files.
 The loads (a fixed seed each) mix what moves an incident between the months and neighborhoods the incremental
 crime models rebuild: incidents of a new month, late incidents of old months, revisions that move an incident to
 another month (before the coverage, at times), neighborhood or category, a corrected file replacing an earlier
-step's file (rows dropped, dates moved), and a quarantine replayed after a fix (the area crosswalk places the
-city's unlocatable incidents).
+step's file (rows dropped, dates moved), a quarantine replayed after a fix (the area crosswalk places the city's
+unlocatable incidents), and a corrected offense crosswalk (a code's incidents of every load change category).
 
 Compared: every published/<table>.csv and .parquet byte for byte, except the tables holding `loaded_at` (when
 a load was written: a run time). Those are compared as CSV text with that column left out.
@@ -157,6 +157,15 @@ def replay_fix(sources: Path) -> None:
         spec.write("area_crosswalk: community_areas.csv\n")
 
 
+def correct_offenses(sources: Path) -> None:
+    """The offense crosswalk corrected: simple battery (08B) is violent. A changed definition validates every load
+    again (docs/reliability.md), the city's own loads too."""
+    crosswalk = sources / "fbi_code_crosswalk.csv"
+    corrected = crosswalk.read_text().replace("\n08B,other,", "\n08B,violent,")
+    assert corrected != crosswalk.read_text()
+    crosswalk.write_text(corrected)
+
+
 def without_columns(csv_text: str, columns: tuple[str, ...]) -> list[list[str]]:
     header, *rows = list(csv.reader(io.StringIO(csv_text)))
     keep = [i for i, name in enumerate(header) if name not in columns]
@@ -217,6 +226,10 @@ def test_incremental_runs_publish_what_a_full_build_does(seed, small_city, small
         if step == 1:
             replay_fix(sources)
             cli(home, sources, "replay-quarantine", "demo_crimes")
+
+    # Then the offense crosswalk is corrected: the next run validates every load again, those no replay reached too.
+    correct_offenses(sources)
+    run(home, sources)
 
     rebuilt = tmp_path / "rebuilt"
     shutil.copytree(home / "landing", rebuilt / "landing")
