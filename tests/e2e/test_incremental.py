@@ -159,7 +159,7 @@ def replay_fix(sources: Path) -> None:
 
 def correct_offenses(sources: Path) -> None:
     """The offense crosswalk corrected: simple battery (08B) is violent. A changed definition validates every load
-    again (docs/reliability.md), the city's own loads too."""
+    again (reliability property 15, docs/reliability.md), the city's own loads too."""
     crosswalk = sources / "fbi_code_crosswalk.csv"
     corrected = crosswalk.read_text().replace("\n08B,other,", "\n08B,violent,")
     assert corrected != crosswalk.read_text()
