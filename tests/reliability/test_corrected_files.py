@@ -117,9 +117,8 @@ def test_loads_located_against_older_boundaries_are_validated_again_once(tmp_pat
 
 def test_a_changed_definition_applies_to_every_load_as_a_rebuild_would(tmp_path):
     """Reliability property 15 (docs/reliability.md): a corrected crosswalk and a column newly mapped reach the loads
-    made before them, once; a setting that does
-    not shape rows (a load check's bound) redoes nothing. After each change the warehouse holds what a data home
-    built from the same files under the current definition holds."""
+    made before them, once; a setting that does not shape rows (a load check's bound) redoes nothing. After each
+    change the warehouse holds what a data home built from the same files under the current definition holds."""
     paths = make_paths(tmp_path / "home")
     places = with_neighborhoods(paths)
     occurred, updated = pd.Timestamp("2024-01-03 10:00"), pd.Timestamp("2024-01-04 10:00")
