@@ -220,6 +220,8 @@ class LoadSummary:
     rows_received: int
     rows_loaded: int
     rows_quarantined: int
+    # Why a load written before was validated again (`ingest.validate`); None for a new load.
+    again: str | None = None
 
 
 def write_loads(

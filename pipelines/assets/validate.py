@@ -52,6 +52,7 @@ def warehouse_asset(spec: SourceSpec, specs: list[SourceSpec]) -> dg.AssetsDefin
                 f"{spec.name}: {len(summaries)} load(s) written:\n"
                 + "\n".join(
                     f"  {s.file}: {s.rows_received} received, {s.rows_loaded} loaded, {s.rows_quarantined} quarantined"
+                    + (f" (validated again: {s.again})" if s.again else "")
                     for s in summaries
                 )
             )

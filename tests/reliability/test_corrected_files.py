@@ -108,7 +108,9 @@ def test_loads_located_against_older_boundaries_are_validated_again_once(tmp_pat
     assert len(parsed_files(paths.home, "places")) == 1
 
     again = ingest.validate(crimes, specs, paths)
-    assert [summary.load_id for summary in again] == [first.load_id]
+    assert [(s.load_id, s.again) for s in again] == [
+        (first.load_id, "a lookup it was validated against changed")
+    ]
     assert located() == {"A1": "N02", "A2": "N01", "A3": "N02"}
     # Validated again once: the next loads find nothing to do.
     assert ingest.validate(crimes, specs, paths) == []
@@ -161,6 +163,7 @@ def test_a_changed_definition_applies_to_every_load_as_a_rebuild_would(tmp_path)
     crimes = write_source(paths, "drops", CRIME_YAML, {"crosswalk.csv": crosswalk})
     again = land_and_load(paths, crimes, [places, crimes])
     assert sorted(s.load_id for s in again) == sorted(s.load_id for s in first)
+    assert {s.again for s in again} == {"the source's definition changed"}
     assert loaded(paths)["ucr_category"].tolist() == ["violent", "violent", "violent"]
     pd.testing.assert_frame_equal(loaded(paths), rebuilt(CRIME_YAML, crosswalk))
     assert land_and_load(paths, crimes, [places, crimes]) == []
