@@ -53,7 +53,7 @@ class Stage:
     failed: bool = False
     started: float | None = None
     ended: float | None = None
-    detail: str = ""  # counts of the stage so far, e.g. new files landed
+    detail: str = ""  # counts of the stage so far, e.g. files parsed
 
     @property
     def finished(self) -> bool:
@@ -258,7 +258,7 @@ class Progress:
         stage.done += 1
         if name == "landing":
             self.new_files += int(values.get("new_loads", 0))
-            stage.detail = f"{self.new_files} new files"
+            stage.detail = f"{self.new_files} files parsed"  # new, or parsed again under a new definition
         elif name == "validating":
             for count in self.rows:
                 self.rows[count] += int(values.get(f"rows_{count}", 0))

@@ -34,8 +34,7 @@ def parsed_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             # One record per step, a line per file: each record is a write to the run's event storage (~5-10 ms),
             # and a roster source lands hundreds of files.
             context.log.info(
-                f"{spec.name}: landed {len(written)} new file(s):\n"
-                + "\n".join(f"  {p.name}" for p in written)
+                f"{spec.name}: parsed {len(written)} file(s):\n" + "\n".join(f"  {p.name}" for p in written)
             )
         metadata: dict = {"new_loads": len(written)}
         if network:

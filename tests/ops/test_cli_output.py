@@ -53,7 +53,7 @@ def test_a_successful_run_prints_one_screen_and_logs_the_records(demo_city):
     for event in ("STEP_START", "STEP_SUCCESS", "ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
         assert re.search(rf" - dagster - DEBUG - .* - {event} - ", records), event
     assert re.search(
-        r"parsed__demo_crimes - demo_crimes: landed \d+ new file\(s\):\n(  .*\n)*  crimes_2024", records
+        r"parsed__demo_crimes - demo_crimes: parsed \d+ file\(s\):\n(  .*\n)*  crimes_2024", records
     )
     assert re.search(r"OK created sql incremental model .*crime_monthly", records), "dbt's own lines are kept"
 
