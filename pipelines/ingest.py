@@ -186,7 +186,7 @@ def validate(
         for each in [spec, *lookups]:
             ensure_tables(con, each.name, kind_of(each).columns)
         done = loaded_ids(con, spec.name)
-        # The loads written already that are validated again, with why (for the run's log).
+        # The loads written already (all in meta.loads) that are validated again, with why (for the run's log).
         again = dict.fromkeys(redefined_loads(con, spec), "the source's definition changed")
         again |= dict.fromkeys(stale_loads(con, spec, specs), "a lookup it was validated against changed")
         again |= dict.fromkeys(redo, "its quarantine was replayed")
@@ -207,10 +207,7 @@ def validate(
         context = Context(con, {name: [s.name for s in lookups if s.kind == name] for name in kind.lookups})
         for batch in batches(pending, batch_rows):
             summaries += validate_files(spec, batch, context)
-    return [
-        replace(summary, again=again.get(summary.load_id) if summary.load_id in done else None)
-        for summary in summaries
-    ]
+    return [replace(summary, again=again.get(summary.load_id)) for summary in summaries]
 
 
 def batches(loads: list[ParsedLoad], batch_rows: int) -> list[list[ParsedLoad]]:

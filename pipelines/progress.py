@@ -103,7 +103,7 @@ class Progress:
         self.header = header
         self.started = time.monotonic()
         self.events = RunEvents()
-        self.new_files = 0
+        self.files_parsed = 0
         self.rows = {"received": 0, "quarantined": 0}
         counts = {name: 0 for name in STAGES}
         for key in selected:
@@ -257,8 +257,8 @@ class Progress:
         stage = self.stages[name]
         stage.done += 1
         if name == "landing":
-            self.new_files += int(values.get("new_loads", 0))
-            stage.detail = f"{self.new_files} files parsed"  # new, or parsed again under a new definition
+            self.files_parsed += int(values.get("new_loads", 0))
+            stage.detail = f"{self.files_parsed} files parsed"  # new, or parsed again under a new definition
         elif name == "validating":
             for count in self.rows:
                 self.rows[count] += int(values.get(f"rows_{count}", 0))

@@ -25,7 +25,7 @@ from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT, Paths
 from pipelines.sources import SourceSpec, load_source
 from pipelines.warehouse import LoadSummary, connect, refresh_canonical_view
 from tests.conftest import TEST_SALT
-from tests.fixtures.small_city import NEIGHBORHOODS
+from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS
 
 DEMO_CROSSWALK = REPO_ROOT / "sources" / "demo" / "fbi_code_crosswalk.csv"
 
@@ -92,6 +92,12 @@ def with_neighborhoods(paths: Paths) -> SourceSpec:
     drop(paths, "places", "neighborhoods.geojson", neighborhoods_geojson())
     land_and_load(paths, spec, [spec])
     return spec
+
+
+def crime_csv(*rows: list[str]) -> str:
+    """A crime file of the small city's columns (CRIME_HEADER) holding `rows`, every cell quoted."""
+    lines = [CRIME_HEADER, *rows]
+    return "\n".join(",".join(f'"{cell}"' for cell in line) for line in lines) + "\n"
 
 
 def drop(paths: Paths, source: str, file_name: str, content: str | bytes) -> Path:

@@ -14,10 +14,11 @@ import pytest
 
 from pipelines import ingest
 from tests.conftest import SMALL_CITY_ENV, TEST_SALT, run_cli
-from tests.fixtures.small_city import CRIME_HEADER, _crime_row
+from tests.fixtures.small_city import _crime_row
 from tests.reliability._helpers import (
     DEMO_CROSSWALK,
     GEOGRAPHY_YAML,
+    crime_csv,
     drop,
     land_and_load,
     make_paths,
@@ -92,8 +93,7 @@ def test_loads_located_against_older_boundaries_are_validated_again_once(tmp_pat
         _crime_row("A2", occurred, updated, "06", 41.82, -87.68),
         _crime_row("A3", occurred, updated, "06", 41.82, -87.62),
     ]
-    csv = "".join(",".join(f'"{cell}"' for cell in row) + "\n" for row in [CRIME_HEADER, *rows])
-    drop(paths, "drops", "2024_01.csv", csv)
+    drop(paths, "drops", "2024_01.csv", crime_csv(*rows))
     (first,) = land_and_load(paths, crimes, specs)
 
     def located() -> dict[str, str]:
@@ -132,12 +132,7 @@ def test_a_changed_definition_applies_to_every_load_as_a_rebuild_would(tmp_path)
         ],
     }
     for name, rows in files.items():
-        drop(
-            paths,
-            "drops",
-            name,
-            "".join(",".join(f'"{cell}"' for cell in row) + "\n" for row in [CRIME_HEADER, *rows]),
-        )
+        drop(paths, "drops", name, crime_csv(*rows))
     crosswalk = "offense_code,ucr_category\n06,property\n08B,violent\n"
     crimes = write_source(paths, "drops", CRIME_YAML, {"crosswalk.csv": crosswalk})
     first = land_and_load(paths, crimes, [places, crimes])

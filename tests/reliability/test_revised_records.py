@@ -18,9 +18,10 @@ import pytest
 
 from pipelines.settings import Paths
 from tests.connectors.portal import FAST, running_portal
-from tests.fixtures.small_city import CRIME_HEADER, _crime_row
+from tests.fixtures.small_city import _crime_row
 from tests.reliability._helpers import (
     DEMO_CROSSWALK,
+    crime_csv,
     dbt,
     drop,
     land_and_load,
@@ -70,11 +71,6 @@ offense_crosswalk: crosswalk.csv
 # Points well inside the small city's rectangles.
 N01, N02, N03 = (41.82, -87.68), (41.82, -87.62), (41.87, -87.65)
 T = pd.Timestamp
-
-
-def crime_csv(*rows: list[str]) -> str:
-    lines = [CRIME_HEADER, *rows]
-    return "\n".join(",".join(f'"{cell}"' for cell in line) for line in lines) + "\n"
 
 
 def incident(number: str, occurred: str, updated: str, code: str, point: tuple[float, float]) -> list[str]:
