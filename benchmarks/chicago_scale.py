@@ -8,7 +8,8 @@ Measures, each in its own child process (wall time, CPU time of the process and 
       small size, so that the marginal cost of the data (large minus small: Dagster's and dbt's start-up and the
       small tables cancel out) can be set against
   (c) the floor: plain DuckDB in one process reading the same crime CSV files, point in polygon against the same
-      boundaries, crosswalk, group by month x neighborhood x category;
+      boundaries, crosswalk, group by month x neighborhood x category; measured before the refreshes and after
+      them, the ratios taken to the mean of the two (a shared machine's speed drifts during a run);
       With --one-file, also a full refresh of the same city with its crime history in one file (a bulk export);
   (b) a daily increment on both cities: one new landing file of 700 new and 2,000 revised incidents, then what
       the `daily_crime` job runs (the crime sources, everything built from them, the dbt seeds); and their ratio.
@@ -454,6 +455,50 @@ def print_steps(label: str, home: Path, measured: Measured) -> list[tuple[str, f
     return steps
 
 
+def measure_floor(home: Path, incidents: int, logs: Path, when: str) -> Measured:
+    """The floor (`floor`) on the crime files of `home`, in a child process."""
+    print(f"(c) the floor: plain DuckDB on the same crime files, {when} ...", flush=True)
+    log = logs / f"floor-{home.name}.log"
+    measured = measure(
+        f"floor, {when}",
+        [sys.executable, str(Path(__file__).resolve()), "--floor", str(home / "landing")],
+        cli_env(home),
+        incidents,
+        log,
+    )
+    print(f"    {log.read_text().strip()} in {measured.wall:.1f} s", flush=True)
+    return measured
+
+
+def mean_floor(floors: list[Measured], incidents: int) -> Measured:
+    """The floor the ratios are taken to: the mean of its measurements' wall and CPU times."""
+    return Measured(
+        f"floor: plain DuckDB, crime half ({incidents:,}), mean",
+        sum(f.wall for f in floors) / len(floors),
+        sum(f.cpu for f in floors) / len(floors),
+        max(f.peak_rss_mb for f in floors),
+        max(f.tree_rss_mb for f in floors),
+        max(f.main_rss_mb for f in floors),
+        incidents,
+        load=(floors[0].load[0], floors[-1].load[1]),
+    )
+
+
+def print_marginal_steps(
+    large: list[tuple[str, float]], small: list[tuple[str, float]], marginal: Measured
+) -> None:
+    """Where the marginal cost goes: each step's time in the large refresh minus the small one's, largest first,
+    and what is left outside the steps (start-up cancels out; the rest is Dagster's own work between steps)."""
+    before = dict(small)
+    grown = sorted(((step, t - before.get(step, 0.0)) for step, t in large), key=lambda item: -item[1])
+    outside = marginal.wall - sum(t for _, t in grown)
+    print(
+        f"    the marginal by step (large minus small): {', '.join(f'{s} {t:+.1f}s' for s, t in grown[:10])}; "
+        f"outside the steps {outside:+.1f}s",
+        flush=True,
+    )
+
+
 def next_day(landing: Path) -> dt.date:
     """The day of the next daily file: after the history's last update, or after the latest daily file."""
     from pipelines.demo._common import UPDATE_CAP
@@ -541,17 +586,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.increment_only:
         for size_home, _ in homes.values():
             reset(size_home)  # an earlier run's daily files are not part of the city
-        print("(c) the floor: plain DuckDB on the same crime files ...", flush=True)
-        floor_row = measure(
-            f"floor: plain DuckDB, crime half ({n:,})",
-            [sys.executable, str(Path(__file__).resolve()), "--floor", str(home / "landing")],
-            cli_env(home),
-            n,
-            logs / f"floor-{args.size}.log",
-        )
-        print(f"    {(logs / f'floor-{args.size}.log').read_text().strip()}", flush=True)
-        rows.append(floor_row)
-        refreshes = {}
+        floors = [measure_floor(home, n, logs, "before the refreshes")]
+        refreshes, steps = {}, {}
         for size in sizes:
             size_home, size_summary = homes[size]
             print(f"(a) full refresh, {size} ...", flush=True)
@@ -562,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
                 size_summary["incidents"],
                 logs / f"refresh-{size}.log",
             )
-            print_steps(f"refresh {size}", size_home, refreshes[size])
+            steps[size] = print_steps(f"refresh {size}", size_home, refreshes[size])
         if args.one_file:
             one = one_file_home(home)
             reset(one)
@@ -588,6 +624,12 @@ def main(argv: list[str] | None = None) -> int:
                 n - homes["small"][1]["incidents"],
             )
             rows.append(marginal)
+            print_marginal_steps(steps[args.size], steps["small"], marginal)
+        # The floor again, once the refreshes are done: a machine that slows down or speeds up during the run moves
+        # both, and the ratios are taken to their mean.
+        floors.append(measure_floor(home, n, logs, "after the refreshes"))
+        floor_row = mean_floor(floors, n)
+        rows[:0] = [*floors, floor_row]
 
     # The large city's increment first, then the small one's: the same file size, the same selection.
     increments = {size: daily_increment(size, homes[size][0], logs)[0] for size in reversed(sizes)}
@@ -596,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report(rows, floor_row, marginal))
     print()
-    measured = [row for row in rows if row is not marginal]
+    measured = [row for row in rows if row is not marginal and row is not floor_row]  # not runs of their own
     print(process_report(measured))
     if marginal and floor_row:
         print(
