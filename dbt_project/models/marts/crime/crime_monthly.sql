@@ -1,16 +1,10 @@
 -- Incremental on DuckDB: a run rebuilds the months of its window, the Dagster partitions (months) of
--- the run: environment variables NBHD_DBT_WINDOW_START (inclusive) and NBHD_DBT_WINDOW_END (exclusive),
--- first days of months, rather than --vars, which would make dbt parse the whole project whenever the
--- window moves; a bound left out is open. It reads the incidents of those months and of the 11 before them (the 12-month rolling
--- rate) from int_incidents_deduplicated. Which months new loads touch is int_incidents_touched_months:
--- the daily path rebuilds those. The post-hooks delete the window's months that left the coverage, and
+-- the run (macros/crime_window.sql: environment variables read when the model runs, rather than --vars,
+-- which would make dbt parse the whole project whenever the window moves). It reads the incidents of those
+-- months and of the 11 before them (the 12-month rolling rate) from int_incidents_deduplicated. Which
+-- months new loads touch is int_incidents_touched_months: the daily path rebuilds those. The post-hooks delete the window's months that left the coverage, and
 -- empty int_incidents_changed, now consumed, once every month it touches lies in the window. Spark
 -- builds the whole table.
-{%- set window_start = env_var('NBHD_DBT_WINDOW_START', '0001-01-01') %}
-{%- set window_end = env_var('NBHD_DBT_WINDOW_END', '9999-12-01') %}
-{%- set in_window -%}
-    month >= cast('{{ window_start }}' as date) and month < cast('{{ window_end }}' as date)
-{%- endset %}
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='delete+insert',
@@ -22,7 +16,7 @@
         delete from {{ this }}
         where
             month not in (select month from {{ ref('int_crime_coverage') }})
-            and """ ~ in_window ~ """
+            and {{ crime_window('month') }}
         {%- endif %}
         """,
         """
@@ -30,7 +24,7 @@
         delete from {{ ref('int_incidents_changed') }}
         where not exists (
             select 1 from {{ ref('int_incidents_touched_months') }}
-            where not (""" ~ in_window ~ """)
+            where not ({{ crime_window('month') }})
         )
         {%- endif %}
         """,
@@ -56,7 +50,7 @@ with
             crime_coverage.month,
             crime_coverage.month_index
         from crime_coverage
-        where {{ in_window }}
+        where {{ crime_window('crime_coverage.month') }}
 
     ),
 
