@@ -4,7 +4,8 @@ a daily increment rebuilds exactly the months its loads touched, on a copy of th
 Each test first tampers with the warehouse's crime_monthly in months inside and outside the months it expects
 rebuilt (a rate set to -1: a value no build writes, and one that the blocking checks, which compare counts, let
 through). Dagster's event log must then hold a materialization of crime_monthly for each expected partition and
-no other, the tampered rows outside them must still be tampered, and those inside rebuilt."""
+no other, the tampered rows outside them must still be tampered, and those inside rebuilt. The backfill's window
+reaches dbt without making it parse the project again."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 -- the run (macros/crime_window.sql: environment variables read when the model runs, rather than --vars,
 -- which would make dbt parse the whole project whenever the window moves). It reads the incidents of those
 -- months and of the 11 before them (the 12-month rolling rate) from int_incidents_deduplicated. Which
--- months new loads touch is int_incidents_touched_months: the daily path rebuilds those. The post-hooks delete the window's months that left the coverage, and
--- empty int_incidents_changed, now consumed, once every month it touches lies in the window. Spark
--- builds the whole table.
+-- months new loads touch is int_incidents_touched_months: the daily path rebuilds those. The post-hooks
+-- delete the window's months that left the coverage, and empty int_incidents_changed, now consumed, once
+-- every month it touches lies in the window. Spark builds the whole table.
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='delete+insert',
