@@ -77,6 +77,18 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -
     )
 
 
+def dbt_log_events(home: Path) -> list[dict]:
+    """The events of the JSON log that a data home's dbt commands write (pipelines/assets/dbt.py: dbt_target),
+    oldest first: the files dbt rotated its log into (dbt.log.1 is newer than dbt.log.2), then dbt.log."""
+    logs = sorted((home / "dbt").glob("dbt.log.*"), key=lambda log: -int(log.suffix[1:]))
+    return [
+        json.loads(line)
+        for log in [*logs, home / "dbt" / "dbt.log"]
+        for line in log.read_text(encoding="utf-8").splitlines()
+        if line.startswith("{")
+    ]
+
+
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     """The real exports' folder. Where it is missing, a user's clone still runs every other test, and pytest's

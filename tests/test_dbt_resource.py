@@ -6,12 +6,12 @@ home's dbt a whole parse of the project."""
 import functools
 import importlib.metadata
 import inspect
-import json
 
 from dagster_dbt import DbtCliResource
 from packaging import version
 
 from pipelines.resources import dbt_cli
+from tests.conftest import dbt_log_events
 
 
 def test_the_replaced_dagster_dbt_methods_exist_and_the_version_is_the_installed_dbts():
@@ -26,9 +26,7 @@ def test_a_new_data_home_reuses_the_projects_parse(small_city):
     from. A new data home starts from the project's own parse (dagster-dbt copies it into the home's dbt folder),
     made with the profile every home's commands see (pipelines/assets/dbt.py, dbt_environment): the whole run of
     the shared small city re-parses at most the files whose environment variables differ."""
-    events = [
-        json.loads(line)["info"] for line in (small_city.home / "dbt" / "dbt.log").read_text().splitlines()
-    ]
+    events = [event["info"] for event in dbt_log_events(small_city.home)]
     commands = [e for e in events if e["name"] == "MainReportArgs"]
     assert len(commands) >= 3  # the three build steps and the docs
     refused = [e["msg"] for e in events if e["name"] == "UnableToPartialParse"]

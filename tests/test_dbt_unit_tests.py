@@ -8,6 +8,7 @@ import json
 import shutil
 
 from pipelines.assets.dbt import dbt_project
+from tests.conftest import dbt_log_events
 from tests.reliability._helpers import dbt
 
 
@@ -22,9 +23,7 @@ def test_every_unit_test_passes_and_no_run_spends_time_on_them(small_city, tmp_p
     assert len(expected) >= 8, expected
     ran_in_the_run = {
         event["data"]["node_info"]["unique_id"]
-        for log in (small_city.home / "dbt").glob("dbt.log*")  # dbt.log.1 too, once dbt has rotated its log
-        for line in log.read_text().splitlines()
-        for event in [json.loads(line)]
+        for event in dbt_log_events(small_city.home)
         if event["info"]["name"] == "NodeStart" and event["data"]["node_info"]["resource_type"] == "unit_test"
     }
     assert not ran_in_the_run, f"the pipeline's run ran unit tests: {sorted(ran_in_the_run)}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +18,7 @@ import pandas as pd
 import pytest
 
 from pipelines.warehouse import connect
-from tests.conftest import SMALL_CITY_ENV, run_cli
+from tests.conftest import SMALL_CITY_ENV, dbt_log_events, run_cli
 from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, _crime_row
 
 CRIME_MONTHLY = dg.AssetKey(["published", "crime_monthly"])
@@ -94,16 +93,8 @@ def assert_rebuilt_only(after: pd.DataFrame, before: pd.DataFrame, rebuilt: list
 
 
 def dbt_parses_since(home: Path, since: str) -> tuple[int, int]:
-    """(dbt invocations, those that parsed nothing again) since `since` (ISO time), from the JSON log the dbt steps
-    of the data home write (pipelines/assets/dbt.py: dbt_target), rotated files included."""
-    names = [
-        event["info"]["name"]
-        for log in sorted((home / "dbt").glob("dbt.log*"))
-        for line in log.read_text(encoding="utf-8").splitlines()
-        if line.startswith("{")
-        for event in [json.loads(line)]
-        if event["info"]["ts"] >= since
-    ]
+    """(dbt invocations, those that parsed nothing again) since `since` (ISO time), from the data home's dbt log."""
+    names = [event["info"]["name"] for event in dbt_log_events(home) if event["info"]["ts"] >= since]
     return names.count("MainReportVersion"), names.count("PartialParsingSkipParsing")
 
 
