@@ -456,11 +456,12 @@ def print_steps(label: str, home: Path, measured: Measured) -> list[tuple[str, f
 
 
 def measure_floor(home: Path, incidents: int, logs: Path, when: str) -> Measured:
-    """The floor (`floor`) on the crime files of `home`, in a child process."""
-    print(f"(c) the floor: plain DuckDB on the same crime files, {when} ...", flush=True)
-    log = logs / f"floor-{home.name}.log"
+    """The floor (`floor`) on the crime files of `home`, in a child process, `when` ("before", "after") the
+    refreshes."""
+    print(f"(c) the floor: plain DuckDB on the same crime files, {when} the refreshes ...", flush=True)
+    log = logs / f"floor-{home.name}-{when}.log"
     measured = measure(
-        f"floor, {when}",
+        f"floor, {when} the refreshes",
         [sys.executable, str(Path(__file__).resolve()), "--floor", str(home / "landing")],
         cli_env(home),
         incidents,
@@ -586,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.increment_only:
         for size_home, _ in homes.values():
             reset(size_home)  # an earlier run's daily files are not part of the city
-        floors = [measure_floor(home, n, logs, "before the refreshes")]
+        floors = [measure_floor(home, n, logs, "before")]
         refreshes, steps = {}, {}
         for size in sizes:
             size_home, size_summary = homes[size]
@@ -627,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
             print_marginal_steps(steps[args.size], steps["small"], marginal)
         # The floor again, once the refreshes are done: a machine that slows down or speeds up during the run moves
         # both, and the ratios are taken to their mean.
-        floors.append(measure_floor(home, n, logs, "after the refreshes"))
+        floors.append(measure_floor(home, n, logs, "after"))
         floor_row = mean_floor(floors, n)
         rows[:0] = [*floors, floor_row]
 
