@@ -7,6 +7,8 @@ crime models rebuild: incidents of a new month, late incidents of old months, re
 another month (before the coverage, at times), neighborhood or category, a corrected file replacing an earlier
 step's file (rows dropped, dates moved), a quarantine replayed after a fix (the area crosswalk places the city's
 unlocatable incidents), and a corrected offense crosswalk (a code's incidents of every load change category).
+The last run is first killed once dbt has rebuilt the incidents, before the crime marts consume them, as a crash
+would (reliability property 2): the run after it must still rebuild every month the correction touched.
 
 Compared: every published/<table>.csv and .parquet byte for byte, except the tables holding `loaded_at` (when
 a load was written: a run time). Those are compared as CSV text with that column left out.
@@ -17,17 +19,24 @@ doubles) differs between the two homes, as it would between two runs at a real c
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import json
+import os
 import random
+import re
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from pipelines.settings import DEMO_SOURCES_DIR
-from tests.conftest import SMALL_CITY_ENV, TABLES_ONLY, run_cli
+from tests.conftest import REPO, SMALL_CITY_ENV, TABLES_ONLY, cli_command, cli_env, run_cli
 from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, OTHER, PROPERTY, VIOLENT, _crime_row
 from tests.reliability.conftest import LOAD_TIME_COLUMNS
 
@@ -48,6 +57,41 @@ def cli(home: Path, sources: Path, *command: str) -> None:
 def run(home: Path, sources: Path) -> None:
     """A run of everything but the docs site and the report (they carry their build time)."""
     cli(home, sources, "run", "--select", TABLES_ONLY)
+
+
+def run_killed_after(home: Path, sources: Path, model: str, log: Path) -> None:
+    """A run killed with SIGKILL, its whole process group (dbt too), as soon as its dbt has built `model`."""
+    node = f"model.neighborhood_metrics.{model}"
+    started = pd.Timestamp.now(tz="UTC")
+    with open(log, "w") as output:
+        run = subprocess.Popen(
+            cli_command("run", "--home", str(home), "--sources", str(sources), "--select", TABLES_ONLY),
+            cwd=REPO,
+            env=cli_env(ENV),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def built() -> bool:
+        # dbt's log, and the file it rotated the log into if it did during the run (at 10 MB); complete lines only
+        for path in (home / "dbt" / "dbt.log.1", home / "dbt" / "dbt.log"):
+            with contextlib.suppress(FileNotFoundError):
+                for line in re.findall(rb'^\{.*"LogModelResult".*\n', path.read_bytes(), re.MULTILINE):
+                    event = json.loads(line)
+                    if (
+                        event["data"]["node_info"]["unique_id"] == node
+                        and event["data"]["node_info"]["node_status"] == "success"
+                        and pd.Timestamp(event["info"]["ts"]) > started
+                    ):
+                        return True
+        return False
+
+    while not built():
+        assert run.poll() is None, f"the run ended before dbt built {model}:\n{log.read_text()[-3000:]}"
+        time.sleep(0.1)
+    os.killpg(run.pid, signal.SIGKILL)
+    assert run.wait() == -signal.SIGKILL, f"the run ended before it was killed:\n{log.read_text()[-3000:]}"
 
 
 def point(rng: random.Random, nbhd: str) -> tuple[float, float]:
@@ -228,7 +272,10 @@ def test_incremental_runs_publish_what_a_full_build_does(seed, small_city, small
             cli(home, sources, "replay-quarantine", "demo_crimes")
 
     # Then the offense crosswalk is corrected: the next run validates every load again, those no replay reached too.
+    # That run is killed first, once int_incidents_deduplicated holds the new categories: incidents changed since
+    # it was built, the run after finds none, yet it must rebuild every month they changed.
     correct_offenses(sources)
+    run_killed_after(home, sources, "int_incidents_deduplicated", tmp_path / "killed.log")
     run(home, sources)
 
     rebuilt = tmp_path / "rebuilt"
