@@ -28,7 +28,6 @@ import random
 import re
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -36,9 +35,9 @@ import pandas as pd
 import pytest
 
 from pipelines.settings import DEMO_SOURCES_DIR
-from tests.conftest import REPO, SMALL_CITY_ENV, TABLES_ONLY, cli_command, cli_env, run_cli
+from tests.conftest import SMALL_CITY_ENV, TABLES_ONLY, run_cli
 from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, OTHER, PROPERTY, VIOLENT, _crime_row
-from tests.reliability.conftest import LOAD_TIME_COLUMNS
+from tests.reliability.conftest import LOAD_TIME_COLUMNS, start_city_run
 
 pytestmark = pytest.mark.runs_long
 
@@ -63,15 +62,7 @@ def run_killed_after(home: Path, sources: Path, model: str, log: Path) -> None:
     """A run killed with SIGKILL, its whole process group (dbt too), as soon as its dbt has built `model`."""
     node = f"model.neighborhood_metrics.{model}"
     started = pd.Timestamp.now(tz="UTC")
-    with open(log, "w") as output:
-        run = subprocess.Popen(
-            cli_command("run", "--home", str(home), "--sources", str(sources), "--select", TABLES_ONLY),
-            cwd=REPO,
-            env=cli_env(ENV),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    run = start_city_run(home, log, ENV, sources)
 
     def built() -> bool:
         # dbt's log, and the file it rotated the log into if it did during the run (at 10 MB); complete lines only

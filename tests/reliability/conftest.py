@@ -83,11 +83,21 @@ def table_fingerprints(database: Path, schemas: tuple[str, ...] | None = None) -
     return result
 
 
-def start_city_run(home: Path, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """A run in the background, in its own process group (so a kill reaches dbt too), logging to `log`."""
+def start_city_run(
+    home: Path, log: Path, env: dict[str, str] | None = None, sources: Path | None = None
+) -> subprocess.Popen:
+    """A run in the background, in its own process group (so a kill reaches dbt too), logging to `log`; with
+    `sources`, of the source definitions there."""
     with open(log, "w") as output:
         return subprocess.Popen(
-            cli_command("run", "--home", str(home), "--select", TABLES_ONLY),
+            cli_command(
+                "run",
+                "--home",
+                str(home),
+                *(["--sources", str(sources)] if sources else []),
+                "--select",
+                TABLES_ONLY,
+            ),
             cwd=REPO,
             env=cli_env(SMALL_CITY_ENV | (env or {})),
             stdout=output,
