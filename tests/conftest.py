@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -77,16 +78,25 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 600) -
     )
 
 
-def dbt_log_events(home: Path) -> list[dict]:
+def dbt_log_events(home: Path, *names: str) -> list[dict]:
     """The events of the JSON log that a data home's dbt commands write (pipelines/assets/dbt.py: dbt_target),
-    oldest first: the files dbt rotated its log into (dbt.log.1 is newer than dbt.log.2), then dbt.log."""
+    oldest first: the files dbt rotated its log into (dbt.log.1 is newer than dbt.log.2), then dbt.log. Complete
+    lines only, so a log a run is writing can be read. With `names`, the events of those names only, picked out of
+    the text before it is parsed: a data home's log holds tens of MB."""
+    quoted = [json.dumps(name).encode() for name in names]
     logs = sorted((home / "dbt").glob("dbt.log.*"), key=lambda log: -int(log.suffix[1:]))
-    return [
-        json.loads(line)
-        for log in [*logs, home / "dbt" / "dbt.log"]
-        for line in log.read_text(encoding="utf-8").splitlines()
-        if line.startswith("{")
-    ]
+    events = []
+    for log in [*logs, home / "dbt" / "dbt.log"]:
+        with contextlib.suppress(FileNotFoundError):  # rotated away while a run writes
+            lines = log.read_bytes().split(b"\n")[
+                :-1
+            ]  # the text after the last line break may be half-written
+            events += [
+                json.loads(line)
+                for line in lines
+                if line.startswith(b"{") and (not names or any(name in line for name in quoted))
+            ]
+    return [event for event in events if not names or event["info"]["name"] in names]
 
 
 @pytest.fixture(scope="session")

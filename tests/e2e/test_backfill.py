@@ -94,7 +94,8 @@ def assert_rebuilt_only(after: pd.DataFrame, before: pd.DataFrame, rebuilt: list
 
 def dbt_parses_since(home: Path, since: str) -> tuple[int, int]:
     """(dbt invocations, those that parsed nothing again) since `since` (ISO time), from the data home's dbt log."""
-    names = [event["info"]["name"] for event in dbt_log_events(home) if event["info"]["ts"] >= since]
+    events = dbt_log_events(home, "MainReportVersion", "PartialParsingSkipParsing")
+    names = [event["info"]["name"] for event in events if event["info"]["ts"] >= since]
     return names.count("MainReportVersion"), names.count("PartialParsingSkipParsing")
 
 

@@ -19,13 +19,10 @@ doubles) differs between the two homes, as it would between two runs at a real c
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
-import json
 import os
 import random
-import re
 import shutil
 import signal
 import time
@@ -35,7 +32,7 @@ import pandas as pd
 import pytest
 
 from pipelines.settings import DEMO_SOURCES_DIR
-from tests.conftest import SMALL_CITY_ENV, TABLES_ONLY, run_cli
+from tests.conftest import SMALL_CITY_ENV, TABLES_ONLY, dbt_log_events, run_cli
 from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, OTHER, PROPERTY, VIOLENT, _crime_row
 from tests.reliability.conftest import LOAD_TIME_COLUMNS, start_city_run
 
@@ -65,18 +62,12 @@ def run_killed_after(home: Path, sources: Path, model: str, log: Path) -> None:
     run = start_city_run(home, log, ENV, sources)
 
     def built() -> bool:
-        # dbt's log, and the file it rotated the log into if it did during the run (at 10 MB); complete lines only
-        for path in (home / "dbt" / "dbt.log.1", home / "dbt" / "dbt.log"):
-            with contextlib.suppress(FileNotFoundError):
-                for line in re.findall(rb'^\{.*"LogModelResult".*\n', path.read_bytes(), re.MULTILINE):
-                    event = json.loads(line)
-                    if (
-                        event["data"]["node_info"]["unique_id"] == node
-                        and event["data"]["node_info"]["node_status"] == "success"
-                        and pd.Timestamp(event["info"]["ts"]) > started
-                    ):
-                        return True
-        return False
+        return any(
+            event["data"]["node_info"]["unique_id"] == node
+            and event["data"]["node_info"]["node_status"] == "success"
+            and pd.Timestamp(event["info"]["ts"]) > started
+            for event in dbt_log_events(home, "LogModelResult")
+        )
 
     while not built():
         assert run.poll() is None, f"the run ended before dbt built {model}:\n{log.read_text()[-3000:]}"
