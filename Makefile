@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SETUP  := $(VENV)/.installed
 TEST_SETUP := $(VENV)/.installed-test
-REAL_DATA := ../shared/data/real
+# The real public exports the tests read: NBHD_REAL_DATA when set, as in tests/conftest.py.
+REAL_DATA := $(or $(NBHD_REAL_DATA),../shared/data/real)
 # The report's browser test drives Debian's chromium package (Playwright never downloads a browser here).
 CHROMIUM  := /usr/bin/chromium
 
