@@ -80,7 +80,11 @@ def time_sql(column: str, fmt: str, parameter: str = "timestamp_format", timezon
     if fmt.lower() == EPOCH_MS:
         utc = f"TRY(make_timestamp(CAST(round(TRY_CAST({value} AS DOUBLE) * 1000) AS BIGINT)))"
         return utc if timezone is None else f"timezone({zone}, timezone('UTC', {utc}))"
-    parsed = f"try_strptime({value}, ${parameter})"
+    # Most values need no stripping (strptime itself skips ASCII whitespace around a value, not a no-break space):
+    # each is parsed as it is, and stripped only where that fails, COALESCE reading its second argument for those
+    # rows alone. Stripping every value first, the validation of 8 yearly crime files (2.9 M rows) took 4.2-6.6 s
+    # instead of 3.7-5.3 s.
+    parsed = f"coalesce(try_strptime({column}, ${parameter}), try_strptime({value}, ${parameter}))"
     return f"timezone({zone}, {parsed})" if timezone is not None and OFFSET_DIRECTIVE.search(fmt) else parsed
 
 

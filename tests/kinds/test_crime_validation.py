@@ -85,7 +85,8 @@ ROWS = [
     ),  # loaded: area
     row("109", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "06", ("", ""), area="9"),  # unlocatable
     row("100", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "06"),  # duplicate_incident of row 1
-    row(" 110 ", " 01/05/2024 10:00:00 PM ", "01/06/2024 08:00:00 AM", " ZZ ", IN_N02, " TRUE "),  # unmapped
+    # unmapped; values padded, with a no-break space too (strptime alone skips only ASCII whitespace)
+    row(" 110 ", " 01/05/2024 10:00:00 PM ", "\u00a001/06/2024 08:00:00 AM\t", " ZZ ", IN_N02, " TRUE "),
     row(
         "107", "01/05/2024 10:00:00 PM", "01/06/2024 08:00:00 AM", "06", NOWHERE
     ),  # unlocatable before duplicate
