@@ -139,7 +139,9 @@ def bool_sql(column: str) -> str:
         [f"WHEN '{text}' THEN true" for text in TRUE_TEXT]
         + [f"WHEN '{text}' THEN false" for text in FALSE_TEXT]
     )
-    return f"CASE lower({strip(column)}) {cases} END"
+    # A value written exactly as listed (most are) is read without lower-casing and stripping it: validating 8 yearly
+    # crime files (2.9 M rows) took 3.4-4.1 s instead of 3.5-4.3 s, less in each of 6 alternating runs.
+    return f"CASE {column} {cases} ELSE CASE lower({strip(column)}) {cases} END END"
 
 
 def cited(name: str, column: str) -> str:
