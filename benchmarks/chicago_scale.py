@@ -62,9 +62,23 @@ class Measured:
     processes: dict[str, float] = field(default_factory=dict)
     main_peak_at: float = 0.0  # when the pipeline's own process reached its peak (time.time())
     started_at: float = 0.0  # time.time() at the start
+    stolen: float = 0.0  # the share of the machine's CPU time the hypervisor gave other machines meanwhile
 
 
 # ---- measuring a child process
+
+
+def cpu_times() -> list[int]:
+    """The machine's CPU time so far, in ticks (/proc/stat): user, nice, system, idle, iowait, irq, softirq, steal."""
+    with open("/proc/stat") as handle:
+        return [int(value) for value in handle.readline().split()[1:9]]
+
+
+def stolen_share(before: list[int], after: list[int]) -> float:
+    """The share of the machine's CPU time between two `cpu_times` that the hypervisor ran other machines on its
+    cores (steal): on a shared host, a run with a large share ran on a slower machine."""
+    spent = [a - b for a, b in zip(after, before, strict=True)]
+    return spent[7] / sum(spent) if sum(spent) else 0.0
 
 
 def _process_tree_rss(root: int) -> dict[int, int]:
@@ -118,7 +132,7 @@ def measure(
 ) -> Measured:
     """Run `command` and measure it: wall clock, user + system CPU of it and every descendant it waited for
     (os.wait4), the largest process's peak RSS (ru_maxrss) and the sampled peak of the whole tree."""
-    load_before = os.getloadavg()[0]
+    load_before, ticks_before = os.getloadavg()[0], cpu_times()
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     started_at, start = time.time(), time.perf_counter()
     child = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
@@ -170,6 +184,7 @@ def measure(
         processes,
         main_peak_at,
         started_at,
+        stolen_share(ticks_before, cpu_times()),
     )
 
 
@@ -399,7 +414,7 @@ def floor(landing: Path) -> None:
 def report(rows: list[Measured], floor_row: Measured | None, marginal: Measured | None) -> str:
     header = (
         f"{'':46s} {'wall s':>8s} {'CPU s':>8s} {'peak RSS MB':>12s} {'pipeline MB':>12s} {'all procs MB':>13s} "
-        f"{'incidents/s':>12s} {'wall/floor':>11s} {'CPU/floor':>10s} {'load':>10s}"
+        f"{'incidents/s':>12s} {'wall/floor':>11s} {'CPU/floor':>10s} {'load':>10s} {'stolen':>7s}"
     )
     lines = [header, "-" * len(header)]
     for row in rows:
@@ -418,7 +433,7 @@ def report(rows: list[Measured], floor_row: Measured | None, marginal: Measured 
                 if ratio
                 else f" {'':>11s} {'':>10s}"
             )
-            + ("" if is_delta else f" {row.load[0]:4.1f}>{row.load[1]:4.1f}")
+            + ("" if is_delta else f" {row.load[0]:4.1f}>{row.load[1]:4.1f} {row.stolen:6.0%}")
         )
     return "\n".join(lines)
 
@@ -482,6 +497,7 @@ def mean_floor(floors: list[Measured], incidents: int) -> Measured:
         max(f.main_rss_mb for f in floors),
         incidents,
         load=(floors[0].load[0], floors[-1].load[1]),
+        stolen=sum(f.stolen * f.wall for f in floors) / sum(f.wall for f in floors),
     )
 
 
