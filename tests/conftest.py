@@ -88,9 +88,8 @@ def dbt_log_events(home: Path, *names: str) -> list[dict]:
     events = []
     for log in [*logs, home / "dbt" / "dbt.log"]:
         with contextlib.suppress(FileNotFoundError):  # rotated away while a run writes
-            lines = log.read_bytes().split(b"\n")[
-                :-1
-            ]  # the text after the last line break may be half-written
+            # the text after the last line break may be half-written
+            lines = log.read_bytes().split(b"\n")[:-1]
             events += [
                 json.loads(line)
                 for line in lines
