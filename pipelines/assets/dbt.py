@@ -6,9 +6,10 @@ once, by `dbt_project()`, the first time the code location's definitions are bui
 
 import fcntl
 import functools
+import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,95 @@ CRIME_MONTHS = dg.MonthlyPartitionsDefinition(start_date="1990-01", fmt="%Y-%m",
 TOUCHED_MONTHS_MODEL = "int_incidents_touched_months"
 
 
+# What each incremental model of the warehouse was built under (`model_definitions`): model -> digest.
+DEFINITIONS_SCHEMA, DEFINITIONS_NAME = "meta", "dbt_definitions"
+DEFINITIONS_TABLE = f"{DEFINITIONS_SCHEMA}.{DEFINITIONS_NAME}"
+
+
+def model_definitions(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str, str]]:
+    """Each incremental model of a dbt manifest -> (schema, table, digest): the digest of the SQL its rows come from,
+    its own file and those of every model, seed and macro it reads, directly or not (dbt's checksum of a file, a
+    macro's text). An incremental run rebuilds only what its loads touched: rows an earlier definition built would
+    keep what that definition made of them, so a model built under another digest is rebuilt from every loaded row
+    (`stale_models`). Sources have no part in it: a changed source definition validates its loads again
+    (docs/reliability.md), which the incremental models see as changed incidents."""
+    nodes, macros = manifest["nodes"], manifest["macros"]
+
+    def upstream(unique_id: str, seen: set[str]) -> set[str]:
+        if unique_id not in seen:
+            seen.add(unique_id)
+            depends = (nodes.get(unique_id) or macros.get(unique_id) or {}).get("depends_on", {})
+            for each in [*depends.get("nodes", []), *depends.get("macros", [])]:
+                upstream(each, seen)
+        return seen
+
+    def content(unique_id: str) -> str:
+        if unique_id in nodes:
+            return nodes[unique_id]["checksum"]["checksum"]
+        return macros[unique_id]["macro_sql"] if unique_id in macros else ""
+
+    definitions = {}
+    for unique_id, node in nodes.items():
+        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental":
+            digest = hashlib.sha256()
+            for each in sorted(upstream(unique_id, set())):
+                digest.update(f"{each}\0{content(each)}\0".encode())
+            definitions[node["name"]] = (node["schema"], node["alias"], digest.hexdigest())
+    return definitions
+
+
+@functools.cache
+def project_definitions() -> dict[str, tuple[str, str, str]]:
+    return model_definitions(json.loads(dbt_project().manifest_path.read_text()))
+
+
+def definitions_among(keys: Collection[dg.AssetKey]) -> dict[str, tuple[str, str, str]]:
+    """The project's incremental models among the asset `keys`, with their definitions (`model_definitions`)."""
+    return {
+        model: definition for model, definition in project_definitions().items() if model_key(model) in keys
+    }
+
+
+def stale_models(warehouse: Path, definitions: Mapping[str, tuple[str, str, str]]) -> list[str]:
+    """The models of `definitions` (`model_definitions`) built in `warehouse` under another definition, or under one
+    never recorded (a warehouse built before the record was kept). A model not built yet is not stale: its first
+    build reads every row anyway."""
+    if not definitions or not warehouse.exists():
+        return []
+    with connect(warehouse, read_only=True) as con:
+        built = {
+            (schema, table)
+            for schema, table in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+            ).fetchall()
+        }
+        recorded = (
+            dict(con.execute(f"SELECT model, digest FROM {DEFINITIONS_TABLE}").fetchall())
+            if (DEFINITIONS_SCHEMA, DEFINITIONS_NAME) in built
+            else {}
+        )
+    return sorted(
+        model
+        for model, (schema, table, digest) in definitions.items()
+        if (schema, table) in built and recorded.get(model) != digest
+    )
+
+
+def record_definitions(warehouse: Path, definitions: Mapping[str, tuple[str, str, str]]) -> None:
+    """What `definitions` (`model_definitions`) were built under, once a dbt step built them."""
+    if not definitions:
+        return
+    with connect(warehouse) as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {DEFINITIONS_SCHEMA}")
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {DEFINITIONS_TABLE} (model VARCHAR PRIMARY KEY, digest VARCHAR)"
+        )
+        con.executemany(
+            f"INSERT OR REPLACE INTO {DEFINITIONS_TABLE} VALUES (?, ?)",
+            [[model, digest] for model, (_, _, digest) in definitions.items()],
+        )
+
+
 def month_window(context: dg.AssetExecutionContext) -> dict[str, str]:
     """The month window of a run's partitions: window_start (inclusive) and window_end (exclusive), left out where
     the range reaches the first or last partition, so months outside the partitions are built with them."""
@@ -152,7 +242,8 @@ def month_window(context: dg.AssetExecutionContext) -> dict[str, str]:
 
 def touched_months_observation(paths: Paths) -> dg.AssetObservation:
     """The partitions (months) the view int_incidents_touched_months lists: how many, the first and the last
-    (months before the first partition count as the first, after the last as the last)."""
+    (months before the first partition count as the first, after the last as the last); every partition when a
+    crime mart was built under another definition (`stale_models`)."""
     with connect(paths.warehouse, read_only=True) as con:
         count, first, last = con.execute(
             f"SELECT count(*), min(month), max(month) FROM intermediate.{quote(TOUCHED_MONTHS_MODEL)}"
@@ -163,7 +254,10 @@ def touched_months_observation(paths: Paths) -> dg.AssetObservation:
         ).fetchone()
     metadata: dict[str, int | str] = {"touched_months": int(count)}
     keys = all_months()
-    if count:
+    if stale_models(paths.warehouse, definitions_among(dbt_asset_definitions()[1].keys)):
+        # A crime mart built under another definition: every month is rebuilt, touched or not.
+        metadata["first_partition"], metadata["last_partition"] = keys
+    elif count:
         metadata["first_partition"] = max(keys[0], min(keys[1], f"{first:%Y-%m}"))
         metadata["last_partition"] = min(keys[1], max(keys[0], f"{last:%Y-%m}"))
     elif not marts_built:
@@ -219,7 +313,14 @@ def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition, d
             config: DbtBuildConfig,
         ):
             paths = data_home.paths
-            refresh = ["--full-refresh"] if config.full_refresh else []
+            selected = definitions_among(context.selected_asset_keys)
+            stale = stale_models(paths.warehouse, selected)
+            if stale and not config.full_refresh:
+                context.log.warning(
+                    f"{', '.join(stale)}: built under another definition of the dbt project (an edited or upgraded "
+                    "model or macro they read): rebuilt from every loaded row, as `run --full-refresh` does"
+                )
+            refresh = ["--full-refresh"] if config.full_refresh or stale else []
             with dbt_environment(paths.warehouse, month_window(context) if partitioned else None):
                 invocation = dbt.cli(
                     # No manifest.json or run_results.json: dbt writes the manifest twice per build (after its
@@ -233,6 +334,7 @@ def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition, d
                     target_path=dbt_target(paths),
                 )
             yield from invocation.stream()
+            record_definitions(paths.warehouse, selected)
             if model_key(TOUCHED_MONTHS_MODEL) in context.selected_asset_keys:
                 yield touched_months_observation(paths)
 

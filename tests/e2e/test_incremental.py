@@ -28,13 +28,15 @@ import signal
 import time
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
+from pipelines.assets.dbt import DEFINITIONS_TABLE, project_definitions
 from pipelines.settings import DEMO_SOURCES_DIR
 from tests.conftest import SMALL_CITY_ENV, TABLES_ONLY, dbt_log_events, run_cli
 from tests.fixtures.small_city import CRIME_HEADER, NEIGHBORHOODS, OTHER, PROPERTY, VIOLENT, _crime_row
-from tests.reliability.conftest import LOAD_TIME_COLUMNS, start_city_run
+from tests.reliability.conftest import LOAD_TIME_COLUMNS, ok, run_city, start_city_run, table_fingerprints
 
 pytestmark = pytest.mark.runs_long
 
@@ -267,3 +269,30 @@ def test_incremental_runs_publish_what_a_full_build_does(seed, small_city, small
     # `run --full-refresh` rebuilds the incremental models in place: the same tables again.
     cli(home, sources, "run", "--select", TABLES_ONLY, "--full-refresh")
     assert_published_identical(home, rebuilt)
+
+
+def test_a_crime_mart_built_under_another_definition_is_rebuilt_whole(small_city, tmp_path):
+    """crime_monthly recorded as built under an earlier definition of the dbt project (an upgrade that changed its
+    SQL), with a column that definition had and the figures of two months as it might have made them: a run with
+    nothing new to load rebuilds the table whole (an incremental build refuses a table of other columns), every
+    month, and records the definition it built under."""
+    home = small_city.copy_to(tmp_path / "home")
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        first, last = con.execute("SELECT min(month), max(month) FROM published.crime_monthly").fetchone()
+        # the first and the last month: a run touching any month in between would not reach both
+        con.execute(
+            "UPDATE published.crime_monthly SET incidents = incidents + 1000 WHERE month IN (?, ?)",
+            [first, last],
+        )
+        con.execute("ALTER TABLE published.crime_monthly ADD COLUMN withdrawn_rate DOUBLE")
+        con.execute(
+            f"UPDATE {DEFINITIONS_TABLE} SET digest = 'an earlier definition' WHERE model = 'crime_monthly'"
+        )
+    ok(run_city(home))
+    assert table_fingerprints(home / "warehouse.duckdb", ("published",)) == table_fingerprints(
+        small_city.home / "warehouse.duckdb", ("published",)
+    )
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert dict(con.execute(f"SELECT model, digest FROM {DEFINITIONS_TABLE}").fetchall()) == {
+            model: digest for model, (_, _, digest) in project_definitions().items()
+        }
