@@ -15,7 +15,10 @@ a load was written: a run time). Those are compared as CSV text with that column
 
 dbt runs here with NBHD_DBT_VERIFY_PARALLELISM (dbt_project/macros/exact.sql): DuckDB splits every query across
 its threads even on this city's few rows, so a published value that depends on the order rows meet (a sum of
-doubles) differs between the two homes, as it would between two runs at a real city's size."""
+doubles) differs between the two homes, as it would between two runs at a real city's size.
+
+Then a crime mart built under another definition of the dbt project (an upgrade) is rebuilt whole by the next run,
+whatever its loads touch (docs/settings.md#incremental-runs-monthly-partitions-and-backfills)."""
 
 from __future__ import annotations
 
@@ -279,7 +282,7 @@ def test_a_crime_mart_built_under_another_definition_is_rebuilt_whole(small_city
     home = small_city.copy_to(tmp_path / "home")
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         first, last = con.execute("SELECT min(month), max(month) FROM published.crime_monthly").fetchone()
-        # the first and the last month: a run touching any month in between would not reach both
+        # the first and the last month: only a rebuild of every month mends both
         con.execute(
             "UPDATE published.crime_monthly SET incidents = incidents + 1000 WHERE month IN (?, ?)",
             [first, last],
