@@ -19,6 +19,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from pipelines.assets.dbt import REBUILT_WHOLE
 from pipelines.assets.publish import CURRENT, SNAPSHOT
 from pipelines.resources import WAITING
 from pipelines.settings import Paths
@@ -209,8 +210,8 @@ class Progress:
     def on_event(self, entry) -> None:
         """One EventLogEntry of the run (called in the run's own thread)."""
         event = entry.dagster_event
-        if event is None:  # a message logged by a step: only a wait for another run is worth the screen
-            if entry.user_message.startswith(WAITING):
+        if event is None:  # a message logged by a step: a wait for another run, a rebuild of a whole model
+            if entry.user_message.startswith((WAITING, REBUILT_WHOLE)):
                 self.console.print(entry.user_message, soft_wrap=True)
             return
         stage = self.stage_of_step.get(event.step_key) if event.step_key else None

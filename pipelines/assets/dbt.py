@@ -141,6 +141,8 @@ TOUCHED_MONTHS_MODEL = "int_incidents_touched_months"
 # What each incremental model of the warehouse was built under (`model_definitions`): model -> digest.
 DEFINITIONS_SCHEMA, DEFINITIONS_NAME = "meta", "dbt_definitions"
 DEFINITIONS_TABLE = f"{DEFINITIONS_SCHEMA}.{DEFINITIONS_NAME}"
+# How a dbt step says it rebuilds stale models whole (the CLI shows this message on screen: the run takes longer).
+REBUILT_WHOLE = "Rebuilt from every loaded row, as built under an earlier definition of the dbt project:"
 
 
 def model_definitions(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str, str]]:
@@ -316,10 +318,7 @@ def dbt_asset_definitions() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition, d
             selected = definitions_among(context.selected_asset_keys)
             stale = stale_models(paths.warehouse, selected)
             if stale and not config.full_refresh:
-                context.log.warning(
-                    f"{', '.join(stale)}: built under another definition of the dbt project (an edited or upgraded "
-                    "model or macro they read): rebuilt from every loaded row, as `run --full-refresh` does"
-                )
+                context.log.warning(f"{REBUILT_WHOLE} {', '.join(stale)}")
             refresh = ["--full-refresh"] if config.full_refresh or stale else []
             with dbt_environment(paths.warehouse, month_window(context) if partitioned else None):
                 invocation = dbt.cli(
