@@ -4,12 +4,11 @@ from the project's own manifest, and how the warehouse's record of them is compa
 model is tests/e2e/test_incremental.py's."""
 
 import copy
-import json
 
 import duckdb
 import pytest
 
-from pipelines.assets.dbt import dbt_project, model_definitions, record_definitions, stale_models
+from pipelines.assets.dbt import model_definitions, project_manifest, record_definitions, stale_models
 from pipelines.settings import DBT_PROJECT_DIR
 
 PACKAGE = "neighborhood_metrics"
@@ -17,7 +16,7 @@ PACKAGE = "neighborhood_metrics"
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    return json.loads(dbt_project().manifest_path.read_text())
+    return project_manifest()
 
 
 def digests_after(manifest: dict, edit) -> dict[str, str]:

@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 import shutil
 
-from pipelines.assets.dbt import dbt_project
+from pipelines.assets.dbt import project_manifest
 from tests.conftest import dbt_log_events
 from tests.reliability._helpers import dbt
 
 
 def unit_tests() -> set[str]:
     """Every unit test of the project, by unique id, from the project's parse."""
-    manifest = json.loads(dbt_project().manifest_path.read_text())
-    return set(manifest["unit_tests"])
+    return set(project_manifest()["unit_tests"])
 
 
 def test_every_unit_test_passes_and_no_run_spends_time_on_them(small_city, tmp_path):
