@@ -219,8 +219,11 @@ def validate_frame(expectations: list[Expectation], rows: pd.DataFrame) -> list[
             gx.ValidationDefinition(name="load", data=whole, suite=suite)
         )
         try:
+            # BASIC has all an `Outcome` reads (the rows breaking an expectation, what an aggregate one observed).
+            # SUMMARY adds counts of the unexpected values and their rows' positions, which nothing here reads: the
+            # 8.4 M city's 26 crime loads took 19.2-22.6 s of CPU with BASIC, 19.9-24.4 s with SUMMARY (3 pairs).
             results = validation.run(
-                batch_parameters={"dataframe": _nanoseconds(rows)}, result_format="SUMMARY"
+                batch_parameters={"dataframe": _nanoseconds(rows)}, result_format="BASIC"
             )
         finally:
             context.validation_definitions.delete("load")
