@@ -12,7 +12,10 @@ Measures, each in its own child process (wall time, CPU time of the process and 
       them, the ratios taken to the mean of the two (a shared machine's speed drifts during a run);
       With --one-file, also a full refresh of the same city with its crime history in one file (a bulk export);
   (b) a daily increment on both cities: one new landing file of 700 new and 2,000 revised incidents, then what
-      the `daily_crime` job runs (the crime sources, everything built from them, the dbt seeds); and their ratio.
+      the `daily_crime` job runs (the crime sources, everything built from them, the dbt seeds); and their ratio;
+  (d) after a full refresh larger than small, what DuckDB alone takes to write the crime rows where a refresh keeps
+      them (parsed files, raw, the incident table), and to read the crime files without writing them: added to
+      the floor, a part of the marginal no pipeline of this design goes under.
 It prints figures, and every process's peak RSS against the 1 GB bound; it is not a test. The machine may be
 shared: the load averages are printed with them (--increment-only measures the increments again later).
 
@@ -31,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -408,6 +412,82 @@ def floor(landing: Path) -> None:
     print(json.dumps({"cells": len(counts), "incidents": sum(row[3] for row in counts)}))
 
 
+# ---- what the architecture writes, in plain DuckDB: each copy of the crime rows a full refresh makes
+
+COPIES = {
+    "read": "the crime files read (the mapped columns, as text, written nowhere)",
+    "parsed": "the crime files as Parquet (the parse: the mapped columns, as text)",
+    "raw": "the loaded rows copied (raw.<source>, 17 columns)",
+    "incidents": "the incident table copied (int_incidents_deduplicated, 17 columns)",
+}
+
+
+def copy_rows(which: str, home: Path) -> None:
+    """One of COPIES, as a data engineer would write it with DuckDB alone, from what the large refresh left in
+    `home` (its landing files, its warehouse); writes into a scratch folder of the home, removed after."""
+    import duckdb
+
+    from pipelines.kinds.crime import file_columns
+    from pipelines.sources import load_sources
+
+    scratch = home / "copies"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
+    try:
+        con = duckdb.connect(str(scratch / "copy.duckdb"))
+        con.execute("SET memory_limit = '640MB'")
+        if which in ("read", "parsed"):
+            statements = []
+            for name in crime_sources():
+                spec = next(s for s in load_sources(DEMO_SOURCES_DIR) if s.name == name)
+                mapped = {c: column for c, column in file_columns(spec).mapping.items() if column}
+                text = ", ".join(f"coalesce(\"{column}\", '') AS {c}" for c, column in mapped.items())
+                for file in sorted((home / "landing" / name).glob(CRIME_FILE_PATTERN)):
+                    rows = f"SELECT {text} FROM read_csv('{file}', header = true, all_varchar = true)"
+                    statements.append(
+                        f"COPY ({rows}) TO '{scratch / file.stem}.parquet' (FORMAT parquet)"
+                        if which == "parsed"
+                        # every value read and looked at, as writing it would, and written nowhere
+                        else f"SELECT {', '.join(f'max(length({c}))' for c in mapped)} FROM ({rows})"
+                    )
+
+            def copy(statement: str) -> None:
+                with con.cursor() as cursor:
+                    cursor.execute(statement)
+
+            # Two files at a time, as the pipeline parses them (ingest.LANDING_THREADS): one COPY keeps 2 cores
+            # about 1.7 busy.
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(copy, statements))
+            return
+        con.execute(f"ATTACH '{home / 'warehouse.duckdb'}' AS warehouse (READ_ONLY)")
+        tables = (
+            [f'warehouse.raw."{name}"' for name in crime_sources()]
+            if which == "raw"
+            else ["warehouse.intermediate.int_incidents_deduplicated"]
+        )
+        for number, table in enumerate(tables):
+            con.execute(f"CREATE TABLE copy_{number} AS SELECT * FROM {table}")
+        con.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def measure_copies(home: Path, incidents: int, logs: Path) -> dict[str, Measured]:
+    """Each of COPIES in a child process of its own."""
+    measured = {}
+    for which, label in COPIES.items():
+        print(f"(d) plain DuckDB: {label} ...", flush=True)
+        measured[which] = measure(
+            f"plain DuckDB: {which} copy",
+            [sys.executable, str(Path(__file__).resolve()), "--copy", which, str(home)],
+            cli_env(home),
+            incidents,
+            logs / f"copy-{which}.log",
+        )
+    return measured
+
+
 # ---- the run
 
 
@@ -579,6 +659,8 @@ def main(argv: list[str] | None = None) -> int:
         help="also a full refresh of the same city with its crime history in one file (as a bulk export)",
     )
     parser.add_argument("--floor", metavar="LANDING", help=argparse.SUPPRESS)  # the child measuring the floor
+    # The child measuring a copy: one of COPIES, and the home whose large refresh it copies.
+    parser.add_argument("--copy", nargs=2, metavar=("WHICH", "HOME"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one_file and (args.size == "small" or args.increment_only):
         parser.error(
@@ -586,6 +668,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.floor:
         floor(Path(args.floor))
+        return 0
+    if args.copy:
+        copy_rows(args.copy[0], Path(args.copy[1]))
         return 0
 
     root = Path(args.home).resolve()
@@ -600,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[Measured] = []
     floor_row = marginal = None
+    copies: dict[str, Measured] = {}
     if not args.increment_only:
         for size_home, _ in homes.values():
             reset(size_home)  # an earlier run's daily files are not part of the city
@@ -647,6 +733,9 @@ def main(argv: list[str] | None = None) -> int:
         floors.append(measure_floor(home, n, logs, "after"))
         floor_row = mean_floor(floors, n)
         rows[:0] = [*floors, floor_row]
+        if args.size != "small":
+            copies = measure_copies(home, n, logs)
+            rows += copies.values()
 
     # The large city's increment first, then the small one's: the same file size, the same selection.
     increments = {size: daily_increment(size, homes[size][0], logs)[0] for size in reversed(sizes)}
@@ -663,6 +752,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{marginal.wall / floor_row.wall:.2f}x the floor's {floor_row.wall:.1f} s "
             f"(CPU {marginal.cpu:.1f} s = {marginal.cpu / floor_row.cpu:.2f}x)"
         )
+        if copies:
+            # A full refresh does the floor's work and, besides, writes the crime rows three times: as parsed files
+            # (the read is the floor's own), into raw, and as the incident table. What DuckDB alone takes to write
+            # them is a part of the marginal no pipeline of this design goes under.
+            each = ", ".join(
+                f"{COPIES[which].split(' (')[0]} {row.wall:.1f} s ({row.wall / floor_row.wall:.2f}x)"
+                for which, row in copies.items()
+            )
+            writes = (
+                copies["parsed"].wall - copies["read"].wall + copies["raw"].wall + copies["incidents"].wall
+            )
+            print(f"plain DuckDB, the crime rows: {each}")
+            print(
+                f"the floor plus the three copies a refresh writes (parsed minus read, raw, incidents): "
+                f"{floor_row.wall + writes:.1f} s = {1 + writes / floor_row.wall:.2f}x the floor"
+            )
         if "one file" in refreshes:
             one, small = refreshes["one file"], refreshes["small"]
             print(
