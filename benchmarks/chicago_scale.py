@@ -434,41 +434,40 @@ def copy_rows(which: str, home: Path) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
     try:
-        con = duckdb.connect(str(scratch / "copy.duckdb"))
-        con.execute("SET memory_limit = '640MB'")
-        if which in ("read", "parsed"):
-            statements = []
-            for name in crime_sources():
-                spec = next(s for s in load_sources(DEMO_SOURCES_DIR) if s.name == name)
-                mapped = {c: column for c, column in file_columns(spec).mapping.items() if column}
-                text = ", ".join(f"coalesce(\"{column}\", '') AS {c}" for c, column in mapped.items())
-                for file in sorted((home / "landing" / name).glob(CRIME_FILE_PATTERN)):
-                    rows = f"SELECT {text} FROM read_csv('{file}', header = true, all_varchar = true)"
-                    statements.append(
-                        f"COPY ({rows}) TO '{scratch / file.stem}.parquet' (FORMAT parquet)"
-                        if which == "parsed"
-                        # every value read and looked at, as writing it would, and written nowhere
-                        else f"SELECT {', '.join(f'max(length({c}))' for c in mapped)} FROM ({rows})"
-                    )
+        with duckdb.connect(str(scratch / "copy.duckdb")) as con:  # closed: every row written to the file
+            con.execute("SET memory_limit = '640MB'")
+            if which in ("read", "parsed"):
+                statements = []
+                for name in crime_sources():
+                    spec = next(s for s in load_sources(DEMO_SOURCES_DIR) if s.name == name)
+                    mapped = {c: column for c, column in file_columns(spec).mapping.items() if column}
+                    text = ", ".join(f"coalesce(\"{column}\", '') AS {c}" for c, column in mapped.items())
+                    for file in sorted((home / "landing" / name).glob(CRIME_FILE_PATTERN)):
+                        rows = f"SELECT {text} FROM read_csv('{file}', header = true, all_varchar = true)"
+                        statements.append(
+                            f"COPY ({rows}) TO '{scratch / file.stem}.parquet' (FORMAT parquet)"
+                            if which == "parsed"
+                            # every value read and looked at, as writing it would, and written nowhere
+                            else f"SELECT {', '.join(f'max(length({c}))' for c in mapped)} FROM ({rows})"
+                        )
 
-            def copy(statement: str) -> None:
-                with con.cursor() as cursor:
-                    cursor.execute(statement)
+                def run(statement: str) -> None:
+                    with con.cursor() as cursor:
+                        cursor.execute(statement)
 
-            # Two files at a time, as the pipeline parses them (ingest.LANDING_THREADS): one COPY keeps 2 cores
-            # about 1.7 busy.
-            with ThreadPoolExecutor(2) as pool:
-                list(pool.map(copy, statements))
-            return
-        con.execute(f"ATTACH '{home / 'warehouse.duckdb'}' AS warehouse (READ_ONLY)")
-        tables = (
-            [f'warehouse.raw."{name}"' for name in crime_sources()]
-            if which == "raw"
-            else ["warehouse.intermediate.int_incidents_deduplicated"]
-        )
-        for number, table in enumerate(tables):
-            con.execute(f"CREATE TABLE copy_{number} AS SELECT * FROM {table}")
-        con.close()
+                # Two files at a time, as the pipeline parses them (ingest.LANDING_THREADS): one COPY keeps 2
+                # cores about 1.7 busy.
+                with ThreadPoolExecutor(2) as pool:
+                    list(pool.map(run, statements))
+            else:
+                con.execute(f"ATTACH '{home / 'warehouse.duckdb'}' AS warehouse (READ_ONLY)")
+                tables = (
+                    [f'warehouse.raw."{name}"' for name in crime_sources()]
+                    if which == "raw"
+                    else ["warehouse.intermediate.int_incidents_deduplicated"]
+                )
+                for number, table in enumerate(tables):
+                    con.execute(f"CREATE TABLE copy_{number} AS SELECT * FROM {table}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
