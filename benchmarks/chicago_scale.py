@@ -357,10 +357,15 @@ def dbt_node_times(records: list, top: int = 12) -> list[tuple[str, float]]:
     return sorted(named, key=lambda item: -item[1])[:top]
 
 
-def crime_sources() -> list[str]:
+def crime_specs() -> list:
+    """The demo city's crime sources (their `SourceSpec`)."""
     from pipelines.sources import load_sources
 
-    return [spec.name for spec in load_sources(DEMO_SOURCES_DIR) if spec.kind == "crime"]
+    return [spec for spec in load_sources(DEMO_SOURCES_DIR) if spec.kind == "crime"]
+
+
+def crime_sources() -> list[str]:
+    return [spec.name for spec in crime_specs()]
 
 
 # ---- the floor: plain DuckDB, one process, the crime half only
@@ -428,7 +433,6 @@ def copy_rows(which: str, home: Path) -> None:
     import duckdb
 
     from pipelines.kinds.crime import file_columns
-    from pipelines.sources import load_sources
 
     scratch = home / "copies"
     shutil.rmtree(scratch, ignore_errors=True)
@@ -438,11 +442,10 @@ def copy_rows(which: str, home: Path) -> None:
             con.execute("SET memory_limit = '640MB'")
             if which in ("read", "parsed"):
                 statements = []
-                for name in crime_sources():
-                    spec = next(s for s in load_sources(DEMO_SOURCES_DIR) if s.name == name)
+                for spec in crime_specs():
                     mapped = {c: column for c, column in file_columns(spec).mapping.items() if column}
                     text = ", ".join(f"coalesce(\"{column}\", '') AS {c}" for c, column in mapped.items())
-                    for file in sorted((home / "landing" / name).glob(CRIME_FILE_PATTERN)):
+                    for file in sorted((home / "landing" / spec.name).glob(CRIME_FILE_PATTERN)):
                         rows = f"SELECT {text} FROM read_csv('{file}', header = true, all_varchar = true)"
                         statements.append(
                             f"COPY ({rows}) TO '{scratch / file.stem}.parquet' (FORMAT parquet)"
